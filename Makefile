@@ -1,0 +1,100 @@
+# inetmail: smtpd and pop3d, two inetd-style mail servers sharing one mbox store.
+#   make              build smtpd/smtpd and pop3d/pop3d
+#   make check        build and run every test (SANITIZE=1: under ASan+UBSan)
+#   make STATIC=1     link both statically (chroot jails)
+#   make CC=clang     any C11 compiler; warnings are errors
+
+CC	?= cc
+PREFIX	?= /usr/local
+DESTDIR	?=
+SANITIZE ?=
+STATIC	?=
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wno-format-nonliteral
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 $(WARN) $(CFLAGS) -Icommon
+LDLIBS	 = -lcrypt
+
+ifeq ($(SANITIZE),1)
+B	 = build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=address,undefined
+else
+B	 = build
+endif
+ifeq ($(STATIC),1)
+LDFLAGS	+= -static
+endif
+
+COMMON_SRC = $(sort $(wildcard common/*.c))
+SMTPD_SRC  = $(filter-out smtpd/main.c,$(sort $(wildcard smtpd/*.c)))
+POP3D_SRC  = $(filter-out pop3d/main.c,$(sort $(wildcard pop3d/*.c)))
+UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
+HEADERS    = $(wildcard common/*.h smtpd/*.h pop3d/*.h tests/unit/*.h)
+
+LIBCOMMON  = $(B)/libcommon.a
+LIBSMTPD   = $(B)/libsmtpd.a
+LIBPOP3D   = $(B)/libpop3d.a
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all check unit clean bench demo install deps
+all: $(B)/smtpd/smtpd $(B)/pop3d/pop3d
+ifneq ($(SANITIZE),1)
+all: smtpd/smtpd pop3d/pop3d
+smtpd/smtpd: $(B)/smtpd/smtpd
+	cp $< $@
+pop3d/pop3d: $(B)/pop3d/pop3d
+	cp $< $@
+endif
+
+$(B)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_SRC:%.c=$(B)/%.o)
+	rm -f $@ && ar rcs $@ $^
+$(LIBSMTPD): $(SMTPD_SRC:%.c=$(B)/%.o)
+	rm -f $@ && ar rcs $@ $^
+$(LIBPOP3D): $(POP3D_SRC:%.c=$(B)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/smtpd/smtpd: $(B)/smtpd/main.o $(LIBSMTPD) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/pop3d/pop3d: $(B)/pop3d/main.o $(LIBPOP3D) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: one check program per tests/unit/test_*.c.  The check library is
+# a test-only dependency, installed by tests/deps.sh when missing.
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+$(B)/tests/%: tests/unit/%.c $(LIBSMTPD) $(LIBPOP3D) $(LIBCOMMON) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Ismtpd -Ipop3d $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
+	    $< $(LIBSMTPD) $(LIBPOP3D) $(LIBCOMMON) $(CHECK_LIBS) $(LDLIBS)
+
+deps:
+	@sh tests/deps.sh
+
+# deps runs in a sub-make first so the check flags are read after it installed.
+check:
+	@sh tests/deps.sh
+	@$(MAKE) --no-print-directory all-tests
+all-tests: all $(UNIT_BIN)
+	@B=$(B) sh tests/run-all.sh
+
+bench: all
+	@sh bench/run.sh
+
+demo: all
+	@sh contrib/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 smtpd/smtpd pop3d/pop3d $(DESTDIR)$(PREFIX)/sbin/
+	for m in doc/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	for m in doc/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+
+clean:
+	rm -rf build build-san smtpd/smtpd pop3d/pop3d

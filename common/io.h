@@ -1,0 +1,76 @@
+/* io.h: session I/O for both servers: a bounded line reader with idle timeout
+ * and deadline, and a write buffer flushed only before blocking on input.
+ * Injectable: tests and fuzzers feed bytes from memory through the callbacks. */
+#ifndef INETMAIL_IO_H
+#define INETMAIL_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define IO_RBUF	16384
+#define IO_WBUF	65536
+
+struct io;
+/* Read up to LEN bytes; return the count, 0 on EOF, -1 on error.  The fd
+ * versions poll() with the session timeout first. */
+typedef ssize_t io_read_fn(struct io *, void *buf, size_t len);
+/* Write up to LEN bytes; return the count written (> 0) or -1 on error. */
+typedef ssize_t io_write_fn(struct io *, const void *buf, size_t len);
+
+enum io_status {
+	IO_OK = 0,	/* a whole line (or the last piece of one) */
+	IO_PART,	/* a piece of a longer line; more of it follows */
+	IO_TOOLONG,	/* the line exceeded the limit and was discarded to its end */
+	IO_EOF,		/* end of input (a partial last line is dropped) */
+	IO_TIMEOUT,	/* idle timeout or deadline passed */
+	IO_ERROR	/* read error, logged */
+};
+
+struct io {
+	int		 rfd, wfd;
+	io_read_fn	*read;
+	io_write_fn	*write;
+	void		*ctx;		/* for injected callbacks */
+	int		 timeout;	/* idle seconds per read, 0 = none */
+	struct timespec	 deadline;	/* absolute (CLOCK_MONOTONIC), 0 = none */
+	int		 werr;		/* a write failed: further output is dropped */
+	int		 crlf;		/* last line ended in CRLF (1) or bare LF (0) */
+	int		 nul;		/* last line (or piece) contained a NUL byte */
+	size_t		 rpos, rlen;
+	size_t		 wlen;
+	char		 rbuf[IO_RBUF];
+	char		 wbuf[IO_WBUF];
+};
+
+/* Set up IO on fds RFD/WFD with idle TIMEOUT seconds. */
+void io_init_fd(struct io *io, int rfd, int wfd, int timeout);
+/* Set up IO on callbacks (tests, fuzzers). */
+void io_init_cb(struct io *io, io_read_fn *r, io_write_fn *w, void *ctx);
+
+/* Set (SECONDS > 0) or clear (0) an absolute deadline for all reads. */
+void io_deadline(struct io *io, int seconds);
+
+/* Read one line into BUF (CAP bytes, not NUL-terminated), its length in *LEN
+ * without the line end.  The line end is LF or CRLF; io->crlf tells which.
+ * A line longer than CAP gives IO_TOOLONG when PIECES is 0 (the rest of the
+ * line is read and thrown away), or IO_PART pieces followed by IO_OK when
+ * PIECES is 1.  The write buffer is flushed before any blocking read. */
+enum io_status io_getline(struct io *io, char *buf, size_t cap, size_t *len,
+    int pieces);
+
+/* True when buffered input is waiting (a pipelining client). */
+int io_pending(const struct io *io);
+
+/* Buffer output; a full buffer is written out.  io_printf formats one reply
+ * line (the caller includes "\r\n").  Errors set io->werr. */
+void io_write(struct io *io, const void *buf, size_t len);
+void io_printf(struct io *io, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write out everything buffered; returns 0, or -1 when output failed. */
+int io_flush(struct io *io);
+
+/* Set TCP_NODELAY when FD is a TCP socket (no Nagle stall on replies). */
+void io_nodelay(int fd);
+
+#endif

@@ -1,0 +1,52 @@
+/* limits.h: every limit inetmail enforces, its default, its ceiling and the reason.
+ * Shared by smtpd and pop3d; no code, only numbers. */
+#ifndef INETMAIL_LIMITS_H
+#define INETMAIL_LIMITS_H
+
+/* User names: the mailbox file name under the spool.  RFC 5321 4.5.3.1.1 caps a
+ * local part at 64 octets; system user names are shorter still. */
+#define USER_MAX		64
+
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF. */
+#define SMTP_LINE_MAX		512
+/* RFC 5321 4.5.3.1.6: a text line is at most 1000 octets including CRLF.  We
+ * accept longer DATA lines (real mail has them) but read them in pieces of this
+ * size, so memory never depends on a line's length. */
+#define SMTP_DATA_CHUNK		1000
+/* RFC 1939 3 / RFC 2449 4: a command line is at most 255 octets including CRLF. */
+#define POP3_LINE_MAX		255
+
+/* Defaults of the shared -t option, in seconds.  RFC 5321 4.5.3.2.7 asks an SMTP
+ * server to wait at least 5 minutes for a command; RFC 1939 3 asks a POP3 server
+ * to wait at least 10 minutes before an autologout. */
+#define SMTP_TIMEOUT_DEFAULT	300
+#define POP3_TIMEOUT_DEFAULT	600
+#define TIMEOUT_MAX		86400
+
+/* Locking: every wait is bounded.  A delivery or login that cannot lock the
+ * mailbox within LOCK_WAIT_MS answers with a temporary failure. */
+#define LOCK_WAIT_MS		10000
+#define LOCK_RETRY_MS		50
+/* A dotlock whose owner cannot be checked (another program's, or ours from
+ * another host) is broken when it has not been touched for this long.  Debian
+ * peers use 2 to 30 minutes; we refresh our own locks every LOCK_REFRESH_S so
+ * no peer ever takes a live lock of ours for stale. */
+#define LOCK_STALE_S		600
+#define LOCK_REFRESH_S		30
+/* Re-open attempts when a mailbox was renamed under us between open and lock. */
+#define LOCK_REOPEN_MAX		5
+
+/* Scan: bytes of each message (From_ line included) that feed its UIDL hash. */
+#define UIDL_HASH_BYTES		2048
+/* Messages in one maildrop: bounded so the index (64 bytes a message) stays
+ * within 64 MiB however the file was made. */
+#define MBOX_MSGS_MAX		(1u << 20)
+
+/* Log lines: foreign strings are escaped and cut to this many bytes. */
+#define LOG_FIELD_MAX		128
+#define LOG_LINE_MAX		1024
+
+/* Users and aliases files: a longer line is an error in that file. */
+#define USERS_LINE_MAX		1024
+
+#endif

@@ -1,0 +1,70 @@
+/* mbox.h: the mboxrd format: From_ lines, quoting, the index scan and the
+ * message reader.  Pure file-format code: no locking, no privileges. */
+#ifndef INETMAIL_MBOX_H
+#define INETMAIL_MBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* The From_ line "From SENDER Www Mmm dd hh:mm:ss yyyy\n" for envelope sender
+ * SENDER (NULL or "" gives MAILER-DAEMON; spaces and controls become '_').
+ * Returns its length, or 0 when CAP is too small. */
+size_t mbox_from_line(char *buf, size_t cap, const char *sender, time_t t);
+
+/* 1 when LINE (LEN bytes, no line end) matches ^>*From , i.e. gets one more
+ * '>' when stored and loses one when read back (mboxrd). */
+int mbox_is_fromish(const char *line, size_t len);
+
+/* One message of a scanned mailbox: 48 bytes. */
+struct mbox_msg {
+	uint64_t	off;		/* offset of its From_ line */
+	uint64_t	len;		/* bytes from the From_ line to the message's
+					   end, separator blank line excluded */
+	uint64_t	size;		/* octets RETR sends before byte-stuffing */
+	uint64_t	hash[2];	/* UIDL hash of its first UIDL_HASH_BYTES */
+	uint32_t	fromlen;	/* length of the From_ line, LF included */
+	uint32_t	dup;		/* 0, or n for the n+1-th identical message */
+};
+
+struct mbox_index {
+	struct mbox_msg	*msg;
+	size_t		 n, cap;
+	uint64_t	 end;		/* bytes scanned */
+	uint64_t	 total;		/* sum of sizes */
+};
+
+#define MBOX_OK		0
+#define MBOX_ENOTMBOX	(-1)	/* does not start with a From_ line */
+#define MBOX_EIO	(-2)	/* read failed (errno set) */
+#define MBOX_ETOOMANY	(-3)	/* more than MBOX_MSGS_MAX messages */
+#define MBOX_ENOMEM	(-4)
+
+/* Scan bytes [0, END) of FD in one sequential pass into *IX (zeroed by the
+ * caller; free with mbox_index_free).  A message starts at "From " at the
+ * start of the file or after an empty line.  An empty file is an empty index. */
+int mbox_scan(int fd, uint64_t end, struct mbox_index *ix);
+void mbox_index_free(struct mbox_index *ix);
+
+/* The UIDL of message M: 32 hex digits, plus ".n" for identical copies. */
+#define MBOX_UIDL_SIZE	48
+void mbox_uidl(const struct mbox_msg *m, char buf[MBOX_UIDL_SIZE]);
+
+/* The UIDL hash of the first bytes of a message, as mbox_scan computes it. */
+void mbox_hash(const void *p, size_t len, uint64_t out[2]);
+
+/* Reads back one message's lines, From_ line skipped, quoting undone. */
+struct mbox_reader {
+	int		 fd;
+	uint64_t	 pos, end;	/* file range still to read */
+	size_t		 bpos, blen;
+	int		 bol;		/* next byte starts a line */
+	char		 buf[65536];
+};
+void mbox_reader_open(struct mbox_reader *r, int fd, const struct mbox_msg *m);
+/* Next line without its LF: returns 1 and sets *LINE, *LEN and *MORE (1 when
+ * the line continues in the next call), 0 at the end, -1 on a read error. */
+int mbox_reader_line(struct mbox_reader *r, const char **line, size_t *len,
+    int *more);
+
+#endif

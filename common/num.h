@@ -1,0 +1,12 @@
+/* num.h: the one strict number parser: digits only, no sign, no junk, no overflow. */
+#ifndef INETMAIL_NUM_H
+#define INETMAIL_NUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse the LEN bytes at S as a decimal in [MIN, MAX] into *OUT.
+ * Returns 0, or -1 for an empty string, any non-digit, or a value out of range. */
+int num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,53 @@
+/* opts.h: the options both servers share (a contract), the client address,
+ * and the privilege drop.  Runs as root at start-up. */
+#ifndef INETMAIL_OPTS_H
+#define INETMAIL_OPTS_H
+
+#include <sys/types.h>
+#include "log.h"
+
+/* getopt letters of the shared options; each program appends its own. */
+#define OPTS_SHARED	"h:m:p:t:l:r:u:L:"
+
+struct opts {
+	char		 host[256];	/* -h, default gethostname() */
+	const char	*spool;		/* -m, default /var/mail */
+	const char	*users;		/* -p, NULL = system accounts */
+	int		 timeout;	/* -t seconds */
+	enum log_target	 logto;		/* -l */
+	const char	*chroot;	/* -r */
+	const char	*user;		/* -u */
+	uid_t		 uid;		/* -u resolved */
+	gid_t		 gid;
+	const char	*listen;	/* -L ADDR:PORT */
+	char		 client[64];	/* peer address, "unknown" if none */
+};
+
+/* Fill in defaults; TIMEOUT is the program's default idle timeout. */
+void opts_init(struct opts *o, int timeout);
+
+/* Handle shared option CH with ARG.  Returns 1 when handled, 0 when CH is not a
+ * shared option, -1 when ARG is bad (*ERR says why, for the log). */
+int opts_handle(struct opts *o, int ch, const char *arg, const char **err);
+
+/* After parsing: resolve -u, default host name.  Returns 0 or -1 (*ERR set). */
+int opts_finish(struct opts *o, const char **err);
+
+/* Find the client address: getpeername(0), $TCPREMOTEIP, $REMOTE_ADDR, else
+ * "unknown".  Stored in o->client. */
+void opts_client(struct opts *o);
+
+/* chroot (-r) and drop to -u, in the fixed order openlog (done by log_init),
+ * chroot, chdir("/"), setgroups, setgid, setuid, then check that root cannot be
+ * regained.  Returns 0 or -1 (logged). */
+int priv_startup(const struct opts *o);
+
+/* Drop to UID/GID for mailbox work; keeps EXTRA_GID (the spool directory's
+ * group, for dotlocks) as the only supplementary group when it is not -1.
+ * Refuses uid 0.  Returns 0 or -1 (logged). */
+int priv_drop(uid_t uid, gid_t gid, gid_t extra_gid);
+
+/* A session id: 12 characters of time, pid and counter, into BUF (>= 16). */
+void session_id(char *buf, size_t cap);
+
+#endif

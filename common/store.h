@@ -1,0 +1,87 @@
+/* store.h: the mailbox store: safe open, dotlock + fcntl locking, all-or-
+ * nothing append, crash-safe expunge, the POP3 session marker.
+ * Runs with whatever privileges the caller has; never needs root itself. */
+#ifndef INETMAIL_STORE_H
+#define INETMAIL_STORE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include "mbox.h"
+
+/* Results: 0 or one of these.  TEMP ones are worth retrying later. */
+#define STORE_OK	0
+#define STORE_ENAME	(-1)	/* invalid mailbox name (permanent) */
+#define STORE_ETYPE	(-2)	/* not a regular file, a link, many links (temp) */
+#define STORE_ELOCK	(-3)	/* lock not obtained in time (temp) */
+#define STORE_EIO	(-4)	/* I/O error (temp) */
+#define STORE_ENOSPC	(-5)	/* disk full, quota, file size limit (temp) */
+#define STORE_ECHANGED	(-6)	/* the maildrop changed since the scan (temp) */
+#define STORE_ENOTMBOX	(-7)	/* not an mbox file (permanent) */
+#define STORE_EINUSE	(-8)	/* another POP3 session holds it (temp) */
+#define STORE_ENOENT	(-9)	/* no such mailbox (and not asked to create) */
+
+/* A short text for a STORE_* result, for replies and logs. */
+const char *store_strerror(int err);
+
+/* 1 when NAME (LEN bytes) is a valid mailbox name: 1..USER_MAX bytes, no '/',
+ * no leading '.', no control bytes, NUL or space, and not ending in ".lock". */
+int store_name_ok(const char *name, size_t len);
+
+struct store_box {
+	int		 fd;		/* -1 when closed */
+	int		 locked;	/* fcntl lock and dotlock held */
+	dev_t		 dev;
+	ino_t		 ino;
+	uint64_t	 size;		/* size when the lock was taken */
+	time_t		 touched;	/* last dotlock refresh */
+	char		 path[PATH_MAX];
+	char		 lock[PATH_MAX];
+};
+
+/* Open mailbox NAME in SPOOL and lock it.  A missing mailbox is created (0600,
+ * chowned to UID/GID when UID is not (uid_t)-1 and we may) when CREATE is
+ * set, else STORE_ENOENT.  Interrupted work of a dead process found under the
+ * lock (a torn append, an expunge journal) is finished or undone first. */
+int store_open(struct store_box *b, const char *spool, const char *name,
+    uid_t uid, gid_t gid, int create);
+/* Release the locks, keep the file open for reading. */
+void store_unlock(struct store_box *b);
+/* Take the locks again; STORE_ECHANGED when the path no longer names our file. */
+int store_relock(struct store_box *b);
+/* Touch the dotlock when LOCK_REFRESH_S have passed, so peers never break it. */
+void store_refresh(struct store_box *b);
+/* Unlock (if locked) and close. */
+void store_close(struct store_box *b);
+
+/* One recipient mailbox of a delivery, with its own trace header block HEAD
+ * (From_ line, Return-Path, Received..., LF line ends). */
+struct store_rcpt {
+	const char	*name;
+	uid_t		 uid;		/* owner for a new mailbox, or (uid_t)-1 */
+	gid_t		 gid;
+	const char	*head;
+	size_t		 headlen;
+};
+/* Append HEAD + BODY + "\n" to every mailbox: BODY is already in mbox form
+ * (LF line ends, quoted, ending in LF).  All or nothing: on success every
+ * copy is fsync'ed; on failure none is left.  Returns 0 or a STORE_* error
+ * (logged with the mailbox name). */
+int store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
+    const char *body, size_t bodylen);
+
+/* Mark mailbox NAME as used by this POP3 session: an fcntl lock on SPOOL/.NAME.pop,
+ * released by the kernel when the process dies.  Returns 0 (*FD set) or
+ * STORE_EINUSE / STORE_EIO. */
+int store_session(const char *spool, const char *name, int *fd);
+
+/* On a locked box scanned into IX, remove the messages I with DEL[I] != 0 and
+ * keep everything appended after the scan.  Verifies first that the maildrop
+ * still holds what was scanned (else STORE_ECHANGED, nothing changed).
+ * Crash-safe; see DESIGN.md.  Returns 0 or a STORE_* error. */
+int store_expunge(struct store_box *b, const struct mbox_index *ix,
+    const unsigned char *del);
+
+#endif

@@ -1,0 +1,39 @@
+/* users.h: user lookup in a dovecot-style passwd-file (-p) or in the system
+ * accounts, and password checking with crypt(3).  Runs before the privilege drop. */
+#ifndef INETMAIL_USERS_H
+#define INETMAIL_USERS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "limits.h"
+
+struct user {
+	char	 name[USER_MAX + 1];	/* as found in the file (case kept) */
+	char	 pass[256];		/* stored password, prefix included */
+	int	 has_ids;		/* uid/gid given in the file */
+	uid_t	 uid;
+	gid_t	 gid;
+};
+
+/* Look NAME (LEN bytes) up in users file PATH, or in the system accounts when
+ * PATH is NULL.  FOLD matches case-insensitively (SMTP local parts).
+ * Returns 1 found (*U filled), 0 not found, -1 the file could not be read or
+ * has a malformed line (logged once, with its line number). */
+int users_lookup(const char *path, const char *name, size_t len, int fold,
+    struct user *u);
+
+/* Check a whole users file: returns 0, or -1 (logged) when unreadable or malformed. */
+int users_check_file(const char *path);
+
+/* Compare password GIVEN with STORED (crypt string, {PLAIN}, {CRYPT},
+ * {SHA512-CRYPT} ...).  {PLAIN} compares in constant time.  Returns 1 on a
+ * match, 0 otherwise.  users_dummy_check() does the same work for an unknown
+ * user so a failed login takes equal time whether or not the user exists. */
+int users_check_pass(const char *stored, const char *given);
+void users_dummy_check(const char *given);
+
+/* Parse one users-file line (no line end) into *U.  Returns 1 on an entry,
+ * 0 on a comment or blank line, -1 on a malformed line.  For tests and fuzzers. */
+int users_parse_line(const char *line, size_t len, struct user *u);
+
+#endif

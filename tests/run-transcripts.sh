@@ -1,0 +1,74 @@
+#!/bin/sh
+# run-transcripts.sh: pipe each tests/transcripts/NAME.in through a server and
+# compare its output with NAME.out after normalising it.
+#
+# NAME starts with "smtpd-" or "pop3d-", which picks the binary.  Each runs in a
+# fresh scratch folder $T holding spool/ (the -m DIR) and users (the -p FILE,
+# copied from tests/transcripts/users).  Optional files beside NAME.in:
+#   NAME.args    extra arguments (one line, word-split by the shell; $T expands)
+#   NAME.setup   sh script run in $T first (make mailboxes, files, limits)
+#   NAME.post    sh script run in $T after: its exit status must be 0
+#   NAME.status  the expected exit status of the server (default: any)
+# The server runs as
+#   BIN -h mail.example.org -m $T/spool -p $T/users -l stderr [args] <NAME.in
+# with its log in $T/log.  Output is normalised with PROG.sed (per program) so
+# that dates, session ids and queue ids compare equal.
+# Prints "ok NAME" or "not ok NAME" and the difference; exit 1 if any failed.
+B=${B:-build}
+TOP=$(pwd)
+D=$TOP/tests/transcripts
+SMTPD=${SMTPD:-$TOP/$B/smtpd/smtpd}
+POP3D=${POP3D:-$TOP/$B/pop3d/pop3d}
+export TOP SMTPD POP3D
+only=$1
+st=0
+for in in "$D"/*.in; do
+	[ -f "$in" ] || continue
+	name=${in##*/}; name=${name%.in}
+	[ -n "$only" ] && [ "$name" != "$only" ] && continue
+	case $name in
+	smtpd-*) prog=smtpd bin=$SMTPD ;;
+	pop3d-*) prog=pop3d bin=$POP3D ;;
+	*) echo "not ok $name (name must start with smtpd- or pop3d-)"; st=1; continue ;;
+	esac
+	T=$(mktemp -d "${TMPDIR:-/tmp}/inetmail-t.XXXXXX")
+	export T
+	mkdir "$T/spool"
+	cp "$D/users" "$T/users"
+	ok=1 why=""
+	if [ -f "$D/$name.setup" ] && ! (cd "$T" && sh "$D/$name.setup") >"$T/setup.log" 2>&1; then
+		ok=0 why="setup failed: $(cat "$T/setup.log")"
+	fi
+	args=""
+	[ -f "$D/$name.args" ] && args=$(eval "echo $(cat "$D/$name.args")")
+	if [ $ok = 1 ]; then
+		# shellcheck disable=SC2086
+		timeout 30 "$bin" -h mail.example.org -m "$T/spool" -p "$T/users" \
+		    -l stderr $args <"$in" >"$T/out.raw" 2>"$T/log"
+		rc=$?
+		if [ -f "$D/$name.status" ] && [ "$rc" != "$(cat "$D/$name.status")" ]; then
+			ok=0 why="exit status $rc, expected $(cat "$D/$name.status")"
+		elif [ "$rc" -ge 124 ] && [ "$rc" -le 137 ]; then
+			ok=0 why="exit status $rc (timeout or signal)"
+		fi
+		sed -E -f "$D/$prog.sed" "$T/out.raw" >"$T/out"
+		if ! cmp -s "$T/out" "$D/$name.out"; then
+			ok=0 why="output differs:
+$(diff -u "$D/$name.out" "$T/out" | head -40)"
+		fi
+		if [ $ok = 1 ] && [ -f "$D/$name.post" ] &&
+		    ! (cd "$T" && sh "$D/$name.post") >"$T/post.log" 2>&1; then
+			ok=0 why="post check failed: $(cat "$T/post.log")"
+		fi
+		if grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' "$T/log"; then
+			ok=0 why="sanitizer report: $(grep -m3 'runtime error\|Sanitizer' "$T/log")"
+		fi
+	fi
+	if [ $ok = 1 ]; then
+		echo "ok $name"; rm -rf "$T"
+	else
+		echo "not ok $name: $why"; echo "  (log: $(tail -5 "$T/log" 2>/dev/null))"
+		st=1; rm -rf "$T"
+	fi
+done
+exit $st
