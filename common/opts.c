@@ -1,0 +1,235 @@
+/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -L) and the
+ * client address.  Runs at start-up, as root under inetd. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "limits.h"
+#include "log.h"
+#include "num.h"
+#include "opts.h"
+
+void
+opts_init(struct opts *o, int timeout)
+{
+	memset(o, 0, sizeof(*o));
+	o->spool = "/var/mail";
+	o->timeout = timeout;
+	o->logto = LOG_SYSLOG;
+	o->uid = (uid_t)-1;
+	o->gid = (gid_t)-1;
+	strcpy(o->client, "unknown");
+}
+
+/* The host name goes into greetings and Received: lines: letters, digits and
+ * the punctuation of names and address literals only, so it cannot break a
+ * reply or a header. */
+static int
+host_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr(".-_[]:", s[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/* -L ADDR:PORT: the port after the last colon (ADDR may be [::1]). */
+static int
+listen_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	return colon != NULL && colon != s &&
+	    num_parse(colon + 1, strlen(colon + 1), 1, 65535, &port) == 0;
+}
+
+int
+opts_handle(struct opts *o, int ch, const char *arg, const char **err)
+{
+	uint64_t v;
+
+	switch (ch) {
+	case 'h':
+		if (!host_ok(arg) || strlen(arg) >= sizeof(o->host)) {
+			*err = "bad host name (-h)";
+			return -1;
+		}
+		strcpy(o->host, arg);
+		return 1;
+	case 'm':
+	case 'p':
+	case 'r':
+	case 'u':
+		if (arg[0] == '\0') {
+			*err = ch == 'm' ? "empty spool directory (-m)" :
+			    ch == 'p' ? "empty users file (-p)" :
+			    ch == 'r' ? "empty chroot directory (-r)" :
+			    "empty user name (-u)";
+			return -1;
+		}
+		if (ch == 'm')
+			o->spool = arg;
+		else if (ch == 'p')
+			o->users = arg;
+		else if (ch == 'r')
+			o->chroot = arg;
+		else
+			o->user = arg;
+		return 1;
+	case 't':
+		if (num_parse(arg, strlen(arg), 1, TIMEOUT_MAX, &v) < 0) {
+			*err = "bad timeout (-t), want seconds 1..86400";
+			return -1;
+		}
+		o->timeout = (int)v;
+		return 1;
+	case 'l':
+		if (strcmp(arg, "syslog") == 0)
+			o->logto = LOG_SYSLOG;
+		else if (strcmp(arg, "stderr") == 0)
+			o->logto = LOG_STDERR;
+		else {
+			*err = "bad log target (-l), want syslog or stderr";
+			return -1;
+		}
+		return 1;
+	case 'L':
+		if (!listen_ok(arg)) {
+			*err = "bad listen address (-L), want ADDR:PORT";
+			return -1;
+		}
+		o->listen = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+opts_finish(struct opts *o, const char **err)
+{
+	struct passwd *pw;
+
+	if (o->user != NULL) {
+		/* Resolved now: after chroot the passwd database may be gone. */
+		if (geteuid() != 0) {
+			*err = "-u needs root";
+			return -1;
+		}
+		pw = getpwnam(o->user);
+		if (pw == NULL) {
+			*err = "unknown user (-u)";
+			return -1;
+		}
+		if (pw->pw_uid == 0) {
+			*err = "-u names a root account";
+			return -1;
+		}
+		o->uid = pw->pw_uid;
+		o->gid = pw->pw_gid;
+	}
+	if (o->host[0] == '\0') {
+		if (gethostname(o->host, sizeof(o->host)) < 0)
+			o->host[0] = '\0';
+		/* POSIX leaves a truncated name unterminated. */
+		o->host[sizeof(o->host) - 1] = '\0';
+		if (!host_ok(o->host))
+			strcpy(o->host, "localhost");
+	}
+	return 0;
+}
+
+/* Environment values come from whoever started us: take only real address text. */
+static int
+addr_ok(const char *s)
+{
+	unsigned char tmp[sizeof(struct in6_addr)];
+
+	return strlen(s) < INET6_ADDRSTRLEN &&
+	    (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1);
+}
+
+void
+opts_client(struct opts *o)
+{
+	static const char *const env[] = { "TCPREMOTEIP", "REMOTE_ADDR" };
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_in sin;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	socklen_t len = sizeof(ss);
+	char q[LOG_QUOTE_SIZE];
+	const char *v;
+	size_t i;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(0, sa, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+		sin6 = (struct sockaddr_in6 *)&ss;
+		/* A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d; log
+		 * them as the a.b.c.d they are. */
+		if (ss.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			sin.sin_port = sin6->sin6_port;
+			memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+			sa = (struct sockaddr *)&sin;
+			len = sizeof(sin);
+		}
+		if (getnameinfo(sa, len, o->client, sizeof(o->client), NULL, 0,
+		    NI_NUMERICHOST) == 0)
+			return;
+	}
+	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		v = getenv(env[i]);
+		if (v == NULL || v[0] == '\0')
+			continue;
+		if (addr_ok(v)) {
+			strcpy(o->client, v);
+			return;
+		}
+		log_warnx("client address ignored env=%s value=%s", env[i],
+		    log_quote(q, sizeof(q), v, strlen(v)));
+	}
+	strcpy(o->client, "unknown");
+}
+
+/* A session id: 12 base-32 digits of time (30 bits), pid (22 bits) and a
+ * per-process counter (8 bits).  Unique across concurrent sessions on one
+ * host because a pid is not reused within the same second. */
+void
+session_id(char *buf, size_t cap)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
+	static unsigned counter;
+	char id[13];
+	uint64_t v;
+	int i;
+
+	if (cap == 0)
+		return;
+	v = ((uint64_t)time(NULL) & 0x3fffffff) << 30 |
+	    ((uint64_t)getpid() & 0x3fffff) << 8 | (counter++ & 0xff);
+	for (i = 11; i >= 0; i--) {
+		id[i] = digits[v & 31];
+		v >>= 5;
+	}
+	id[12] = '\0';
+	for (i = 0; i < 12 && (size_t)i + 1 < cap; i++)
+		buf[i] = id[i];
+	buf[i] = '\0';
+}
