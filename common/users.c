@@ -1,0 +1,371 @@
+/* users.c: user lookup in a dovecot-style passwd-file or the system accounts,
+ * and password checks with crypt(3).  Runs before the privilege drop. */
+/* getspnam() and explicit_bzero() are not POSIX: ask glibc for them. */
+#define _DEFAULT_SOURCE
+#include <crypt.h>
+#include <errno.h>
+#include <pwd.h>
+#include <shadow.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "log.h"
+#include "num.h"
+#include "users.h"
+
+/* Hashes of a fixed password, for users_dummy_check.  Yescrypt is Debian's
+ * default for system accounts; a users file of $6$ hashes switches to the
+ * $6$ one (see users_scan), so an unknown name costs what a known one does. */
+static const char dummy_y[] =
+    "$y$j9T$s8wN39JTLTnB3L.3fQDwA1$MpY08UKsOHb82Y.CnoLrNOACBlt5Ee6F3qoB.Oywrn0";
+static const char dummy_6[] =
+    "$6$Qw3uIJtFQC.sTMJS$qdBdO1SMMN7EQhQQwBXwOSFMR7EX2nNnN5IbAyw.DHawATqw0G"
+    "ioynGZvs0GySUbZxoIv1g29ofh.Blo/c/HY0";
+static const char *dummy_hash = dummy_y;
+
+/* Compare without an early exit, so the time taken does not tell how many
+ * leading bytes of a {PLAIN} password were right.  The loop runs over GIVEN,
+ * which the client already knows. */
+static int
+ct_equal(const char *stored, const char *given)
+{
+	size_t ls = strlen(stored), lg = strlen(given), i;
+	unsigned diff = (unsigned)(ls != lg);
+
+	for (i = 0; i < lg; i++)
+		diff |= (unsigned char)given[i] ^
+		    (unsigned char)(i < ls ? stored[i] : 0);
+	return diff == 0;
+}
+
+/* 1 when GIVEN hashes to HASH under crypt(3). */
+static int
+crypt_match(const char *hash, const char *given)
+{
+	struct crypt_data *cd;
+	const char *r;
+	int ok;
+
+	/* crypt_rn rather than crypt: no static buffer, and NULL (not a "*0"
+	 * string that might be compared) on a hash it cannot handle. */
+	cd = calloc(1, sizeof(*cd));
+	if (cd == NULL) {
+		log_warn("users crypt");
+		return 0;
+	}
+	r = crypt_rn(given, hash, cd, (int)sizeof(*cd));
+	ok = r != NULL && r[0] != '*' && ct_equal(hash, r);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+/* True when SCHEME (LEN bytes) is NAME, ignoring ASCII case. */
+static int
+scheme_is(const char *scheme, size_t len, const char *name)
+{
+	size_t i;
+
+	if (strlen(name) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((scheme[i] >= 'a' && scheme[i] <= 'z' ? scheme[i] - 32 :
+		    scheme[i]) != name[i])
+			return 0;
+	return 1;
+}
+
+enum scheme { S_CRYPT, S_PLAIN, S_UNKNOWN };
+
+/* Split STORED into its scheme and the password text after the prefix. */
+static enum scheme
+split_scheme(const char *stored, const char **rest)
+{
+	const char *end;
+	size_t n;
+
+	*rest = stored;
+	if (stored[0] != '{')
+		return S_CRYPT;
+	end = strchr(stored, '}');
+	if (end == NULL)
+		return S_UNKNOWN;
+	n = (size_t)(end - stored - 1);
+	*rest = end + 1;
+	if (scheme_is(stored + 1, n, "PLAIN") || scheme_is(stored + 1, n, "CLEAR") ||
+	    scheme_is(stored + 1, n, "CLEARTEXT"))
+		return S_PLAIN;
+	/* Dovecot's {CRYPT}, {SHA512-CRYPT}, {BLF-CRYPT} ... all hold crypt(3)
+	 * strings that name their own algorithm. */
+	if (scheme_is(stored + 1, n, "CRYPT") ||
+	    (n > 6 && scheme_is(end - 6, 6, "-CRYPT")))
+		return S_CRYPT;
+	return S_UNKNOWN;
+}
+
+int
+users_check_pass(const char *stored, const char *given)
+{
+	static int warned;
+	char q[LOG_QUOTE_SIZE];
+	const char *rest, *end;
+
+	if (stored == NULL || given == NULL) {
+		users_dummy_check("");
+		return 0;
+	}
+	switch (split_scheme(stored, &rest)) {
+	case S_PLAIN:
+		/* Pay for a crypt anyway: a {PLAIN} user must not answer faster
+		 * than an unknown one (which costs users_dummy_check). */
+		users_dummy_check(given);
+		return rest[0] != '\0' && ct_equal(rest, given);
+	case S_CRYPT:
+		if (rest[0] == '\0') {
+			/* An empty hash is "no password" to some tools; never to us. */
+			users_dummy_check(given);
+			return 0;
+		}
+		return crypt_match(rest, given);
+	case S_UNKNOWN:
+	default:
+		if (!warned) {
+			warned = 1;
+			/* Only the "{NAME}" prefix: the rest may be a password. */
+			end = strchr(stored, '}');
+			log_warnx("users unknown password scheme=%s, entry never "
+			    "matches", log_quote(q, sizeof(q), stored,
+			    end != NULL && end - stored < 32 ?
+			    (size_t)(end - stored + 1) : 1));
+		}
+		users_dummy_check(given);
+		return 0;
+	}
+}
+
+void
+users_dummy_check(const char *given)
+{
+	(void)crypt_match(dummy_hash, given != NULL ? given : "");
+}
+
+/* User names in the file become mailbox names: refuse what never could be. */
+static int
+name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > USER_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '/')
+			return 0;
+	return 1;
+}
+
+/* A decimal uid or gid; (uid_t)-1 means "unchanged" to setuid and is refused. */
+static int
+id_parse(const char *s, size_t len, uint64_t *v)
+{
+	return num_parse(s, len, 0, (uint64_t)(uid_t)-2, v);
+}
+
+int
+users_parse_line(const char *line, size_t len, struct user *u)
+{
+	const char *f[4];
+	size_t flen[4], i, nf = 0, start = 0;
+	uint64_t uid, gid;
+
+	memset(u, 0, sizeof(*u));
+	if (len > USERS_LINE_MAX || memchr(line, '\0', len) != NULL)
+		return -1;
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	if (i == len || line[i] == '#')
+		return 0;
+
+	/* name:password[:uid:gid[:gecos:home:shell:extra]]; fields past the gid
+	 * are dovecot's and ignored here. */
+	for (i = 0; i <= len && nf < 4; i++) {
+		if (i == len || line[i] == ':') {
+			f[nf] = line + start;
+			flen[nf++] = i - start;
+			start = i + 1;
+		}
+	}
+	if (nf < 2 || !name_ok(f[0], flen[0]) || flen[1] == 0 ||
+	    flen[1] >= sizeof(u->pass))
+		return -1;
+	memcpy(u->name, f[0], flen[0]);
+	memcpy(u->pass, f[1], flen[1]);
+
+	if (nf < 3 || (flen[2] == 0 && (nf < 4 || flen[3] == 0)))
+		return 1;
+	/* One id without the other is a typo, not "use the default". */
+	if (nf < 4 || id_parse(f[2], flen[2], &uid) < 0 ||
+	    id_parse(f[3], flen[3], &gid) < 0)
+		return -1;
+	u->has_ids = 1;
+	u->uid = (uid_t)uid;
+	u->gid = (gid_t)gid;
+	return 1;
+}
+
+static int
+name_eq(const char *a, const char *b, size_t len, int fold)
+{
+	size_t i;
+	unsigned char x, y;
+
+	if (strlen(a) != len)
+		return 0;
+	if (!fold)
+		return memcmp(a, b, len) == 0;
+	for (i = 0; i < len; i++) {
+		x = (unsigned char)a[i];
+		y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x += 32;
+		if (y >= 'A' && y <= 'Z')
+			y += 32;
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+/* Read users file PATH through to its end, looking for NAME (NULL: only check
+ * the file).  The whole file is always read: a broken line anywhere is an
+ * error however early the name was found, so a typo never half-works. */
+static int
+users_scan(const char *path, const char *name, size_t len, int fold,
+    struct user *u)
+{
+	char line[USERS_LINE_MAX + 1], q[LOG_QUOTE_SIZE];
+	struct user e;
+	unsigned long lineno = 0;
+	size_t n;
+	int c, r, found = 0, first = 1, eof = 0;
+	FILE *fp;
+
+	log_quote(q, sizeof(q), path, strlen(path));
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		log_warn("users file=%s unreadable", q);
+		return -1;
+	}
+	while (!eof) {
+		n = 0;
+		lineno++;
+		while ((c = getc(fp)) != EOF && c != '\n') {
+			if (n == sizeof(line)) {
+				log_warnx("users file=%s line=%lu too long", q,
+				    lineno);
+				fclose(fp);
+				return -1;
+			}
+			line[n++] = (char)c;
+		}
+		if (c == EOF) {
+			if (ferror(fp)) {
+				log_warn("users file=%s read failed", q);
+				fclose(fp);
+				return -1;
+			}
+			eof = 1;
+			if (n == 0)
+				break;
+		}
+		/* A file edited on Windows: CRLF must not end up in a password. */
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n > USERS_LINE_MAX) {
+			log_warnx("users file=%s line=%lu too long", q, lineno);
+			fclose(fp);
+			return -1;
+		}
+		r = users_parse_line(line, n, &e);
+		if (r < 0) {
+			log_warnx("users file=%s line=%lu malformed", q, lineno);
+			fclose(fp);
+			return -1;
+		}
+		if (r == 0)
+			continue;
+		if (first) {
+			const char *rest;
+
+			first = 0;
+			if (split_scheme(e.pass, &rest) == S_CRYPT &&
+			    strncmp(rest, "$6$", 3) == 0)
+				dummy_hash = dummy_6;
+		}
+		if (!found && name != NULL && name_eq(e.name, name, len, fold)) {
+			*u = e;
+			found = 1;
+		}
+	}
+	explicit_bzero(&e, sizeof(e));
+	fclose(fp);
+	return found;
+}
+
+/* System accounts: the passwd entry, and the hash from shadow when we can read it. */
+static int
+users_system(const char *name, size_t len, int fold, struct user *u)
+{
+	char nm[USER_MAX + 1];
+	struct passwd *pw;
+	struct spwd *sp;
+	const char *pass;
+	size_t i;
+
+	if (len == 0 || len > USER_MAX || memchr(name, '\0', len) != NULL)
+		return 0;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	pw = getpwnam(nm);
+	if (pw == NULL && fold) {
+		/* System names are lower case by convention; SMTP local parts
+		 * arrive in any case. */
+		for (i = 0; i < len; i++)
+			if (nm[i] >= 'A' && nm[i] <= 'Z')
+				nm[i] += 32;
+		pw = getpwnam(nm);
+	}
+	if (pw == NULL || strlen(pw->pw_name) > USER_MAX)
+		return 0;
+	memset(u, 0, sizeof(*u));
+	strcpy(u->name, pw->pw_name);
+	u->has_ids = 1;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	sp = getspnam(pw->pw_name);
+	pass = sp != NULL ? sp->sp_pwdp : pw->pw_passwd;
+	if (pass == NULL || strlen(pass) >= sizeof(u->pass)) {
+		/* "*" is no crypt(3) hash: the account can never log in. */
+		strcpy(u->pass, "*");
+		return 1;
+	}
+	strcpy(u->pass, pass);
+	return 1;
+}
+
+int
+users_lookup(const char *path, const char *name, size_t len, int fold,
+    struct user *u)
+{
+	if (path == NULL)
+		return users_system(name, len, fold, u);
+	return users_scan(path, name, len, fold, u);
+}
+
+int
+users_check_file(const char *path)
+{
+	return users_scan(path, NULL, 0, 0, NULL) < 0 ? -1 : 0;
+}
