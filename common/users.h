@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "limits.h"
+#include "params.h"
 
 struct user {
 	char	 name[USER_MAX + 1];	/* as found in the file (case kept) */

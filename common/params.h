@@ -1,7 +1,7 @@
-/* limits.h: every limit inetmail enforces, its default, its ceiling and the reason.
+/* params.h: every limit inetmail enforces, its default, its ceiling and the reason.
  * Shared by smtpd and pop3d; no code, only numbers. */
-#ifndef INETMAIL_LIMITS_H
-#define INETMAIL_LIMITS_H
+#ifndef INETMAIL_PARAMS_H
+#define INETMAIL_PARAMS_H
 
 /* User names: the mailbox file name under the spool.  RFC 5321 4.5.3.1.1 caps a
  * local part at 64 octets; system user names are shorter still. */

@@ -1,0 +1,14 @@
+/* store_int.h: shared between the store's own files, not for the servers. */
+#ifndef INETMAIL_STORE_INT_H
+#define INETMAIL_STORE_INT_H
+
+#include "store.h"
+
+/* A STORE_* result for errno value E of a failed write. */
+int store_errno(int e);
+
+/* Under the lock of B: finish or drop an expunge journal left by a dead
+ * process (see expunge.c).  Returns 0 or a STORE_* error. */
+int journal_recover(struct store_box *b, const char *spool, const char *name);
+
+#endif
