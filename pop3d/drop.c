@@ -1,0 +1,139 @@
+/* drop.c: the maildrop of a session: whose identity it is worked on with,
+ * the privilege drop, the IN-USE marker, the snapshot scan at login and the
+ * commit at QUIT.  Entered as root; everything after priv_drop runs as the
+ * mailbox owner. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "log.h"
+#include "pop3.h"
+
+/* Which uid/gid the mailbox work runs as: the ids the users file (or the
+ * system account) gives, else the -u user, else -- when we were started
+ * without root -- who we are.  Returns 0, or -1 with s->why set. */
+static int
+identity(struct pop3 *s, const struct user *u, uid_t *uid, gid_t *gid)
+{
+	const struct opts *o = s->conf->o;
+
+	if (u->has_ids) {
+		*uid = u->uid;
+		*gid = u->gid;
+	} else if (o->user != NULL) {
+		*uid = o->uid;
+		*gid = o->gid;
+	} else if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
+	} else {
+		s->why = "no user id for this account";
+		return -1;
+	}
+	/* A root-owned process writing into a spool directory that users can
+	 * write to is how mail servers get owned (symlink and hard link
+	 * races); mailbox work is never done as root. */
+	if (*uid == 0) {
+		s->why = "refusing to work as root";
+		return -1;
+	}
+	return 0;
+}
+
+enum pop3_res
+drop_open(struct pop3 *s, const struct user *u)
+{
+	const struct opts *o = s->conf->o;
+	struct stat st;
+	gid_t gid, extra = (gid_t)-1;
+	uid_t uid;
+	int r;
+
+	if (identity(s, u, &uid, &gid) == -1) {
+		log_warnx("maildrop user=%s error=\"%s\"", s->quser, s->why);
+		return PR_ERR_PERM;
+	}
+	if (geteuid() != uid || getegid() != gid) {
+		/* A 2775 root:mail spool lets the mail group create dotlocks;
+		 * keep that group so the drop does not cost us locking. */
+		if (stat(o->spool, &st) == 0)
+			extra = st.st_gid;
+		if (s->conf->drop(uid, gid, extra) == -1) {
+			s->why = "cannot switch to the mailbox owner";
+			return PR_ERR_PERM;
+		}
+	}
+
+	/* RFC 1939 8: one session per maildrop.  The marker is a kernel lock,
+	 * so a session that died (SIGKILL, power loss) never blocks a login. */
+	if ((r = store_session(o->spool, s->user, &s->popfd)) != STORE_OK) {
+		s->popfd = -1;
+		if (r == STORE_EINUSE) {
+			log_info("maildrop user=%s error=in-use", s->quser);
+			return PR_ERR_INUSE;
+		}
+		s->why = store_strerror(r);
+		log_warnx("maildrop user=%s error=\"%s\"", s->quser, s->why);
+		return PR_ERR_TEMP;
+	}
+
+	/* The snapshot: lock, scan what is there now, unlock.  Deliveries wait
+	 * only for the scan; what they add later is for the next session. */
+	r = store_open(&s->box, o->spool, s->user, (uid_t)-1, (gid_t)-1, 0);
+	if (r == STORE_ENOENT) {
+		/* No mailbox file yet: an empty maildrop, not an error. */
+		s->box.fd = -1;
+	} else if (r != STORE_OK) {
+		s->box.fd = -1;
+		s->why = store_strerror(r);
+		log_warnx("maildrop user=%s error=\"%s\"", s->quser, s->why);
+		return r == STORE_ENAME || r == STORE_ENOTMBOX ?
+		    PR_ERR_PERM : PR_ERR_TEMP;
+	} else {
+		r = mbox_scan(s->box.fd, s->box.size, &s->ix);
+		store_unlock(&s->box);
+		if (r != MBOX_OK) {
+			s->why = r == MBOX_ENOTMBOX ? "not an mbox file" :
+			    r == MBOX_ETOOMANY ? "too many messages" :
+			    r == MBOX_ENOMEM ? "out of memory" : "read error";
+			log_warnx("maildrop user=%s error=\"%s\"", s->quser,
+			    s->why);
+			return r == MBOX_ENOTMBOX ? PR_ERR_PERM : PR_ERR_TEMP;
+		}
+	}
+	if ((s->del = calloc(s->ix.n + 1, 1)) == NULL) {
+		s->why = "out of memory";
+		log_warnx("maildrop user=%s error=\"%s\"", s->quser, s->why);
+		return PR_ERR_TEMP;
+	}
+	return PR_OK;
+}
+
+enum pop3_res
+drop_commit(struct pop3 *s)
+{
+	int r;
+
+	if (s->ndel == 0) {
+		reply_text(s, "bye, %zu messages kept", s->ix.n);
+		return PR_BYE;
+	}
+	/* RFC 1939 6: deletions happen only here.  The store verifies the
+	 * maildrop still starts with what we scanned, keeps mail appended
+	 * since, and commits crash-safely; +OK only once it is durable. */
+	r = store_relock(&s->box);
+	if (r == STORE_OK)
+		r = store_expunge(&s->box, &s->ix, s->del);
+	store_close(&s->box);
+	s->box.fd = -1;
+	if (r != STORE_OK) {
+		s->why = store_strerror(r);
+		log_warnx("update failed user=%s deleted=0 error=\"%s\"",
+		    s->quser, s->why);
+		s->ndel = 0;
+		s->close = 1;
+		return PR_ERR_COMMIT;
+	}
+	reply_text(s, "bye, %zu deleted, %zu kept", s->ndel,
+	    s->ix.n - s->ndel);
+	return PR_BYE;
+}

@@ -1,0 +1,87 @@
+/* main.c: pop3d start-up: options, logging, chroot and -u (priv_startup),
+ * signals, then one session on fds 0/1.  Runs as root until the session
+ * drops to the mailbox owner at login. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include "io.h"
+#include "log.h"
+#include "opts.h"
+#include "pop3.h"
+#include "users.h"
+
+static struct opts o;
+static struct io io;	/* 80 KiB of buffers: not on the stack */
+
+/* A start-up failure: one log line, one -ERR line for the client (under
+ * inetd stdout is the socket), a <sysexits.h> status. */
+static _Noreturn void
+startup_fail(int status, const char *why)
+{
+	log_warnx("startup failed: %s", why);
+	printf("-ERR [SYS/TEMP] service unavailable\r\n");
+	fflush(stdout);
+	_exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pop3_conf conf;
+	const char *err = NULL, *usage = NULL;
+	int ch, r, apop = 0;
+
+	opts_init(&o, POP3_TIMEOUT_DEFAULT);
+	/* Parse everything first: -l decides where the error is logged. */
+	while ((ch = getopt(argc, argv, OPTS_SHARED "a")) != -1) {
+		if (ch == 'a') {
+			apop = 1;
+			continue;
+		}
+		r = opts_handle(&o, ch, optarg, &err);
+		if (r == 0 && usage == NULL)
+			usage = "unknown option";
+		else if (r == -1 && usage == NULL)
+			usage = err;
+	}
+	if (usage == NULL && optind != argc)
+		usage = "unexpected argument";
+	log_init("pop3d", o.logto);
+	if (usage == NULL && opts_finish(&o, &err) == -1)
+		usage = err;
+	if (usage == NULL && o.listen != NULL)
+		usage = "-L (standalone mode) is not supported yet";
+	/* APOP needs the plain password, which only a users file can hold. */
+	if (usage == NULL && apop && o.users == NULL)
+		usage = "-a (APOP) needs -p FILE";
+	if (usage != NULL)
+		startup_fail(EX_USAGE, usage);
+
+	opts_client(&o);
+	{
+		char sid[16];
+
+		session_id(sid, sizeof(sid));
+		log_session(sid, o.client);
+	}
+	if (priv_startup(&o) == -1)
+		startup_fail(EX_OSERR, "chroot or privilege drop failed");
+	if (o.users != NULL && users_check_file(o.users) == -1)
+		startup_fail(EX_CONFIG, "bad users file");
+
+	/* A client that goes away mid-reply gives EPIPE, not a silent death;
+	 * a file size limit gives EFBIG, handled by the store. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+
+	io_init_fd(&io, 0, 1, o.timeout);
+	io_nodelay(1);
+	memset(&conf, 0, sizeof(conf));
+	conf.o = &o;
+	conf.apop = apop;
+	conf.fail_delay_ms = POP3_FAIL_DELAY_MS;
+	conf.drop = priv_drop;
+	return pop3_session(&conf, &io);
+}

@@ -1,0 +1,165 @@
+/* pop3.h: the POP3 session of pop3d: configuration, session state, and the
+ * handlers the command table dispatches to.  The session starts as root (to
+ * read passwords) and drops to the mailbox owner at login. */
+#ifndef INETMAIL_POP3_H
+#define INETMAIL_POP3_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "io.h"
+#include "params.h"
+#include "log.h"
+#include "mbox.h"
+#include "opts.h"
+#include "store.h"
+#include "users.h"
+
+/* RFC 5034 4: a server must accept SASL responses as long as its mechanisms
+ * produce; for PLAIN that is authzid, user and password, base64-encoded.
+ * 1024 octets covers a 64-octet name and passwords of several hundred. */
+#define POP3_AUTH_LINE_MAX	1024
+/* RFC 1939 4 does not limit failures; three is what most servers allow before
+ * hanging up, and with the fixed delay it caps guessing at 3 tries a connection. */
+#define POP3_FAILS_MAX		3
+/* The fixed time a failed login takes, measured from when the check began, so
+ * that crypt(3) time does not tell known users from unknown ones. */
+#define POP3_FAIL_DELAY_MS	1000
+
+/* Read-only configuration of a session. */
+struct pop3_conf {
+	const struct opts *o;		/* host, spool, users file, -u identity */
+	int		 apop;		/* offer APOP (needs a users file) */
+	int		 fail_delay_ms;	/* POP3_FAIL_DELAY_MS; tests use 0 */
+	/* Drop to the mailbox owner: priv_drop, or a stub in unit tests. */
+	int		(*drop)(uid_t uid, gid_t gid, gid_t extra_gid);
+};
+
+/* RFC 1939 3: the states; AUTH_USER is AUTHORIZATION after a USER command,
+ * the only state in which PASS is allowed. */
+enum pop3_state {
+	ST_AUTH = 1,
+	ST_USER = 2,
+	ST_TRANS = 4,
+	ST_UPDATE = 8
+};
+#define ST_AUTHORIZATION	(ST_AUTH | ST_USER)
+#define ST_ANY			(ST_AUTH | ST_USER | ST_TRANS)
+
+/* What a handler (or the dispatcher) returns; reply.c turns each into its
+ * reply line, so every reply text lives in one table. */
+enum pop3_res {
+	PR_OK,		/* "+OK " and s->text */
+	PR_DONE,		/* the handler wrote the whole (multi-line) reply */
+	PR_BYE,		/* "+OK " and s->text, then close the session */
+	PR_ERR_UNKNOWN,	/* dispatcher: no such command */
+	PR_ERR_STATE,	/* dispatcher: not valid in this state */
+	PR_ERR_TOOLONG,	/* dispatcher: line over POP3_LINE_MAX */
+	PR_ERR_NUL,	/* dispatcher: NUL byte in the line */
+	PR_ERR_TIMEOUT,	/* session: idle timeout */
+	PR_ERR_SYNTAX,
+	PR_ERR_ARG,	/* a message number that is not a number */
+	PR_ERR_NOMSG,
+	PR_ERR_DELETED,
+	PR_ERR_NAME,	/* USER with a malformed name */
+	PR_ERR_AUTH,	/* failed login: same text whatever the reason */
+	PR_ERR_B64,
+	PR_ERR_MECH,
+	PR_ERR_CANCEL,
+	PR_ERR_APOP,	/* APOP not offered */
+	PR_ERR_INUSE,
+	PR_ERR_TEMP,	/* store failure at login, worth retrying; s->why */
+	PR_ERR_PERM,	/* permanent: no usable identity, not an mbox; s->why */
+	PR_ERR_COMMIT,	/* QUIT could not commit, nothing removed; s->why */
+	PR_ERR_IO,	/* reading a message failed before its reply began */
+	PR_NRES
+};
+
+struct pop3 {
+	const struct pop3_conf *conf;
+	struct io	*io;
+	enum pop3_state	 state;
+	int		 close;		/* end the session after this reply */
+	int		 fails;		/* failed logins */
+	char		 user[USER_MAX + 1];
+	char		 quser[LOG_QUOTE_SIZE];	/* user, quoted for the log */
+	char		 stamp[320];	/* APOP timestamp, "" when not offered */
+	char		 text[160];	/* the +OK text of PR_OK / PR_BYE */
+	const char	*why;		/* detail of an -ERR result, for the reply */
+
+	/* TRANSACTION: the snapshot taken at login. */
+	int		 popfd;		/* session marker (IN-USE), -1 if none */
+	struct store_box box;		/* box.fd -1 for an absent maildrop */
+	struct mbox_index ix;
+	unsigned char	*del;		/* del[i]: message i+1 marked deleted */
+	size_t		 ndel;
+	uint64_t	 delsize;
+	unsigned long	 nretr;		/* RETR/TOP replies sent, for the log */
+	uint64_t	 retrbytes;
+	struct mbox_reader rd;
+};
+
+/* session.c */
+/* Run one session on IO until QUIT, EOF, timeout or error.  Returns an exit
+ * status (0, or EX_* from <sysexits.h> when output failed). */
+int pop3_session(const struct pop3_conf *conf, struct io *io);
+/* Change state (logged at a single place). */
+void pop3_set_state(struct pop3 *s, enum pop3_state st);
+/* Release everything the session holds (mailbox, index, marker). */
+void pop3_release(struct pop3 *s);
+
+/* cmd.c: split LINE, find the command, check its state, run it, reply. */
+void pop3_dispatch(struct pop3 *s, char *line, size_t len);
+/* Split ARGS (NUL-terminated) at spaces into at most MAX words; returns the
+ * count, or -1 when there are more than MAX. */
+int pop3_split(char *args, char **argv, int max);
+
+/* reply.c */
+void reply_result(struct pop3 *s, enum pop3_res r);
+/* "+OK " FMT "\r\n": the one way a positive status line is written. */
+void reply_ok(struct pop3 *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Format into s->text for PR_OK / PR_BYE. */
+void reply_text(struct pop3 *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* auth.c: AUTHORIZATION commands. */
+enum pop3_res cmd_user(struct pop3 *s, char *args);
+enum pop3_res cmd_pass(struct pop3 *s, char *args);
+enum pop3_res cmd_auth(struct pop3 *s, char *args);
+enum pop3_res cmd_apop(struct pop3 *s, char *args);
+/* SASL PLAIN message (RFC 4616) of LEN bytes: sets *USER and *PASS pointing
+ * into MSG (NUL-terminated in place).  Returns 0, or -1 when malformed or
+ * when it asks to act as another user. */
+int sasl_plain(char *msg, size_t len, char **user, char **pass);
+/* 1 when DIGEST is the APOP answer for timestamp STAMP and the stored
+ * password STORED (only {PLAIN} ones can match). */
+int apop_check(const char *stamp, const char *stored, const char *digest);
+/* Strict base64 decode of IN (LEN bytes) into OUT (CAP bytes).  Returns the
+ * decoded length, or -1 on bad input or overflow. */
+long b64_decode(const char *in, size_t len, unsigned char *out, size_t cap);
+
+/* drop.c: the maildrop: identity, privilege drop, marker, scan, commit. */
+/* Open the maildrop of s->user as the uid/gid found for it (has_ids from the
+ * users file or system accounts, else the -u user).  Returns PR_OK, or an
+ * R_ERR_* result (logged) after which the session must end. */
+enum pop3_res drop_open(struct pop3 *s, const struct user *u);
+/* QUIT in TRANSACTION: commit deletions.  PR_BYE or PR_ERR_COMMIT (logged). */
+enum pop3_res drop_commit(struct pop3 *s);
+
+/* trans.c: TRANSACTION commands, and the ones valid everywhere. */
+enum pop3_res cmd_stat(struct pop3 *s, char *args);
+enum pop3_res cmd_list(struct pop3 *s, char *args);
+enum pop3_res cmd_uidl(struct pop3 *s, char *args);
+enum pop3_res cmd_retr(struct pop3 *s, char *args);
+enum pop3_res cmd_top(struct pop3 *s, char *args);
+enum pop3_res cmd_dele(struct pop3 *s, char *args);
+enum pop3_res cmd_noop(struct pop3 *s, char *args);
+enum pop3_res cmd_rset(struct pop3 *s, char *args);
+enum pop3_res cmd_quit(struct pop3 *s, char *args);
+enum pop3_res cmd_capa(struct pop3 *s, char *args);
+
+/* md5.c: RFC 1321, for APOP only. */
+void md5(const void *p, size_t len, unsigned char out[16]);
+
+#endif

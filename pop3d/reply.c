@@ -1,0 +1,82 @@
+/* reply.c: every pop3d reply text, and the one place that turns a handler's
+ * result into a status line.  Unprivileged (runs in any state). */
+#include <stdarg.h>
+#include <stdio.h>
+#include "pop3.h"
+
+/* RFC 2449 8 and RFC 3206: [AUTH], [SYS/TEMP], [SYS/PERM] and [IN-USE] tell a
+ * client whether to ask the user for a new password or simply retry later.
+ * The [AUTH] text is the same for an unknown user and a wrong password. */
+static const char *const texts[PR_NRES] = {
+	[PR_ERR_UNKNOWN]	= "unknown command",
+	[PR_ERR_STATE]	= "command not valid in this state",
+	[PR_ERR_TOOLONG]	= "command line too long",
+	[PR_ERR_NUL]	= "NUL byte in command line",
+	[PR_ERR_TIMEOUT]	= "idle timeout, closing connection",
+	[PR_ERR_SYNTAX]	= "syntax error",
+	[PR_ERR_ARG]	= "invalid message number",
+	[PR_ERR_NOMSG]	= "no such message",
+	[PR_ERR_DELETED]	= "message already deleted",
+	[PR_ERR_NAME]	= "invalid user name",
+	[PR_ERR_AUTH]	= "[AUTH] authentication failed",
+	[PR_ERR_B64]	= "invalid base64 data",
+	[PR_ERR_MECH]	= "unsupported authentication mechanism",
+	[PR_ERR_CANCEL]	= "authentication cancelled",
+	[PR_ERR_APOP]	= "APOP not available",
+	[PR_ERR_INUSE]	= "[IN-USE] maildrop is in use by another session",
+	[PR_ERR_TEMP]	= "[SYS/TEMP] maildrop unavailable",
+	[PR_ERR_PERM]	= "[SYS/PERM] maildrop unavailable",
+	[PR_ERR_COMMIT]	= "[SYS/TEMP] deletions not committed, nothing removed",
+	[PR_ERR_IO]	= "[SYS/TEMP] cannot read message",
+};
+
+void
+reply_ok(struct pop3 *s, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		buf[0] = '\0';
+	io_printf(s->io, "+OK %s\r\n", buf);
+}
+
+void
+reply_text(struct pop3 *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(s->text, sizeof(s->text), fmt, ap) < 0)
+		s->text[0] = '\0';
+	va_end(ap);
+}
+
+void
+reply_result(struct pop3 *s, enum pop3_res r)
+{
+	switch (r) {
+	case PR_DONE:
+		break;
+	case PR_BYE:
+	case PR_OK:
+		if (r == PR_BYE)
+			s->close = 1;
+		io_printf(s->io, "+OK %s\r\n", s->text);
+		break;
+	default:
+		/* s->why is a store_strerror() text or a fixed string of ours,
+		 * never client data: a reply line cannot be forged through it. */
+		if (s->why != NULL)
+			io_printf(s->io, "-ERR %s: %s\r\n", texts[r], s->why);
+		else
+			io_printf(s->io, "-ERR %s\r\n", texts[r]);
+		break;
+	}
+	s->text[0] = '\0';
+	s->why = NULL;
+}

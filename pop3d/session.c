@@ -1,0 +1,118 @@
+/* session.c: one POP3 session: greeting, the command loop, and how it ends
+ * (QUIT, EOF, idle timeout).  Starts as root, runs as the user after login. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "pop3.h"
+
+void
+pop3_set_state(struct pop3 *s, enum pop3_state st)
+{
+	/* The one place a state changes; a debug log line would go here. */
+	s->state = st;
+}
+
+void
+pop3_release(struct pop3 *s)
+{
+	if (s->box.fd != -1)
+		store_close(&s->box);
+	s->box.fd = -1;
+	mbox_index_free(&s->ix);
+	free(s->del);
+	s->del = NULL;
+	/* Closing the marker releases its lock: the maildrop is free again. */
+	if (s->popfd != -1)
+		close(s->popfd);
+	s->popfd = -1;
+}
+
+/* RFC 1939 7: the APOP timestamp must differ for every greeting; process id,
+ * clock and nanoseconds do that on one host. */
+static void
+make_stamp(struct pop3 *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(s->stamp, sizeof(s->stamp), "<%ld.%lld.%ld@%s>",
+	    (long)getpid(), (long long)ts.tv_sec, (long)ts.tv_nsec,
+	    s->conf->o->host);
+}
+
+int
+pop3_session(const struct pop3_conf *conf, struct io *io)
+{
+	struct pop3 *s;
+	char line[POP3_LINE_MAX];	/* the line, then a NUL in its CRLF's place */
+	const char *end = "quit";
+	size_t len;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("session start failed");
+		io_printf(io, "-ERR [SYS/TEMP] out of memory\r\n");
+		io_flush(io);
+		return EX_TEMPFAIL;
+	}
+	s->conf = conf;
+	s->io = io;
+	s->popfd = -1;
+	s->box.fd = -1;
+	pop3_set_state(s, ST_AUTH);
+	if (conf->apop)
+		make_stamp(s);
+	reply_ok(s, "%s POP3 ready%s%s", conf->o->host,
+	    s->stamp[0] != '\0' ? " " : "", s->stamp);
+
+	while (!s->close) {
+		/* RFC 2449 4: 255 octets including CRLF; longer lines are
+		 * refused whole, never executed truncated. */
+		switch (io_getline(io, line, sizeof(line) - 2, &len, 0)) {
+		case IO_OK:
+			if (io->nul)
+				reply_result(s, PR_ERR_NUL);
+			else
+				pop3_dispatch(s, line, len);
+			break;
+		case IO_PART:
+		case IO_TOOLONG:
+			reply_result(s, PR_ERR_TOOLONG);
+			break;
+		case IO_TIMEOUT:
+			/* RFC 1939 3: an autologout does not enter UPDATE. */
+			reply_result(s, PR_ERR_TIMEOUT);
+			end = "timeout";
+			s->close = 1;
+			break;
+		case IO_EOF:
+			end = "eof";
+			s->close = 1;
+			break;
+		case IO_ERROR:
+		default:
+			end = "error";
+			s->close = 1;
+			break;
+		}
+		if (io->werr) {
+			end = "write-error";
+			break;
+		}
+	}
+	rc = io_flush(io) == 0 ? 0 : EX_IOERR;
+	if (s->state == ST_TRANS || s->state == ST_UPDATE)
+		log_info("logout user=%s end=%s retrieved=%lu bytes=%llu "
+		    "deleted=%zu kept=%zu", s->quser, end, s->nretr,
+		    (unsigned long long)s->retrbytes,
+		    s->state == ST_UPDATE ? s->ndel : 0,
+		    s->ix.n - (s->state == ST_UPDATE ? s->ndel : 0));
+	else if (s->close && end[0] != 'q')
+		log_info("disconnect end=%s", end);
+	pop3_release(s);
+	free(s);
+	return rc;
+}
