@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "params.h"
 #include "log.h"
 /* <syslog.h> comes after log.h: it defines the facility LOG_SYSLOG as a macro,
  * which would rewrite our enum constant.  We never use that facility. */

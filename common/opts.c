@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "params.h"
 #include "log.h"
 #include "num.h"
 #include "opts.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "params.h"
 #include "log.h"
 #include "num.h"
 #include "users.h"
