@@ -37,8 +37,9 @@ LIBCOMMON  = $(B)/libcommon.a
 LIBSMTPD   = $(B)/libsmtpd.a
 LIBPOP3D   = $(B)/libpop3d.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOL_BIN   = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check unit clean bench demo install deps
+.PHONY: all check all-tests tools clean bench demo install deps
 all: $(B)/smtpd/smtpd $(B)/pop3d/pop3d
 ifneq ($(SANITIZE),1)
 all: smtpd/smtpd pop3d/pop3d
@@ -73,6 +74,12 @@ $(B)/tests/%: tests/unit/%.c $(LIBSMTPD) $(LIBPOP3D) $(LIBCOMMON) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -iquote tests/unit -iquote smtpd -iquote pop3d $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
 	    $< $(LIBSMTPD) $(LIBPOP3D) $(LIBCOMMON) $(CHECK_LIBS) $(LDLIBS)
 
+# Test tools: small programs that drive the library from scripts and benchmarks.
+$(B)/tools/%: tests/tools/%.c $(LIBCOMMON) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LDLIBS)
+tools: $(TOOL_BIN)
+
 deps:
 	@sh tests/deps.sh
 
@@ -80,10 +87,10 @@ deps:
 check:
 	@sh tests/deps.sh
 	@$(MAKE) --no-print-directory all-tests
-all-tests: all $(UNIT_BIN)
+all-tests: all $(UNIT_BIN) $(TOOL_BIN)
 	@B=$(B) sh tests/run-all.sh
 
-bench: all
+bench: all $(TOOL_BIN)
 	@sh bench/run.sh
 
 demo: all

@@ -428,7 +428,7 @@ mbox_reader_line(struct mbox_reader *r, const char **line, size_t *len,
 	}
 	/* A full buffer holds at least MBOX_QUOTE_MAX + 5 bytes of a line, so
 	 * this sees what the scanner saw. */
-	if (r->bol && mbox_is_fromish(start, n)) {
+	if (r->bol && n > 0 && start[0] == '>' && mbox_is_fromish(start, n)) {
 		start++;
 		n--;
 	}
