@@ -34,6 +34,7 @@ main(int argc, char *argv[])
 	int ch, r, apop = 0;
 
 	opts_init(&o, POP3_TIMEOUT_DEFAULT);
+	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	/* Parse everything first: -l decides where the error is logged. */
 	while ((ch = getopt(argc, argv, OPTS_SHARED "a")) != -1) {
 		if (ch == 'a') {

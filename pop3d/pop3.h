@@ -94,7 +94,7 @@ struct pop3 {
 	unsigned char	*del;		/* del[i]: message i+1 marked deleted */
 	size_t		 ndel;
 	uint64_t	 delsize;
-	unsigned long	 nretr;		/* RETR/TOP replies sent, for the log */
+	unsigned long	 nretr;		/* RETR replies sent, for the log */
 	uint64_t	 retrbytes;
 	struct mbox_reader rd;
 };

@@ -149,8 +149,10 @@ send_msg(struct pop3 *s, size_t i, uint64_t lines)
 		return PR_DONE;
 	}
 	io_write(io, ".\r\n", 3);
-	s->nretr++;
-	s->retrbytes += s->ix.msg[i].size;
+	if (lines == UINT64_MAX) {
+		s->nretr++;
+		s->retrbytes += s->ix.msg[i].size;
+	}
 	return PR_DONE;
 }
 
