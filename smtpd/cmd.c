@@ -1,0 +1,282 @@
+/* cmd.c: the SMTP command table (verbs and the states they are allowed in)
+ * and its handlers.  Only cmd_dispatch() answers unknown or out-of-state
+ * commands; handlers return a reply that smtp_reply() writes. */
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "smtpd.h"
+
+#define ANY	((1u << ST_GREET) | (1u << ST_READY) | (1u << ST_MAIL) | \
+		 (1u << ST_RCPT))
+
+/* RFC 5321 4.1.1.1: the HELO/EHLO argument names the client.  It goes into
+ * the Received header, so it must be one printable token. */
+static int
+helo_ok(const char *arg, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > HELO_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)arg[i] <= 0x20 || (unsigned char)arg[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static enum reply
+greet(struct smtp *s, const char *arg, size_t len, int esmtp)
+{
+	if (!helo_ok(arg, len))
+		return R_HELO_SYNTAX;
+	/* RFC 5321 4.1.4: a new EHLO/HELO resets the transaction too. */
+	smtp_set_state(s, ST_READY);
+	memcpy(s->helo, arg, len);
+	s->helo[len] = '\0';
+	s->esmtp = esmtp;
+	return esmtp ? R_EHLO : R_HELO;
+}
+
+static enum reply
+cmd_helo(struct smtp *s, const char *arg, size_t len)
+{
+	return greet(s, arg, len, 0);
+}
+
+static enum reply
+cmd_ehlo(struct smtp *s, const char *arg, size_t len)
+{
+	return greet(s, arg, len, 1);
+}
+
+/* "FROM:" or "TO:" then the path.  Spaces after the colon are a common
+ * deviation (RFC 5321 forbids them) that costs nothing to accept. */
+static int
+path_start(const char *arg, size_t len, const char *kw, size_t *off)
+{
+	size_t k = strlen(kw);
+
+	if (len < k || strncasecmp(arg, kw, k) != 0)
+		return 0;
+	while (k < len && arg[k] == ' ')
+		k++;
+	if (k >= len || arg[k] != '<')
+		return 0;
+	*off = k;
+	return 1;
+}
+
+static enum reply
+cmd_mail(struct smtp *s, const char *arg, size_t len)
+{
+	struct mail_params mp;
+	struct addr a;
+	enum reply r;
+	size_t off, end, i;
+
+	if (!path_start(arg, len, "FROM:", &off))
+		return R_MAIL_SYNTAX;
+	switch (addr_parse(arg + off, len - off, &a, &end)) {
+	case ADDR_OK:
+		break;
+	case ADDR_ELONG:
+		return R_PATH_LONG;
+	default:
+		return R_BAD_SENDER;
+	}
+	/* RFC 5321 4.1.2: a sender is a Mailbox, with a domain.  Control
+	 * bytes (legal only inside quotes) would land in Return-Path. */
+	if (!a.null && a.domain[0] == '\0')
+		return R_BAD_SENDER;
+	for (i = 0; i < a.locallen; i++)
+		if ((unsigned char)a.local[i] < 0x20 || a.local[i] == 0x7f)
+			return R_BAD_SENDER;
+	off += end;
+	if ((r = params_parse(arg + off, len - off, &mp)) != R_NONE)
+		return r;
+	/* RFC 6531 3.4: non-ASCII addresses only with SMTPUTF8. */
+	if (a.utf8 && !mp.utf8)
+		return R_NEED_UTF8;
+	/* RFC 1870 6.1: refuse a declared size over the limit at once. */
+	if (mp.has_size && mp.size > s->conf->maxsize)
+		return R_SIZE;
+	s->from = a;
+	s->mp = mp;
+	smtp_set_state(s, ST_MAIL);
+	return R_SENDER_OK;
+}
+
+static enum reply
+cmd_rcpt(struct smtp *s, const char *arg, size_t len)
+{
+	struct addr a;
+	enum reply r;
+	size_t off, end;
+
+	if (!path_start(arg, len, "TO:", &off))
+		return R_RCPT_SYNTAX;
+	switch (addr_parse(arg + off, len - off, &a, &end)) {
+	case ADDR_OK:
+		break;
+	case ADDR_ELONG:
+		return R_PATH_LONG;
+	default:
+		return R_BAD_RCPT;
+	}
+	if (a.null)
+		return R_BAD_RCPT;
+	off += end;
+	if ((r = params_parse(arg + off, len - off, NULL)) != R_NONE)
+		return r;
+	if (a.utf8 && !s->mp.utf8)
+		return R_NEED_UTF8;
+	r = rcpt_add(s, &a);
+	if (r == R_RCPT_OK)
+		smtp_set_state(s, ST_RCPT);
+	return r;
+}
+
+static enum reply
+cmd_data(struct smtp *s, const char *arg, size_t len)
+{
+	enum reply r;
+	int rc, crlf;
+
+	(void)arg;
+	if (len > 0)
+		return R_NOARGS;
+	crlf = s->io->crlf;	/* the DATA line's end starts the end mark */
+	smtp_reply(s, R_DATA_GO);
+	rc = data_read(s, crlf);
+	if (rc < 0) {
+		/* EOF or a read error mid-message: nothing is stored. */
+		deliver_log(s, "eof");
+		s->quit = 1;
+		s->why = "eof in data";
+		return R_NONE;
+	}
+	r = (enum reply)rc;
+	if (r == R_TIMEOUT) {
+		deliver_log(s, "timeout");
+		s->quit = 1;
+		s->why = "timeout in data";
+	} else if (r == R_NONE)
+		r = deliver(s);
+	else
+		deliver_log(s, r == R_SIZE ? "too-big" : "no-memory");
+	smtp_set_state(s, ST_READY);
+	return r;
+}
+
+static enum reply
+cmd_rset(struct smtp *s, const char *arg, size_t len)
+{
+	(void)arg;
+	if (len > 0)
+		return R_NOARGS;
+	if (s->state != ST_GREET)
+		smtp_set_state(s, ST_READY);
+	return R_ACK;
+}
+
+/* RFC 5321 4.1.1.9: NOOP may carry an argument, which is ignored. */
+static enum reply
+cmd_noop(struct smtp *s, const char *arg, size_t len)
+{
+	(void)s, (void)arg, (void)len;
+	return R_ACK;
+}
+
+static enum reply
+cmd_quit(struct smtp *s, const char *arg, size_t len)
+{
+	(void)arg;
+	if (len > 0)
+		return R_NOARGS;
+	s->quit = 1;
+	s->why = "quit";
+	return R_QUIT;
+}
+
+static enum reply
+cmd_help(struct smtp *s, const char *arg, size_t len)
+{
+	(void)s, (void)arg, (void)len;
+	return R_HELP;
+}
+
+static enum reply
+cmd_vrfy(struct smtp *s, const char *arg, size_t len)
+{
+	(void)s, (void)arg;
+	return len == 0 ? R_VRFY_SYNTAX : R_VRFY;
+}
+
+static enum reply
+cmd_expn(struct smtp *s, const char *arg, size_t len)
+{
+	(void)s, (void)arg, (void)len;
+	return R_EXPN;
+}
+
+/* RFC 5321 4.1.4 orders the transaction: MAIL, then RCPT, then DATA.
+ * Before HELO/EHLO only session commands are allowed (the dispatcher says
+ * R_NOHELO); REFUSE is the reply in the other states. */
+static const struct smtp_cmd cmds[] = {
+	{ "HELO", cmd_helo, ANY,			R_NONE },
+	{ "EHLO", cmd_ehlo, ANY,			R_NONE },
+	{ "MAIL", cmd_mail, 1u << ST_READY,		R_NESTED },
+	{ "RCPT", cmd_rcpt, (1u << ST_MAIL) | (1u << ST_RCPT), R_NOMAIL },
+	{ "DATA", cmd_data, 1u << ST_RCPT,		R_NORCPT },
+	{ "RSET", cmd_rset, ANY,			R_NONE },
+	{ "NOOP", cmd_noop, ANY,			R_NONE },
+	{ "QUIT", cmd_quit, ANY,			R_NONE },
+	{ "HELP", cmd_help, ANY,			R_NONE },
+	{ "VRFY", cmd_vrfy, ANY,			R_NONE },
+	{ "EXPN", cmd_expn, ANY,			R_NONE },
+};
+
+const struct smtp_cmd *
+cmd_find(const char *line, size_t len, const char **arg, size_t *arglen)
+{
+	const char *sp;
+	size_t i, vlen, a;
+
+	sp = memchr(line, ' ', len);
+	vlen = sp != NULL ? (size_t)(sp - line) : len;
+	a = sp != NULL ? vlen + 1 : len;
+	while (len > a && line[len - 1] == ' ')
+		len--;
+	*arg = line + a;
+	*arglen = len - a;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strlen(cmds[i].verb) == vlen &&
+		    strncasecmp(cmds[i].verb, line, vlen) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+void
+cmd_dispatch(struct smtp *s, const char *line, size_t len)
+{
+	const struct smtp_cmd *c;
+	const char *arg;
+	size_t arglen;
+	enum reply r;
+
+	c = cmd_find(line, len, &arg, &arglen);
+	s->verb = c != NULL ? c->verb : "unknown";
+	s->arg = c != NULL ? arg : line;
+	s->arglen = c != NULL ? arglen : len;
+	if (c == NULL)
+		r = R_UNKNOWN;
+	else if ((c->states & (1u << s->state)) == 0)
+		r = s->state == ST_GREET ? R_NOHELO : c->refuse;
+	else
+		r = c->fn(s, arg, arglen);
+	smtp_reply(s, r);
+	s->verb = NULL;
+	s->arg = NULL;
+	s->arglen = 0;
+}

@@ -1,0 +1,147 @@
+/* main.c: smtpd's start-up: options, logging, chroot and -u drop (common
+ * priv_startup), the users and aliases files, then one session on fds 0/1.
+ * Starts as whoever inetd runs it as: root keeps root for delivery (users'
+ * 0600 mailboxes) unless -u names the one user everything runs as. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "num.h"
+#include "opts.h"
+#include "users.h"
+#include "smtpd.h"
+
+static struct smtpd_conf conf;
+static struct io io;
+
+/* A start-up failure: one log line, a 421 for the client (never garbage on
+ * the socket), and a <sysexits.h> status for inetd's log. */
+static _Noreturn void
+fail(int status, const char *why, const char *what)
+{
+	struct smtp s;
+
+	if (what != NULL)
+		log_warnx("startup failed: %s: %s", why, what);
+	else
+		log_warnx("startup failed: %s", why);
+	if (conf.o.host[0] == '\0')
+		strcpy(conf.o.host, "localhost");
+	memset(&s, 0, sizeof(s));
+	s.conf = &conf;
+	s.io = &io;
+	io_init_fd(&io, 0, 1, conf.o.timeout);
+	smtp_reply(&s, R_UNAVAIL);
+	(void)io_flush(&io);
+	exit(status);
+}
+
+/* -d: a domain as RFC 5321 writes one, letters, digits, '-' and '.'. */
+static int
+domain_arg(const char *d)
+{
+	size_t len = strlen(d);
+
+	return len > 0 && len <= ADDR_DOMAIN_MAX &&
+	    strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-.") == len;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *err = NULL, *what = NULL, *e;
+	char sid[16], *al;
+	uint64_t v;
+	size_t allen;
+	int ch, rc;
+
+	/* A vanished client or a file size limit must come back as EPIPE or
+	 * EFBIG, so the store can roll back and we can answer 451. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT);
+	conf.maxsize = SMTPD_SIZE_DEFAULT;
+	conf.maxrcpt = SMTPD_RCPT_DEFAULT;
+	/* getopt() must not print: under inetd fd 2 is the client.  The first
+	 * error is kept and logged once -l is known. */
+	opterr = 0;
+	while ((ch = getopt(argc, argv, OPTS_SHARED "d:s:n:a:")) != -1) {
+		rc = opts_handle(&conf.o, ch, optarg, &e);
+		if (rc > 0)
+			continue;
+		if (rc < 0) {
+			if (err == NULL)
+				err = e, what = optarg;
+			continue;
+		}
+		switch (ch) {
+		case 'd':
+			if (conf.ndomain < SMTPD_DOMAINS_MAX && domain_arg(optarg))
+				conf.domain[conf.ndomain++] = optarg;
+			else if (err == NULL)
+				err = "bad or too many -d", what = optarg;
+			break;
+		case 's':
+			if (num_parse(optarg, strlen(optarg), 1, SMTPD_SIZE_MAX,
+			    &v) == 0)
+				conf.maxsize = v;
+			else if (err == NULL)
+				err = "bad -s", what = optarg;
+			break;
+		case 'n':
+			if (num_parse(optarg, strlen(optarg), 1, SMTPD_RCPT_MAX,
+			    &v) == 0)
+				conf.maxrcpt = (size_t)v;
+			else if (err == NULL)
+				err = "bad -n", what = optarg;
+			break;
+		case 'a':
+			conf.aliases = optarg;	/* the path, until loaded */
+			break;
+		default:
+			if (err == NULL)
+				err = "unknown option or missing argument";
+			break;
+		}
+	}
+	if (err == NULL && optind < argc)
+		err = "unexpected argument", what = argv[optind];
+	log_init("smtpd", conf.o.logto);
+	if (err != NULL)
+		fail(EX_USAGE, err, what);
+	if (opts_finish(&conf.o, &e) < 0)
+		fail(EX_USAGE, e, NULL);
+	if (conf.o.listen != NULL)
+		fail(EX_USAGE, "standalone mode (-L) is not built yet", NULL);
+	opts_client(&conf.o);
+	session_id(sid, sizeof(sid));
+	log_session(sid, conf.o.client);
+	if (priv_startup(&conf.o) < 0)
+		fail(EX_OSERR, "chroot or privilege drop", NULL);
+	/* After the chroot: -p and -a name files inside it. */
+	if (conf.o.users != NULL) {
+		if (access(conf.o.users, R_OK) < 0)
+			fail(EX_NOINPUT, "users file unreadable", strerror(errno));
+		if (users_check_file(conf.o.users) < 0)
+			fail(EX_CONFIG, "users file malformed", conf.o.users);
+	}
+	if (conf.aliases != NULL) {
+		rc = aliases_load(conf.aliases, &al, &allen);
+		if (rc == -1)
+			fail(EX_NOINPUT, "aliases file unreadable", strerror(errno));
+		if (rc < 0)
+			fail(EX_CONFIG, "aliases file malformed", conf.aliases);
+		conf.aliases = al;
+		conf.aliaseslen = allen;
+	}
+	io_nodelay(1);
+	io_init_fd(&io, 0, 1, conf.o.timeout);
+	rc = smtp_session(&conf, &io);
+	return rc < 0 ? EX_OSERR : EX_OK;
+}

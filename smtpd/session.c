@@ -1,0 +1,97 @@
+/* session.c: one SMTP session: greeting, the command loop, the error limit
+ * and the end.  Runs after main() has dropped what it drops; tests and
+ * fuzzers call smtp_session() directly on memory I/O. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "smtpd.h"
+
+void
+smtp_set_state(struct smtp *s, enum smtp_state st)
+{
+	/* Back to no transaction: forget sender, recipients and message (RFC
+	 * 5321 4.1.1.5).  The body buffer is kept for the next message. */
+	if (st <= ST_READY) {
+		memset(&s->from, 0, sizeof(s->from));
+		memset(&s->mp, 0, sizeof(s->mp));
+		s->nrcpt = 0;
+		s->body.len = 0;
+		s->size = 0;
+	}
+	/* A new transaction has no queue id until its message is stored. */
+	if (st == ST_MAIL)
+		s->qid[0] = '\0';
+	s->state = st;
+}
+
+/* A line that is answered before it is parsed (too long, NUL byte). */
+static void
+refuse_line(struct smtp *s, enum reply r, const char *line, size_t len)
+{
+	s->verb = "line";
+	s->arg = line;
+	s->arglen = len;
+	smtp_reply(s, r);
+	s->verb = NULL;
+	s->arg = NULL;
+	s->arglen = 0;
+}
+
+int
+smtp_session(const struct smtpd_conf *c, struct io *io)
+{
+	/* RFC 5321 4.5.3.1.4: 512 octets with CRLF; a bare LF ends a line too,
+	 * so 510 bytes of text whichever end the client uses. */
+	char line[SMTP_LINE_MAX - 2];
+	struct smtp s;
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	s.conf = c;
+	s.io = io;
+	s.state = ST_GREET;
+	s.why = "eof";
+	s.rcpt = calloc(c->maxrcpt, sizeof(*s.rcpt));
+	if (s.rcpt == NULL) {
+		log_warn("session start failed");
+		smtp_reply(&s, R_UNAVAIL);
+		(void)io_flush(io);
+		return -1;
+	}
+	log_info("connect");
+	smtp_reply(&s, R_GREET);
+	while (!s.quit) {
+		switch (io_getline(io, line, sizeof(line), &len, 0)) {
+		case IO_OK:
+			if (io->nul)
+				refuse_line(&s, R_NUL, line, len);
+			else
+				cmd_dispatch(&s, line, len);
+			break;
+		case IO_TOOLONG:
+			refuse_line(&s, R_TOOLONG, line, len);
+			break;
+		case IO_TIMEOUT:
+			smtp_reply(&s, R_TIMEOUT);
+			s.quit = 1;
+			s.why = "timeout";
+			break;
+		case IO_PART:	/* not asked for: cannot happen */
+		case IO_EOF:
+		case IO_ERROR:
+			s.quit = 1;
+			break;
+		}
+		if (!s.quit && s.errors >= SMTPD_ERRORS_MAX) {
+			smtp_reply(&s, R_ERRORS);
+			s.quit = 1;
+			s.why = "too many errors";
+		}
+	}
+	(void)io_flush(io);
+	log_info("disconnect reason=\"%s\" errors=%u", s.why, s.errors);
+	free(s.rcpt);
+	free(s.body.p);
+	return 0;
+}
