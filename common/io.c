@@ -44,7 +44,9 @@ io_wait_ms(const struct io *io, const struct timespec *start)
 			ms = left;
 	}
 	/* poll() takes an int; a longer wait simply loops (io_poll recomputes). */
-	return ms < 0 || ms > 3600000 ? (ms < 0 ? -1 : 3600000) : (int)ms;
+	if (ms > 3600000)
+		ms = 3600000;
+	return (int)ms;
 }
 
 /* Wait until FD is ready for EVENTS.  Returns 0, or -1 with errno ETIMEDOUT
