@@ -68,6 +68,7 @@ copy_range(struct store_box *b, int in, uint64_t ioff, int out, uint64_t ooff,
 			return -1;
 		}
 		done += (uint64_t)r;
+		FAULT("expunge.copy", out);
 		store_refresh(b);	/* a long copy must not look stale */
 	}
 	return (long long)done;
@@ -78,7 +79,8 @@ static int
 replay(struct store_box *b, int jfd, uint64_t x, uint64_t len, char *buf)
 {
 	if (copy_range(b, jfd, JHEAD, b->fd, x, len, buf) < 0 ||
-	    ftruncate(b->fd, (off_t)(x + len)) == -1 || fsync(b->fd) == -1) {
+	    ftruncate(b->fd, (off_t)(x + len)) == -1 ||
+	    (FAULT("expunge.truncated", b->fd), fsync(b->fd)) == -1) {
 		log_warn("mailbox=%s expunge replay", b->path);
 		return -1;
 	}
@@ -199,6 +201,7 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	/* Only a tail goes and nothing came after the scan: cut it off. */
 	if (i == ix->n && b->size == ix->end) {
 		free(buf);
+		FAULT("expunge.truncate", b->fd);
 		if (ftruncate(b->fd, (off_t)x) == -1 || fsync(b->fd) == -1) {
 			log_warn("mailbox=%s expunge truncate", b->path);
 			return store_errno(errno);
@@ -243,6 +246,7 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	jlen += b->size - tail;
 	if (fsync(jfd) == -1 || fstat(b->fd, &st) == -1)
 		goto jfail;
+	FAULT("expunge.journaled", b->fd);
 	/* 2. Commit: the header says the journal is whole.  From here on the
 	 * expunge happens, whether we finish it or the next locker does. */
 	snprintf(head, sizeof(head), "inetmail-redo 1 %llu %llu %llu %llu %llu\n",
@@ -251,12 +255,14 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	    (unsigned long long)b->size);
 	if (pwrite(jfd, head, JHEAD, 0) != JHEAD || fsync(jfd) == -1)
 		goto jfail;
+	FAULT("expunge.committed", b->fd);
 	/* 3. Apply, 4. forget the journal. */
 	if (replay(b, jfd, x, jlen, buf) == -1) {
 		/* The journal stays: the next locker replays it. */
 		e = STORE_EIO;
 	} else {
 		b->size = x + jlen;
+		FAULT("expunge.applied", b->fd);
 		if (unlink(path) == -1)
 			log_warn("journal=%s unlink", path);
 		sync_dir(spool);

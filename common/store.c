@@ -17,6 +17,9 @@
 #include "store.h"
 #include "store_int.h"
 
+void (*store_fault_hook)(const char *, int);
+int store_lock_wait_ms = LOCK_WAIT_MS;
+
 const char *
 store_strerror(int err)
 {
@@ -199,7 +202,7 @@ undo_append(struct store_box *b, const struct lockrec *r, const char *spool)
 static int
 take_locks(struct store_box *b, const char *spool)
 {
-	long deadline = now_ms() + LOCK_WAIT_MS;
+	long deadline = now_ms() + store_lock_wait_ms;
 	struct lockrec old;
 	int r;
 
@@ -237,7 +240,7 @@ take_locks(struct store_box *b, const char *spool)
 		}
 		if (now_ms() >= deadline) {
 			log_warnx("mailbox=%s lock timeout ms=%d", b->path,
-			    LOCK_WAIT_MS);
+			    store_lock_wait_ms);
 			return STORE_ELOCK;
 		}
 		sleep_ms(LOCK_RETRY_MS);
@@ -479,8 +482,9 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 			e = STORE_EIO;
 			goto fail;
 		}
+		FAULT("deliver.record", b->fd);
 		if (lseek(b->fd, 0, SEEK_END) == -1 || write_all(b->fd, iov, 4) == -1 ||
-		    fsync(b->fd) == -1) {
+		    (FAULT("deliver.written", b->fd), fsync(b->fd)) == -1) {
 			e = store_errno(errno);
 			log_warn("mailbox=%s append", b->path);
 			written++;
@@ -498,8 +502,11 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		}
 		close(fd);
 	}
-	for (i = 0; i < n; i++)
+	FAULT("deliver.committed", -1);
+	for (i = 0; i < n; i++) {
 		store_close(&box[i]);
+		FAULT("deliver.released", -1);
+	}
 	if (n > 1 && unlink(marker) == -1)
 		log_warn("delivery commit marker=%s unlink", marker);
 	free(v);

@@ -84,4 +84,11 @@ int store_session(const char *spool, const char *name, int *fd);
 int store_expunge(struct store_box *b, const struct mbox_index *ix,
     const unsigned char *del);
 
+/* Test instrumentation, set only by the unit tests: called at each step of a
+ * delivery or an expunge where a crash must be survivable (POINT names it, FD
+ * is the mailbox), so a test can kill the process exactly there.  The lock
+ * wait bound (LOCK_WAIT_MS) can be shortened the same way. */
+extern void (*store_fault_hook)(const char *point, int fd);
+extern int store_lock_wait_ms;
+
 #endif

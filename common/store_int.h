@@ -11,4 +11,8 @@ int store_errno(int e);
  * process (see expunge.c).  Returns 0 or a STORE_* error. */
 int journal_recover(struct store_box *b, const char *spool, const char *name);
 
+/* Give the tests a chance to crash here (see store_fault_hook). */
+#define FAULT(point, fd) \
+	(store_fault_hook ? store_fault_hook(point, fd) : (void)0)
+
 #endif

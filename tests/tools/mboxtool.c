@@ -5,6 +5,8 @@
  *   mboxtool expunge SPOOL NAME N...   lock, scan, remove messages N..., commit
  *   mboxtool deliver SPOOL NAME...     deliver stdin (LF text) to each NAME
  *   mboxtool hold SPOOL NAME SECONDS   hold the mailbox lock
+ * MBOXTOOL_WAIT_MS shortens the lock wait; MBOXTOOL_PAUSE=S unlocks for S
+ * seconds between the scan and the commit of an expunge.
  * Not installed; it only wraps the library. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,9 @@ main(int argc, char **argv)
 	int fd, e;
 
 	log_init("mboxtool", LOG_STDERR);
+	/* Tests shorten the lock wait (default LOCK_WAIT_MS) with this. */
+	if (getenv("MBOXTOOL_WAIT_MS"))
+		store_lock_wait_ms = atoi(getenv("MBOXTOOL_WAIT_MS"));
 	if (argc >= 3 && strcmp(argv[1], "scan") == 0) {
 		if (load(argv[2], &fd, &ix) == -1)
 			return 1;
