@@ -1,0 +1,93 @@
+#!/bin/sh
+# pop3d-session.sh: what transcripts cannot show, because their input is a
+# file read to its end at once:
+#   - the idle timeout (-t) ends a session without deleting anything;
+#   - without -l stderr nothing reaches fd 2 (under inetd it is the client),
+#     also not for a bad option or a broken users file;
+#   - a client that vanishes mid-RETR (EPIPE) does not kill or hang pop3d
+#     and deletes nothing.
+# Env: POP3D (binary).  Exit 0 when all pass.
+POP3D=${POP3D:-$(pwd)/build/pop3d/pop3d}
+T=$(mktemp -d "${TMPDIR:-/tmp}/pop3d-session.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail=0
+ok() { echo "ok $1"; }
+no() { echo "not ok $1"; fail=1; }
+
+if [ "$(id -u)" = 0 ]; then U=65534 G=65534; else U=$(id -u) G=$(id -g); fi
+chmod 755 "$T"
+mkdir "$T/spool" && chgrp "$G" "$T/spool" && chmod 2775 "$T/spool"
+printf 'alice:{PLAIN}alicepw:%s:%s\n' "$U" "$G" >"$T/users"
+box() {
+	{
+		printf 'From a@example.com Mon Jan  1 10:00:00 2024\nSubject: one\n\n'
+		i=0
+		while [ $i -lt 2000 ]; do
+			echo "line $i of a message long enough to fill a pipe buffer"
+			i=$((i + 1))
+		done
+		printf '\nFrom b@example.com Mon Jan  1 10:00:01 2024\nSubject: two\n\nx\n\n'
+	} >"$T/spool/alice"
+	chown "$U:$G" "$T/spool/alice" && chmod 600 "$T/spool/alice"
+	cp -p "$T/spool/alice" "$T/orig"
+}
+run() {	# stdin: session; args: extra options
+	"$POP3D" -h mail.example.org -m "$T/spool" -p "$T/users" "$@"
+}
+
+# Idle timeout: DELE, then silence past -t 1: no UPDATE (RFC 1939 3).
+box
+start=$(date +%s)
+{ printf 'USER alice\r\nPASS alicepw\r\nDELE 1\r\n'; sleep 4; } |
+    run -t 1 -l stderr >"$T/out" 2>"$T/log"
+took=$(($(date +%s) - start))
+grep -q '^-ERR idle timeout' "$T/out" && ok "idle timeout answered" ||
+    no "idle timeout answered: $(cat "$T/out")"
+[ "$took" -le 6 ] && ok "idle timeout ends the session" || no "took ${took}s"
+cmp -s "$T/spool/alice" "$T/orig" && ok "timeout deletes nothing" ||
+    no "timeout deletes nothing"
+grep -q 'end=timeout' "$T/log" && ok "timeout logged" || no "timeout logged"
+
+# fd 2 stays silent without -l stderr: sessions, bad options, bad users file.
+printf 'USER alice\r\nPASS wrong\r\nQUIT\r\n' | run -l syslog >"$T/out" 2>"$T/err"
+[ ! -s "$T/err" ] && ok "fd 2 silent in a session" || no "fd 2: $(cat "$T/err")"
+printf 'QUIT\r\n' | run -Z >"$T/out" 2>"$T/err"
+st=$?
+[ ! -s "$T/err" ] && ok "fd 2 silent on a bad option" || no "fd 2: $(cat "$T/err")"
+[ $st = 64 ] && ok "bad option exits EX_USAGE" || no "bad option exit $st"
+grep -q '^-ERR ' "$T/out" && ok "bad option: -ERR to the client" || no "bad option output"
+printf 'broken line\n' >"$T/badusers"
+printf 'QUIT\r\n' | "$POP3D" -m "$T/spool" -p "$T/badusers" >"$T/out" 2>"$T/err"
+st=$?
+[ ! -s "$T/err" ] && ok "fd 2 silent on a bad users file" || no "fd 2: $(cat "$T/err")"
+[ $st = 78 ] && ok "bad users file exits EX_CONFIG" || no "bad users exit $st"
+
+# A client that reads the greeting and goes away during a long RETR: the
+# server sees EPIPE (SIGPIPE is ignored), ends, and deletes nothing.
+box
+python3 - "$POP3D" "$T" <<'EOF'
+import os, socket, subprocess, sys, time
+pop3d, t = sys.argv[1], sys.argv[2]
+a, b = socket.socketpair()
+b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+p = subprocess.Popen([pop3d, "-h", "x", "-m", t + "/spool", "-p", t + "/users",
+                      "-l", "stderr"], stdin=a.fileno(), stdout=a.fileno(),
+                     stderr=open(t + "/log2", "wb"))
+a.close()
+b.sendall(b"USER alice\r\nPASS alicepw\r\nDELE 2\r\nRETR 1\r\nRETR 1\r\nRETR 1\r\nQUIT\r\n")
+b.recv(100)
+b.close()
+try:
+    rc = p.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    p.kill()
+    rc = "hang"
+print("rc", rc)
+sys.exit(0 if rc in (0, 74) else 1)
+EOF
+[ $? = 0 ] && ok "client gone mid-RETR: pop3d ends cleanly" || no "client gone mid-RETR"
+cmp -s "$T/spool/alice" "$T/orig" && ok "client gone: nothing deleted" ||
+    no "client gone: nothing deleted"
+! grep -q 'Sanitizer\|runtime error' "$T/log" "$T/log2" && ok "no sanitizer report" ||
+    no "sanitizer: $(grep -h 'Sanitizer\|runtime error' "$T/log" "$T/log2" | head -3)"
+exit $fail
