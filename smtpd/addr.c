@@ -125,7 +125,7 @@ local_part(const char *s, size_t len, size_t *ip, struct addr *a)
 }
 
 int
-addr_parse(const char *s, size_t len, struct addr *a, size_t *end)
+smtp_addr_parse(const char *s, size_t len, struct addr *a, size_t *end)
 {
 	size_t i, start;
 	int r, dummy = 0;
@@ -204,7 +204,7 @@ keyword(const char *k, size_t klen, const char *name)
 }
 
 enum reply
-params_parse(const char *s, size_t len, struct mail_params *mp)
+smtp_params_parse(const char *s, size_t len, struct mail_params *mp)
 {
 	const char *k, *v, *eq;
 	size_t i = 0, j, klen, vlen;

@@ -43,7 +43,7 @@ parse_line(const char *l, size_t len, const char **name, size_t *nlen,
 	*nlen = j - i;
 	while (j < len && is_space(l[j]))
 		j++;
-	if (j == len || l[j] != ':' || !rcpt_name_ok(*name, *nlen))
+	if (j == len || l[j] != ':' || !smtp_rcpt_name_ok(*name, *nlen))
 		return -1;
 	*t = l + j + 1;
 	*tlen = len - j - 1;
@@ -53,8 +53,8 @@ parse_line(const char *l, size_t len, const char **name, size_t *nlen,
 			return -1;
 	tp = *t;
 	left = *tlen;
-	while (aliases_next(&tp, &left, &tn, &tnl)) {
-		if (!rcpt_name_ok(tn, tnl))
+	while (smtp_aliases_next(&tp, &left, &tn, &tnl)) {
+		if (!smtp_rcpt_name_ok(tn, tnl))
 			return -1;
 		n++;
 	}
@@ -62,7 +62,7 @@ parse_line(const char *l, size_t len, const char **name, size_t *nlen,
 }
 
 int
-aliases_next(const char **t, size_t *tlen, const char **name, size_t *nlen)
+smtp_aliases_next(const char **t, size_t *tlen, const char **name, size_t *nlen)
 {
 	const char *p = *t, *end = *t + *tlen;
 	const char *s;
@@ -119,7 +119,7 @@ scan(const char *buf, size_t len, const char *name, size_t nlen,
 }
 
 int
-aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
+smtp_aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
     const char **t, size_t *tlen)
 {
 	size_t lineno;
@@ -128,7 +128,7 @@ aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
 }
 
 int
-aliases_load(const char *path, char **bufp, size_t *lenp)
+smtp_aliases_load(const char *path, char **bufp, size_t *lenp)
 {
 	struct stat st;
 	const char *t;

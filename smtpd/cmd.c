@@ -1,5 +1,5 @@
 /* cmd.c: the SMTP command table (verbs and the states they are allowed in)
- * and its handlers.  Only cmd_dispatch() answers unknown or out-of-state
+ * and its handlers.  Only smtp_cmd_dispatch() answers unknown or out-of-state
  * commands; handlers return a reply that smtp_reply() writes. */
 #include <string.h>
 #include <strings.h>
@@ -77,7 +77,7 @@ cmd_mail(struct smtp *s, const char *arg, size_t len)
 
 	if (!path_start(arg, len, "FROM:", &off))
 		return R_MAIL_SYNTAX;
-	switch (addr_parse(arg + off, len - off, &a, &end)) {
+	switch (smtp_addr_parse(arg + off, len - off, &a, &end)) {
 	case ADDR_OK:
 		break;
 	case ADDR_ELONG:
@@ -93,7 +93,7 @@ cmd_mail(struct smtp *s, const char *arg, size_t len)
 		if ((unsigned char)a.local[i] < 0x20 || a.local[i] == 0x7f)
 			return R_BAD_SENDER;
 	off += end;
-	if ((r = params_parse(arg + off, len - off, &mp)) != R_NONE)
+	if ((r = smtp_params_parse(arg + off, len - off, &mp)) != R_NONE)
 		return r;
 	/* RFC 6531 3.4: non-ASCII addresses only with SMTPUTF8. */
 	if (a.utf8 && !mp.utf8)
@@ -116,7 +116,7 @@ cmd_rcpt(struct smtp *s, const char *arg, size_t len)
 
 	if (!path_start(arg, len, "TO:", &off))
 		return R_RCPT_SYNTAX;
-	switch (addr_parse(arg + off, len - off, &a, &end)) {
+	switch (smtp_addr_parse(arg + off, len - off, &a, &end)) {
 	case ADDR_OK:
 		break;
 	case ADDR_ELONG:
@@ -127,11 +127,11 @@ cmd_rcpt(struct smtp *s, const char *arg, size_t len)
 	if (a.null)
 		return R_BAD_RCPT;
 	off += end;
-	if ((r = params_parse(arg + off, len - off, NULL)) != R_NONE)
+	if ((r = smtp_params_parse(arg + off, len - off, NULL)) != R_NONE)
 		return r;
 	if (a.utf8 && !s->mp.utf8)
 		return R_NEED_UTF8;
-	r = rcpt_add(s, &a);
+	r = smtp_rcpt_add(s, &a);
 	if (r == R_RCPT_OK)
 		smtp_set_state(s, ST_RCPT);
 	return r;
@@ -148,23 +148,23 @@ cmd_data(struct smtp *s, const char *arg, size_t len)
 		return R_NOARGS;
 	crlf = s->io->crlf;	/* the DATA line's end starts the end mark */
 	smtp_reply(s, R_DATA_GO);
-	rc = data_read(s, crlf);
+	rc = smtp_data_read(s, crlf);
 	if (rc < 0) {
 		/* EOF or a read error mid-message: nothing is stored. */
-		deliver_log(s, "eof");
+		smtp_deliver_log(s, "eof");
 		s->quit = 1;
 		s->why = "eof in data";
 		return R_NONE;
 	}
 	r = (enum reply)rc;
 	if (r == R_TIMEOUT) {
-		deliver_log(s, "timeout");
+		smtp_deliver_log(s, "timeout");
 		s->quit = 1;
 		s->why = "timeout in data";
 	} else if (r == R_NONE)
-		r = deliver(s);
+		r = smtp_deliver(s);
 	else
-		deliver_log(s, r == R_SIZE ? "too-big" : "no-memory");
+		smtp_deliver_log(s, r == R_SIZE ? "too-big" : "no-memory");
 	smtp_set_state(s, ST_READY);
 	return r;
 }
@@ -238,7 +238,7 @@ static const struct smtp_cmd cmds[] = {
 };
 
 const struct smtp_cmd *
-cmd_find(const char *line, size_t len, const char **arg, size_t *arglen)
+smtp_cmd_find(const char *line, size_t len, const char **arg, size_t *arglen)
 {
 	const char *sp;
 	size_t i, vlen, a;
@@ -258,14 +258,14 @@ cmd_find(const char *line, size_t len, const char **arg, size_t *arglen)
 }
 
 void
-cmd_dispatch(struct smtp *s, const char *line, size_t len)
+smtp_cmd_dispatch(struct smtp *s, const char *line, size_t len)
 {
 	const struct smtp_cmd *c;
 	const char *arg;
 	size_t arglen;
 	enum reply r;
 
-	c = cmd_find(line, len, &arg, &arglen);
+	c = smtp_cmd_find(line, len, &arg, &arglen);
 	s->verb = c != NULL ? c->verb : "unknown";
 	s->arg = c != NULL ? arg : line;
 	s->arglen = c != NULL ? arglen : len;

@@ -12,7 +12,7 @@
 #define BODY_START	65536
 
 int
-body_add(struct body *b, const void *p, size_t len, size_t max)
+smtp_body_add(struct body *b, const void *p, size_t len, size_t max)
 {
 	size_t cap;
 	char *n;
@@ -41,16 +41,16 @@ static int
 end_line(struct body *b, size_t start, size_t max)
 {
 	if (mbox_is_fromish(b->p + start, b->len - start)) {
-		if (body_add(b, ">", 1, max) < 0)
+		if (smtp_body_add(b, ">", 1, max) < 0)
 			return -1;
 		memmove(b->p + start + 1, b->p + start, b->len - 1 - start);
 		b->p[start] = '>';
 	}
-	return body_add(b, "\n", 1, max);
+	return smtp_body_add(b, "\n", 1, max);
 }
 
 int
-data_read(struct smtp *s, int prev_crlf)
+smtp_data_read(struct smtp *s, int prev_crlf)
 {
 	char line[SMTP_DATA_CHUNK];
 	const char *p;
@@ -93,7 +93,7 @@ data_read(struct smtp *s, int prev_crlf)
 		if (s->size > limit)
 			over = 1;
 		if (!over && !nomem) {
-			if (body_add(&s->body, p, n, max) < 0 ||
+			if (smtp_body_add(&s->body, p, n, max) < 0 ||
 			    (st == IO_OK && end_line(&s->body, start, max) < 0))
 				nomem = 1;
 		}

@@ -12,7 +12,7 @@
 #include "smtpd.h"
 
 void
-deliver_log(struct smtp *s, const char *result)
+smtp_deliver_log(struct smtp *s, const char *result)
 {
 	char helo[LOG_QUOTE_SIZE], from[LOG_QUOTE_SIZE], to[LOG_QUOTE_SIZE];
 	char list[LOG_FIELD_MAX + 1];
@@ -78,7 +78,7 @@ head(const struct smtp *s, const struct rcpt *r, time_t now,
 }
 
 enum reply
-deliver(struct smtp *s)
+smtp_deliver(struct smtp *s)
 {
 	struct store_rcpt *sr;
 	struct tm tm;
@@ -98,7 +98,7 @@ deliver(struct smtp *s)
 	if (heads == NULL || sr == NULL) {
 		free(heads);
 		free(sr);
-		deliver_log(s, "no-memory");
+		smtp_deliver_log(s, "no-memory");
 		return R_NOMEM;
 	}
 	for (i = 0; i < s->nrcpt; i++) {
@@ -112,7 +112,7 @@ deliver(struct smtp *s)
 			free(heads);
 			free(sr);
 			log_warnx("trace header too long");
-			deliver_log(s, "failed");
+			smtp_deliver_log(s, "failed");
 			return R_FAIL;
 		}
 	}
@@ -136,6 +136,6 @@ deliver(struct smtp *s)
 		r = R_FAIL;
 		break;
 	}
-	deliver_log(s, rc == STORE_OK ? "delivered" : store_strerror(rc));
+	smtp_deliver_log(s, rc == STORE_OK ? "delivered" : store_strerror(rc));
 	return r;
 }

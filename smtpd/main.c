@@ -132,7 +132,7 @@ main(int argc, char **argv)
 			fail(EX_CONFIG, "users file malformed", conf.o.users);
 	}
 	if (conf.aliases != NULL) {
-		rc = aliases_load(conf.aliases, &al, &allen);
+		rc = smtp_aliases_load(conf.aliases, &al, &allen);
 		if (rc == -1)
 			fail(EX_NOINPUT, "aliases file unreadable", strerror(errno));
 		if (rc < 0)

@@ -11,7 +11,7 @@
 #include "smtpd.h"
 
 int
-rcpt_domain_ok(const struct smtpd_conf *c, const char *domain)
+smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain)
 {
 	size_t i;
 
@@ -24,7 +24,7 @@ rcpt_domain_ok(const struct smtpd_conf *c, const char *domain)
 }
 
 int
-rcpt_name_ok(const char *name, size_t len)
+smtp_rcpt_name_ok(const char *name, size_t len)
 {
 	size_t i;
 
@@ -82,7 +82,7 @@ user(const struct smtp *s, const char *name, size_t len, struct user *u)
 	if (rc <= 0)
 		return rc;
 	/* A name we would refuse from a client is refused from a file too. */
-	if (!rcpt_name_ok(u->name, strlen(u->name))) {
+	if (!smtp_rcpt_name_ok(u->name, strlen(u->name))) {
 		log_warnx("user name not usable as a mailbox, skipped");
 		return 0;
 	}
@@ -126,7 +126,7 @@ add_alias(struct smtp *s, const struct addr *a, const char *t, size_t tlen)
 	enum reply r = R_RCPT_OK;
 	int rc;
 
-	while (r == R_RCPT_OK && aliases_next(&t, &tlen, &name, &nlen)) {
+	while (r == R_RCPT_OK && smtp_aliases_next(&t, &tlen, &name, &nlen)) {
 		rc = user_or_base(s, name, nlen, &u);
 		if (rc < 0)
 			r = R_LOOKUP;
@@ -151,7 +151,7 @@ resolve(struct smtp *s, const struct addr *a, const char *name, size_t len)
 	int rc;
 
 	if (c->aliases != NULL &&
-	    aliases_find(c->aliases, c->aliaseslen, name, len, &t, &tlen))
+	    smtp_aliases_find(c->aliases, c->aliaseslen, name, len, &t, &tlen))
 		return add_alias(s, a, t, tlen);
 	rc = user(s, name, len, &u);
 	if (rc < 0)
@@ -162,7 +162,7 @@ resolve(struct smtp *s, const struct addr *a, const char *name, size_t len)
 }
 
 enum reply
-rcpt_add(struct smtp *s, const struct addr *a)
+smtp_rcpt_add(struct smtp *s, const struct addr *a)
 {
 	const char *plus;
 	enum reply r;
@@ -174,10 +174,10 @@ rcpt_add(struct smtp *s, const struct addr *a)
 	if (a->domain[0] == '\0') {
 		if (!is_postmaster(a->local, a->locallen))
 			return R_BAD_RCPT;
-	} else if (!rcpt_domain_ok(s->conf, a->domain))
+	} else if (!smtp_rcpt_domain_ok(s->conf, a->domain))
 		return R_RELAY;
 	/* Before any lookup or file access: '/', "..", NUL, controls. */
-	if (!rcpt_name_ok(a->local, a->locallen))
+	if (!smtp_rcpt_name_ok(a->local, a->locallen))
 		return R_BAD_NAME;
 	r = resolve(s, a, a->local, a->locallen);
 	plus = memchr(a->local, '+', a->locallen);

@@ -65,7 +65,7 @@ static const char *const text[R__COUNT] = {
 };
 
 const char *
-reply_text(enum reply r)
+smtp_reply_text(enum reply r)
 {
 	return r > R_NONE && r < R__COUNT ? text[r] : NULL;
 }
@@ -106,7 +106,7 @@ int
 smtp_reply(struct smtp *s, enum reply r)
 {
 	char buf[1024], q[LOG_QUOTE_SIZE];
-	const char *t = reply_text(r);
+	const char *t = smtp_reply_text(r);
 	int code;
 
 	if (t == NULL)

@@ -59,6 +59,6 @@ enum reply {
 /* The text of reply R, "%h" standing for the host name, "%q" for the queue
  * id and "%s" for the size limit; NULL for R_NONE.  R_EHLO's lines are
  * separated by '\n'.  smtp_reply() (smtpd.h) writes them. */
-const char *reply_text(enum reply r);
+const char *smtp_reply_text(enum reply r);
 
 #endif

@@ -67,7 +67,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 			if (io->nul)
 				refuse_line(&s, R_NUL, line, len);
 			else
-				cmd_dispatch(&s, line, len);
+				smtp_cmd_dispatch(&s, line, len);
 			break;
 		case IO_TOOLONG:
 			refuse_line(&s, R_TOOLONG, line, len);

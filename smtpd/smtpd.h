@@ -65,7 +65,7 @@ struct addr {
  * to the offset after '>'.  Accepts <>, a source route (ignored), a Dot-string
  * (dots anywhere: validation of the name comes later) or Quoted-string local
  * part, and an optional domain (RCPT TO:<postmaster>).  Returns ADDR_*. */
-int addr_parse(const char *s, size_t len, struct addr *a, size_t *end);
+int smtp_addr_parse(const char *s, size_t len, struct addr *a, size_t *end);
 
 /* ESMTP parameters of MAIL FROM (RFC 1870, 6152, 6531). */
 struct mail_params {
@@ -77,7 +77,7 @@ struct mail_params {
 
 /* Parse the parameters after a path: (SP keyword["=" value])*.  Returns
  * R_NONE, R_PARAM_SYNTAX or R_PARAM_UNKNOWN.  RCPT takes none (MP = NULL). */
-enum reply params_parse(const char *s, size_t len, struct mail_params *mp);
+enum reply smtp_params_parse(const char *s, size_t len, struct mail_params *mp);
 
 /* RFC 5321 4.1.4 and 3.3: the session's states. */
 enum smtp_state {
@@ -140,43 +140,43 @@ struct smtp_cmd {
 };
 /* Split LINE (LEN bytes) into its verb's table entry (NULL when unknown) and
  * the argument after one space (*ARG, *ARGLEN; trailing spaces dropped). */
-const struct smtp_cmd *cmd_find(const char *line, size_t len,
+const struct smtp_cmd *smtp_cmd_find(const char *line, size_t len,
     const char **arg, size_t *arglen);
 /* Run one command line: state check, handler, reply. */
-void cmd_dispatch(struct smtp *s, const char *line, size_t len);
+void smtp_cmd_dispatch(struct smtp *s, const char *line, size_t len);
 
 /* rcpt.c: check recipient A and add its mailboxes.  Returns the reply. */
-enum reply rcpt_add(struct smtp *s, const struct addr *a);
+enum reply smtp_rcpt_add(struct smtp *s, const struct addr *a);
 /* 1 when DOMAIN is one of ours (case-insensitive). */
-int rcpt_domain_ok(const struct smtpd_conf *c, const char *domain);
+int smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain);
 /* 1 when NAME (LEN bytes) may name a mailbox: store_name_ok() and no "..".
  * Checked before any lookup, so a hostile name never reaches a file. */
-int rcpt_name_ok(const char *name, size_t len);
+int smtp_rcpt_name_ok(const char *name, size_t len);
 
 /* data.c: read the message after 354 into S->body and S->size.  PREV_CRLF
  * says whether the DATA line ended in CRLF (the end mark is CRLF.CRLF).
  * Returns R_NONE (read, to be stored), R_SIZE or R_NOMEM (read to its end,
  * not stored), or R_TIMEOUT; -1 on EOF or read error. */
-int data_read(struct smtp *s, int prev_crlf);
+int smtp_data_read(struct smtp *s, int prev_crlf);
 /* Append LEN bytes to B, never growing it past MAX.  Returns 0 or -1. */
-int body_add(struct body *b, const void *p, size_t len, size_t max);
+int smtp_body_add(struct body *b, const void *p, size_t len, size_t max);
 
 /* deliver.c: store S->body for every recipient; log the transaction.
  * Returns R_QUEUED or a 451 reply. */
-enum reply deliver(struct smtp *s);
+enum reply smtp_deliver(struct smtp *s);
 /* The one log line of a transaction that ended with RESULT. */
-void deliver_log(struct smtp *s, const char *result);
+void smtp_deliver_log(struct smtp *s, const char *result);
 
 /* aliases.c: the -a file, read once at start-up. */
 /* Read PATH into *BUF (*LEN bytes) and check every line.  Returns 0, -1 when
  * unreadable (errno set), -2 when malformed or too big (logged). */
-int aliases_load(const char *path, char **buf, size_t *len);
+int smtp_aliases_load(const char *path, char **buf, size_t *len);
 /* Find NAME (LEN bytes, case-insensitive).  Returns 1 and the targets'
  * list in *T, *TLEN, or 0. */
-int aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
+int smtp_aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
     const char **t, size_t *tlen);
 /* Take the next target from the list *T (*TLEN): returns 1 with *NAME and
  * *NLEN set, 0 when the list is done. */
-int aliases_next(const char **t, size_t *tlen, const char **name, size_t *nlen);
+int smtp_aliases_next(const char **t, size_t *tlen, const char **name, size_t *nlen);
 
 #endif
