@@ -79,6 +79,8 @@ main(int argc, char **argv)
 			    (unsigned long long)ix.msg[i].off,
 			    (unsigned long long)ix.msg[i].len);
 		}
+		mbox_index_free(&ix);
+		close(fd);
 		return 0;
 	}
 	if (argc >= 3 && strcmp(argv[1], "stat") == 0) {
@@ -90,6 +92,8 @@ main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		printf("%zu %llu %.6f\n", ix.n, (unsigned long long)ix.total,
 		    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+		mbox_index_free(&ix);
+		close(fd);
 		return 0;
 	}
 	if (argc == 4 && strcmp(argv[1], "retr") == 0) {
@@ -97,7 +101,10 @@ main(int argc, char **argv)
 
 		if (load(argv[2], &fd, &ix) == -1 || n < 1 || n > ix.n)
 			return 1;
-		return retr(fd, &ix.msg[n - 1]) == 0 ? 0 : 1;
+		e = retr(fd, &ix.msg[n - 1]);
+		mbox_index_free(&ix);
+		close(fd);
+		return e == 0 ? 0 : 1;
 	}
 	if (argc >= 4 && strcmp(argv[1], "expunge") == 0) {
 		unsigned char *del;
@@ -127,6 +134,8 @@ main(int argc, char **argv)
 		}
 		e = store_expunge(&b, &ix, del);
 		store_close(&b);
+		mbox_index_free(&ix);
+		free(del);
 		if (e != 0)
 			fprintf(stderr, "expunge: %s\n", store_strerror(e));
 		return e == 0 ? 0 : 1;
@@ -147,6 +156,7 @@ main(int argc, char **argv)
 			r[i - 3].headlen = hl;
 		}
 		e = store_deliver(argv[2], r, (size_t)argc - 3, body, len);
+		free(r);
 		if (e != 0)
 			fprintf(stderr, "deliver: %s\n", store_strerror(e));
 		return e == 0 ? 0 : 75;
