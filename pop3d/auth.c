@@ -48,7 +48,8 @@ failed(struct pop3 *s, const struct timespec *start, const char *name,
 	return PR_ERR_AUTH;
 }
 
-/* Check NAME's password (PASS != NULL) or APOP DIGEST, then open the maildrop. */
+/* Check NAME's password (PASS != NULL) or APOP DIGEST, then open the
+ * maildrop. */
 static enum pop3_res
 login(struct pop3 *s, const char *name, const char *pass, const char *digest,
     const char *method)
@@ -75,7 +76,7 @@ login(struct pop3 *s, const char *name, const char *pass, const char *digest,
 		else
 			users_dummy_check(pass);
 	} else {
-		ok = found && apop_check(s->stamp, u.pass, digest);
+		ok = found && pop3_apop_check(s->stamp, u.pass, digest);
 	}
 	if (!ok) {
 		wipe(&u, sizeof(u));
@@ -85,7 +86,7 @@ login(struct pop3 *s, const char *name, const char *pass, const char *digest,
 	wipe(u.pass, sizeof(u.pass));
 	snprintf(s->user, sizeof(s->user), "%s", name);
 	log_quote(s->quser, sizeof(s->quser), name, strlen(name));
-	if ((r = drop_open(s, &u)) != PR_OK) {
+	if ((r = pop3_drop_open(s, &u)) != PR_OK) {
 		/* Privileges may be gone: no second login in this session. */
 		s->close = 1;
 		return r;
@@ -94,25 +95,25 @@ login(struct pop3 *s, const char *name, const char *pass, const char *digest,
 	    s->quser, method, s->ix.n,
 	    (unsigned long long)s->ix.total);
 	pop3_set_state(s, ST_TRANS);
-	reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
+	pop3_reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
 	    (unsigned long long)s->ix.total);
 	return PR_OK;
 }
 
 enum pop3_res
-cmd_user(struct pop3 *s, char *args)
+pop3_cmd_user(struct pop3 *s, char *args)
 {
 	/* RFC 1939 7: +OK for any well-formed name, known or not. */
 	if (!store_name_ok(args, strlen(args)))
 		return PR_ERR_NAME;
 	snprintf(s->user, sizeof(s->user), "%s", args);
 	pop3_set_state(s, ST_USER);
-	reply_text(s, "send PASS");
+	pop3_reply_text(s, "send PASS");
 	return PR_OK;
 }
 
 enum pop3_res
-cmd_pass(struct pop3 *s, char *args)
+pop3_cmd_pass(struct pop3 *s, char *args)
 {
 	char name[USER_MAX + 1];
 	enum pop3_res r;
@@ -128,7 +129,7 @@ cmd_pass(struct pop3 *s, char *args)
 /* RFC 4616 2: [authzid] NUL authcid NUL passwd.  Acting for someone else is
  * not supported, so an authzid must be empty or the authcid itself. */
 int
-sasl_plain(char *msg, size_t len, char **user, char **pass)
+pop3_sasl_plain(char *msg, size_t len, char **user, char **pass)
 {
 	char *nul1, *nul2;
 
@@ -166,7 +167,7 @@ b64_val(unsigned char c)
 }
 
 long
-b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+pop3_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 {
 	size_t i, o = 0;
 	int v[4], k, pad;
@@ -197,7 +198,7 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 }
 
 enum pop3_res
-cmd_auth(struct pop3 *s, char *args)
+pop3_cmd_auth(struct pop3 *s, char *args)
 {
 	char line[POP3_AUTH_LINE_MAX + 1];
 	unsigned char msg[POP3_AUTH_LINE_MAX];
@@ -212,7 +213,7 @@ cmd_auth(struct pop3 *s, char *args)
 		return PR_ERR_SYNTAX;
 	if (argc == 0) {
 		/* The pre-RFC 5034 "AUTH" listing that some clients still send. */
-		reply_ok(s, "SASL mechanisms follow");
+		pop3_reply_ok(s, "SASL mechanisms follow");
 		io_printf(s->io, "PLAIN\r\n.\r\n");
 		return PR_DONE;
 	}
@@ -244,13 +245,13 @@ cmd_auth(struct pop3 *s, char *args)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* RFC 5034 4: "=" is an empty initial response. */
 	n = strcmp(resp, "=") == 0 ? 0 :
-	    b64_decode(resp, strlen(resp), msg, sizeof(msg) - 1);
+	    pop3_b64_decode(resp, strlen(resp), msg, sizeof(msg) - 1);
 	wipe(resp, strlen(resp));
 	if (n < 0) {
 		r = failed(s, &start, "", "plain", "bad-base64");
 		return r == PR_ERR_AUTH ? PR_ERR_B64 : r;
 	}
-	if (sasl_plain((char *)msg, (size_t)n, &user, &pass) == -1) {
+	if (pop3_sasl_plain((char *)msg, (size_t)n, &user, &pass) == -1) {
 		wipe(msg, sizeof(msg));
 		return failed(s, &start, "", "plain", "malformed");
 	}
@@ -260,7 +261,7 @@ cmd_auth(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-cmd_apop(struct pop3 *s, char *args)
+pop3_cmd_apop(struct pop3 *s, char *args)
 {
 	char *argv[2];
 
@@ -274,7 +275,7 @@ cmd_apop(struct pop3 *s, char *args)
 /* RFC 1939 7: DIGEST is MD5(timestamp password) in lower-case hex.  Only
  * {PLAIN} passwords can be checked this way; others fail like a bad digest. */
 int
-apop_check(const char *stamp, const char *stored, const char *digest)
+pop3_apop_check(const char *stamp, const char *stored, const char *digest)
 {
 	static const char hex[] = "0123456789abcdef";
 	char buf[512], want[33];
@@ -287,7 +288,7 @@ apop_check(const char *stamp, const char *stored, const char *digest)
 	    strncmp(stored, "{PLAIN}", 7) == 0 ? stored + 7 : "");
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		n = 0;
-	md5(buf, (size_t)n, d);
+	pop3_md5(buf, (size_t)n, d);
 	wipe(buf, sizeof(buf));
 	for (i = 0; i < 16; i++) {
 		want[2 * i] = hex[d[i] >> 4];

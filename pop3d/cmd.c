@@ -15,20 +15,20 @@ struct command {
  * defined for TRANSACTION only.  USER is accepted again after USER (a client
  * correcting itself); PASS only right after USER. */
 static const struct command commands[] = {
-	{ "USER", ST_AUTHORIZATION,	cmd_user },
-	{ "PASS", ST_USER,		cmd_pass },
-	{ "AUTH", ST_AUTHORIZATION,	cmd_auth },
-	{ "APOP", ST_AUTHORIZATION,	cmd_apop },
-	{ "CAPA", ST_ANY,		cmd_capa },
-	{ "QUIT", ST_ANY,		cmd_quit },
-	{ "STAT", ST_TRANS,		cmd_stat },
-	{ "LIST", ST_TRANS,		cmd_list },
-	{ "UIDL", ST_TRANS,		cmd_uidl },
-	{ "RETR", ST_TRANS,		cmd_retr },
-	{ "TOP",  ST_TRANS,		cmd_top },
-	{ "DELE", ST_TRANS,		cmd_dele },
-	{ "NOOP", ST_TRANS,		cmd_noop },
-	{ "RSET", ST_TRANS,		cmd_rset },
+	{ "USER", ST_AUTHORIZATION,	pop3_cmd_user },
+	{ "PASS", ST_USER,		pop3_cmd_pass },
+	{ "AUTH", ST_AUTHORIZATION,	pop3_cmd_auth },
+	{ "APOP", ST_AUTHORIZATION,	pop3_cmd_apop },
+	{ "CAPA", ST_ANY,		pop3_cmd_capa },
+	{ "QUIT", ST_ANY,		pop3_cmd_quit },
+	{ "STAT", ST_TRANS,		pop3_cmd_stat },
+	{ "LIST", ST_TRANS,		pop3_cmd_list },
+	{ "UIDL", ST_TRANS,		pop3_cmd_uidl },
+	{ "RETR", ST_TRANS,		pop3_cmd_retr },
+	{ "TOP",  ST_TRANS,		pop3_cmd_top },
+	{ "DELE", ST_TRANS,		pop3_cmd_dele },
+	{ "NOOP", ST_TRANS,		pop3_cmd_noop },
+	{ "RSET", ST_TRANS,		pop3_cmd_rset },
 };
 
 int
@@ -74,12 +74,12 @@ pop3_dispatch(struct pop3 *s, char *line, size_t len)
 		}
 	if (c == NULL) {
 		/* Not logged: a client could fill the log with junk lines. */
-		reply_result(s, PR_ERR_UNKNOWN);
+		pop3_reply_result(s, PR_ERR_UNKNOWN);
 		return;
 	}
 	if ((c->states & s->state) == 0) {
-		reply_result(s, PR_ERR_STATE);
+		pop3_reply_result(s, PR_ERR_STATE);
 		return;
 	}
-	reply_result(s, c->fn(s, args));
+	pop3_reply_result(s, c->fn(s, args));
 }

@@ -40,7 +40,7 @@ identity(struct pop3 *s, const struct user *u, uid_t *uid, gid_t *gid)
 }
 
 enum pop3_res
-drop_open(struct pop3 *s, const struct user *u)
+pop3_drop_open(struct pop3 *s, const struct user *u)
 {
 	const struct opts *o = s->conf->o;
 	struct stat st;
@@ -109,12 +109,12 @@ drop_open(struct pop3 *s, const struct user *u)
 }
 
 enum pop3_res
-drop_commit(struct pop3 *s)
+pop3_drop_commit(struct pop3 *s)
 {
 	int r;
 
 	if (s->ndel == 0) {
-		reply_text(s, "bye, %zu messages kept", s->ix.n);
+		pop3_reply_text(s, "bye, %zu messages kept", s->ix.n);
 		return PR_BYE;
 	}
 	/* RFC 1939 6: deletions happen only here.  The store verifies the
@@ -133,7 +133,7 @@ drop_commit(struct pop3 *s)
 		s->close = 1;
 		return PR_ERR_COMMIT;
 	}
-	reply_text(s, "bye, %zu deleted, %zu kept", s->ndel,
+	pop3_reply_text(s, "bye, %zu deleted, %zu kept", s->ndel,
 	    s->ix.n - s->ndel);
 	return PR_BYE;
 }

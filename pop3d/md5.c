@@ -62,7 +62,7 @@ block(uint32_t h[4], const unsigned char *p)
 }
 
 void
-md5(const void *data, size_t len, unsigned char out[16])
+pop3_md5(const void *data, size_t len, unsigned char out[16])
 {
 	uint32_t h[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 };
 	const unsigned char *p = data;

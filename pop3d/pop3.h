@@ -20,7 +20,7 @@
  * 1024 octets covers a 64-octet name and passwords of several hundred. */
 #define POP3_AUTH_LINE_MAX	1024
 /* RFC 1939 4 does not limit failures; three is what most servers allow before
- * hanging up, and with the fixed delay it caps guessing at 3 tries a connection. */
+ * hanging up; with the fixed delay it caps guessing at 3 tries a connection. */
 #define POP3_FAILS_MAX		3
 /* The fixed time a failed login takes, measured from when the check began, so
  * that crypt(3) time does not tell known users from unknown ones. */
@@ -115,51 +115,52 @@ void pop3_dispatch(struct pop3 *s, char *line, size_t len);
 int pop3_split(char *args, char **argv, int max);
 
 /* reply.c */
-void reply_result(struct pop3 *s, enum pop3_res r);
+void pop3_reply_result(struct pop3 *s, enum pop3_res r);
 /* "+OK " FMT "\r\n": the one way a positive status line is written. */
-void reply_ok(struct pop3 *s, const char *fmt, ...)
+void pop3_reply_ok(struct pop3 *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Format into s->text for PR_OK / PR_BYE. */
-void reply_text(struct pop3 *s, const char *fmt, ...)
+void pop3_reply_text(struct pop3 *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* auth.c: AUTHORIZATION commands. */
-enum pop3_res cmd_user(struct pop3 *s, char *args);
-enum pop3_res cmd_pass(struct pop3 *s, char *args);
-enum pop3_res cmd_auth(struct pop3 *s, char *args);
-enum pop3_res cmd_apop(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_user(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_pass(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_auth(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_apop(struct pop3 *s, char *args);
 /* SASL PLAIN message (RFC 4616) of LEN bytes: sets *USER and *PASS pointing
  * into MSG (NUL-terminated in place).  Returns 0, or -1 when malformed or
  * when it asks to act as another user. */
-int sasl_plain(char *msg, size_t len, char **user, char **pass);
+int pop3_sasl_plain(char *msg, size_t len, char **user, char **pass);
 /* 1 when DIGEST is the APOP answer for timestamp STAMP and the stored
  * password STORED (only {PLAIN} ones can match). */
-int apop_check(const char *stamp, const char *stored, const char *digest);
+int pop3_apop_check(const char *stamp, const char *stored, const char *digest);
 /* Strict base64 decode of IN (LEN bytes) into OUT (CAP bytes).  Returns the
  * decoded length, or -1 on bad input or overflow. */
-long b64_decode(const char *in, size_t len, unsigned char *out, size_t cap);
+long pop3_b64_decode(const char *in, size_t len, unsigned char *out,
+    size_t cap);
 
 /* drop.c: the maildrop: identity, privilege drop, marker, scan, commit. */
 /* Open the maildrop of s->user as the uid/gid found for it (has_ids from the
  * users file or system accounts, else the -u user).  Returns PR_OK, or an
  * R_ERR_* result (logged) after which the session must end. */
-enum pop3_res drop_open(struct pop3 *s, const struct user *u);
+enum pop3_res pop3_drop_open(struct pop3 *s, const struct user *u);
 /* QUIT in TRANSACTION: commit deletions.  PR_BYE or PR_ERR_COMMIT (logged). */
-enum pop3_res drop_commit(struct pop3 *s);
+enum pop3_res pop3_drop_commit(struct pop3 *s);
 
 /* trans.c: TRANSACTION commands, and the ones valid everywhere. */
-enum pop3_res cmd_stat(struct pop3 *s, char *args);
-enum pop3_res cmd_list(struct pop3 *s, char *args);
-enum pop3_res cmd_uidl(struct pop3 *s, char *args);
-enum pop3_res cmd_retr(struct pop3 *s, char *args);
-enum pop3_res cmd_top(struct pop3 *s, char *args);
-enum pop3_res cmd_dele(struct pop3 *s, char *args);
-enum pop3_res cmd_noop(struct pop3 *s, char *args);
-enum pop3_res cmd_rset(struct pop3 *s, char *args);
-enum pop3_res cmd_quit(struct pop3 *s, char *args);
-enum pop3_res cmd_capa(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_stat(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_list(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_uidl(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_retr(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_top(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_dele(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_noop(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_rset(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_quit(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_capa(struct pop3 *s, char *args);
 
 /* md5.c: RFC 1321, for APOP only. */
-void md5(const void *p, size_t len, unsigned char out[16]);
+void pop3_md5(const void *p, size_t len, unsigned char out[16]);
 
 #endif

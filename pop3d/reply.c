@@ -31,7 +31,7 @@ static const char *const texts[PR_NRES] = {
 };
 
 void
-reply_ok(struct pop3 *s, const char *fmt, ...)
+pop3_reply_ok(struct pop3 *s, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
@@ -46,7 +46,7 @@ reply_ok(struct pop3 *s, const char *fmt, ...)
 }
 
 void
-reply_text(struct pop3 *s, const char *fmt, ...)
+pop3_reply_text(struct pop3 *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,7 +57,7 @@ reply_text(struct pop3 *s, const char *fmt, ...)
 }
 
 void
-reply_result(struct pop3 *s, enum pop3_res r)
+pop3_reply_result(struct pop3 *s, enum pop3_res r)
 {
 	switch (r) {
 	case PR_DONE:

@@ -65,7 +65,7 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 	pop3_set_state(s, ST_AUTH);
 	if (conf->apop)
 		make_stamp(s);
-	reply_ok(s, "%s POP3 ready%s%s", conf->o->host,
+	pop3_reply_ok(s, "%s POP3 ready%s%s", conf->o->host,
 	    s->stamp[0] != '\0' ? " " : "", s->stamp);
 
 	while (!s->close) {
@@ -74,17 +74,17 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 		switch (io_getline(io, line, sizeof(line) - 2, &len, 0)) {
 		case IO_OK:
 			if (io->nul)
-				reply_result(s, PR_ERR_NUL);
+				pop3_reply_result(s, PR_ERR_NUL);
 			else
 				pop3_dispatch(s, line, len);
 			break;
 		case IO_PART:
 		case IO_TOOLONG:
-			reply_result(s, PR_ERR_TOOLONG);
+			pop3_reply_result(s, PR_ERR_TOOLONG);
 			break;
 		case IO_TIMEOUT:
 			/* RFC 1939 3: an autologout does not enter UPDATE. */
-			reply_result(s, PR_ERR_TIMEOUT);
+			pop3_reply_result(s, PR_ERR_TIMEOUT);
 			end = "timeout";
 			s->close = 1;
 			break;

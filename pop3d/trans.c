@@ -44,18 +44,18 @@ one_arg(struct pop3 *s, char *args, size_t *i, int *given)
 }
 
 enum pop3_res
-cmd_stat(struct pop3 *s, char *args)
+pop3_cmd_stat(struct pop3 *s, char *args)
 {
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
 	/* RFC 1939 5: marked messages are not counted. */
-	reply_text(s, "%zu %llu", s->ix.n - s->ndel,
+	pop3_reply_text(s, "%zu %llu", s->ix.n - s->ndel,
 	    (unsigned long long)(s->ix.total - s->delsize));
 	return PR_OK;
 }
 
 enum pop3_res
-cmd_list(struct pop3 *s, char *args)
+pop3_cmd_list(struct pop3 *s, char *args)
 {
 	enum pop3_res r;
 	size_t i;
@@ -64,11 +64,11 @@ cmd_list(struct pop3 *s, char *args)
 	if ((r = one_arg(s, args, &i, &given)) != PR_OK)
 		return r;
 	if (given) {
-		reply_text(s, "%zu %llu", i + 1,
+		pop3_reply_text(s, "%zu %llu", i + 1,
 		    (unsigned long long)s->ix.msg[i].size);
 		return PR_OK;
 	}
-	reply_ok(s, "%zu messages (%llu octets)", s->ix.n - s->ndel,
+	pop3_reply_ok(s, "%zu messages (%llu octets)", s->ix.n - s->ndel,
 	    (unsigned long long)(s->ix.total - s->delsize));
 	for (i = 0; i < s->ix.n; i++)
 		if (!s->del[i])
@@ -79,7 +79,7 @@ cmd_list(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-cmd_uidl(struct pop3 *s, char *args)
+pop3_cmd_uidl(struct pop3 *s, char *args)
 {
 	char uidl[MBOX_UIDL_SIZE];
 	enum pop3_res r;
@@ -90,10 +90,10 @@ cmd_uidl(struct pop3 *s, char *args)
 		return r;
 	if (given) {
 		mbox_uidl(&s->ix.msg[i], uidl);
-		reply_text(s, "%zu %s", i + 1, uidl);
+		pop3_reply_text(s, "%zu %s", i + 1, uidl);
 		return PR_OK;
 	}
-	reply_ok(s, "unique-id listing follows");
+	pop3_reply_ok(s, "unique-id listing follows");
 	for (i = 0; i < s->ix.n; i++)
 		if (!s->del[i]) {
 			mbox_uidl(&s->ix.msg[i], uidl);
@@ -123,10 +123,10 @@ send_msg(struct pop3 *s, size_t i, uint64_t lines)
 		return PR_ERR_IO;
 	}
 	if (lines == UINT64_MAX)
-		reply_ok(s, "%llu octets",
+		pop3_reply_ok(s, "%llu octets",
 		    (unsigned long long)s->ix.msg[i].size);
 	else
-		reply_ok(s, "top of message follows");
+		pop3_reply_ok(s, "top of message follows");
 	for (; r == 1; r = mbox_reader_line(&s->rd, &p, &len, &more)) {
 		if (bol && body && n++ == lines)
 			break;
@@ -157,7 +157,7 @@ send_msg(struct pop3 *s, size_t i, uint64_t lines)
 }
 
 enum pop3_res
-cmd_retr(struct pop3 *s, char *args)
+pop3_cmd_retr(struct pop3 *s, char *args)
 {
 	char *argv[1];
 	enum pop3_res r;
@@ -171,7 +171,7 @@ cmd_retr(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-cmd_top(struct pop3 *s, char *args)
+pop3_cmd_top(struct pop3 *s, char *args)
 {
 	char *argv[2];
 	enum pop3_res r;
@@ -191,7 +191,7 @@ cmd_top(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-cmd_dele(struct pop3 *s, char *args)
+pop3_cmd_dele(struct pop3 *s, char *args)
 {
 	char *argv[1];
 	enum pop3_res r;
@@ -204,51 +204,51 @@ cmd_dele(struct pop3 *s, char *args)
 	s->del[i] = 1;
 	s->ndel++;
 	s->delsize += s->ix.msg[i].size;
-	reply_text(s, "message %zu deleted", i + 1);
+	pop3_reply_text(s, "message %zu deleted", i + 1);
 	return PR_OK;
 }
 
 enum pop3_res
-cmd_noop(struct pop3 *s, char *args)
+pop3_cmd_noop(struct pop3 *s, char *args)
 {
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
-	reply_text(s, "nothing done");
+	pop3_reply_text(s, "nothing done");
 	return PR_OK;
 }
 
 enum pop3_res
-cmd_rset(struct pop3 *s, char *args)
+pop3_cmd_rset(struct pop3 *s, char *args)
 {
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
 	memset(s->del, 0, s->ix.n);
 	s->ndel = 0;
 	s->delsize = 0;
-	reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
+	pop3_reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
 	    (unsigned long long)s->ix.total);
 	return PR_OK;
 }
 
 enum pop3_res
-cmd_quit(struct pop3 *s, char *args)
+pop3_cmd_quit(struct pop3 *s, char *args)
 {
 	(void)args;	/* RFC 1939 has no arguments; ignoring them is harmless */
 	if (s->state != ST_TRANS) {
-		reply_text(s, "bye");
+		pop3_reply_text(s, "bye");
 		return PR_BYE;
 	}
 	pop3_set_state(s, ST_UPDATE);
-	return drop_commit(s);
+	return pop3_drop_commit(s);
 }
 
 /* RFC 2449 5, 6: the same list in both states keeps clients simple. */
 enum pop3_res
-cmd_capa(struct pop3 *s, char *args)
+pop3_cmd_capa(struct pop3 *s, char *args)
 {
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
-	reply_ok(s, "capability list follows");
+	pop3_reply_ok(s, "capability list follows");
 	io_printf(s->io,
 	    "TOP\r\n"
 	    "UIDL\r\n"

@@ -35,25 +35,25 @@ START_TEST(base64_strict)
 {
 	unsigned char out[64];
 
-	ck_assert_int_eq(b64_decode("", 0, out, sizeof(out)), 0);
-	ck_assert_int_eq(b64_decode("YWJj", 4, out, sizeof(out)), 3);
+	ck_assert_int_eq(pop3_b64_decode("", 0, out, sizeof(out)), 0);
+	ck_assert_int_eq(pop3_b64_decode("YWJj", 4, out, sizeof(out)), 3);
 	ck_assert(memcmp(out, "abc", 3) == 0);
-	ck_assert_int_eq(b64_decode("YWI=", 4, out, sizeof(out)), 2);
+	ck_assert_int_eq(pop3_b64_decode("YWI=", 4, out, sizeof(out)), 2);
 	ck_assert(memcmp(out, "ab", 2) == 0);
-	ck_assert_int_eq(b64_decode("YQ==", 4, out, sizeof(out)), 1);
+	ck_assert_int_eq(pop3_b64_decode("YQ==", 4, out, sizeof(out)), 1);
 	ck_assert_int_eq(out[0], 'a');
-	ck_assert_int_eq(b64_decode("AGFsaWNlAHB3", 12, out, sizeof(out)), 9);
+	ck_assert_int_eq(pop3_b64_decode("AGFsaWNlAHB3", 12, out, sizeof(out)), 9);
 	ck_assert(memcmp(out, "\0alice\0pw", 9) == 0);
 	/* not a whole quantum, bad characters, padding in the wrong place */
-	ck_assert_int_eq(b64_decode("YWJ", 3, out, sizeof(out)), -1);
-	ck_assert_int_eq(b64_decode("YW!j", 4, out, sizeof(out)), -1);
-	ck_assert_int_eq(b64_decode("Y===", 4, out, sizeof(out)), -1);
-	ck_assert_int_eq(b64_decode("YQ==YWJj", 8, out, sizeof(out)), -1);
-	ck_assert_int_eq(b64_decode("YW=j", 4, out, sizeof(out)), -1);
-	ck_assert_int_eq(b64_decode("YW J", 4, out, sizeof(out)), -1);
+	ck_assert_int_eq(pop3_b64_decode("YWJ", 3, out, sizeof(out)), -1);
+	ck_assert_int_eq(pop3_b64_decode("YW!j", 4, out, sizeof(out)), -1);
+	ck_assert_int_eq(pop3_b64_decode("Y===", 4, out, sizeof(out)), -1);
+	ck_assert_int_eq(pop3_b64_decode("YQ==YWJj", 8, out, sizeof(out)), -1);
+	ck_assert_int_eq(pop3_b64_decode("YW=j", 4, out, sizeof(out)), -1);
+	ck_assert_int_eq(pop3_b64_decode("YW J", 4, out, sizeof(out)), -1);
 	/* never past the output buffer */
-	ck_assert_int_eq(b64_decode("YWJjYWJj", 8, out, 5), -1);
-	ck_assert_int_eq(b64_decode("YWJjYWI=", 8, out, 5), 5);
+	ck_assert_int_eq(pop3_b64_decode("YWJjYWJj", 8, out, 5), -1);
+	ck_assert_int_eq(pop3_b64_decode("YWJjYWI=", 8, out, 5), 5);
 }
 END_TEST
 
@@ -65,7 +65,7 @@ plain(const char *msg, size_t len, const char **u, const char **p)
 	int r;
 
 	memcpy(buf, msg, len);
-	r = sasl_plain(buf, len, &user, &pass);
+	r = pop3_sasl_plain(buf, len, &user, &pass);
 	*u = user;
 	*p = pass;
 	return r;
@@ -123,7 +123,7 @@ START_TEST(md5_rfc1321)
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		md5(v[i][0], strlen(v[i][0]), d);
+		pop3_md5(v[i][0], strlen(v[i][0]), d);
 		hex(d, h);
 		ck_assert_str_eq(h, v[i][1]);
 	}
@@ -135,17 +135,17 @@ START_TEST(apop_digest)
 	/* RFC 1939 7's example */
 	const char *stamp = "<1896.697170952@dbc.mtview.ca.us>";
 
-	ck_assert_int_eq(apop_check(stamp, "{PLAIN}tanstaaf",
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf",
 	    "c4c9334bac560ecc979e58001b3e22fb"), 1);
-	ck_assert_int_eq(apop_check(stamp, "{PLAIN}tanstaaf",
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf",
 	    "C4C9334BAC560ECC979E58001B3E22FB"), 1);
-	ck_assert_int_eq(apop_check(stamp, "{PLAIN}tanstaaF",
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaF",
 	    "c4c9334bac560ecc979e58001b3e22fb"), 0);
-	ck_assert_int_eq(apop_check(stamp, "{PLAIN}tanstaaf",
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf",
 	    "c4c9334bac560ecc979e58001b3e22f"), 0);
-	ck_assert_int_eq(apop_check(stamp, "{PLAIN}tanstaaf", ""), 0);
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf", ""), 0);
 	/* a crypt hash cannot answer an APOP challenge */
-	ck_assert_int_eq(apop_check(stamp, "$6$salt$hash",
+	ck_assert_int_eq(pop3_apop_check(stamp, "$6$salt$hash",
 	    "c4c9334bac560ecc979e58001b3e22fb"), 0);
 }
 END_TEST

@@ -321,7 +321,7 @@ apop_hook(struct client *c, int k)
 	ck_assert_ptr_nonnull(lt);
 	ck_assert_ptr_nonnull(gt);
 	n = snprintf(buf, sizeof(buf), "%.*sbobpw", (int)(gt - lt + 1), lt);
-	md5(buf, (size_t)n, d);
+	pop3_md5(buf, (size_t)n, d);
 	for (i = 0; i < 16; i++)
 		snprintf(h + 2 * i, 3, "%02x", d[i]);
 	snprintf(c->seg[0], sizeof(c->seg[0]), "APOP bob %s\r\nSTAT\r\nQUIT\r\n", h);
@@ -598,7 +598,8 @@ deliver_hook(struct client *c, int k)
 
 START_TEST(commit_keeps_late_mail)
 {
-	struct client *c = client("USER alice\r\nPASS alicepw\r\nDELE 1\r\nDELE 3\r\n");
+	struct client *c = client("USER alice\r\nPASS alicepw\r\n"
+	    "DELE 1\r\nDELE 3\r\n");
 	char path[256], want[512];
 	const char *now;
 	size_t len;
