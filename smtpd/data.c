@@ -19,6 +19,8 @@ smtp_body_add(struct body *b, const void *p, size_t len, size_t max)
 
 	if (len > max || b->len > max - len)
 		return -1;
+	if (len == 0)
+		return 0;	/* memcpy() may not see the NULL of no buffer */
 	if (b->len + len > b->cap) {
 		cap = b->cap > 0 ? b->cap : BODY_START;
 		while (cap < b->len + len)
