@@ -7,9 +7,9 @@ PASS, AUTH PLAIN, APOP, STAT, LIST, UIDL, RETR, TOP, DELE, RSET, QUIT); LIST
 sizes against the bytes RETR sends; a mailbox with From_ and >From body lines
 round-trips byte for byte; UIDLs stable across sessions and deletions; mail
 delivered during a session (by Python's mailbox module, which takes the
-dotlock + fcntl locks) is not shown in it and survives its QUIT with
-deletions; IN-USE against a live session, and not against a killed one.
-Exit status 0 when every check passed.  Env: POP3D (binary)."""
+dotlock + fcntl locks, and by smtpd when $SMTPD is built) is not shown in it
+and survives its QUIT with deletions; IN-USE against a live session, and not against a killed one.
+Exit status 0 when every check passed.  Env: POP3D, SMTPD (binaries)."""
 import base64
 import hashlib
 import mailbox
@@ -233,6 +233,19 @@ try:
     mb.unlock()
     mb.close()
     check(time.monotonic() - t0 < 2, "delivery during a session is not blocked")
+    smtp = os.environ.get("SMTPD", "")
+    if smtp and os.access(smtp, os.X_OK):
+        # and one by our own smtpd, when it is built
+        r = subprocess.run([smtp, "-h", "mail.example.org", "-m", SPOOL, "-p", users,
+                            "-l", "stderr"], input=b"HELO client.example.com\r\n"
+                           b"MAIL FROM:<carol@example.com>\r\nRCPT TO:<alice@mail.example.org>\r\n"
+                           b"DATA\r\nSubject: by smtpd\r\n\r\nsmtpd body\r\n.\r\nQUIT\r\n",
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
+        check(b"\r\n250 2.0.0" in r.stdout, "smtpd delivers during the session")
+        late = 2
+    else:
+        print("# SMTPD not built: only Python's mailbox delivers")
+        late = 1
     check(c.stat()[0] == n0 - 1, "the session does not see the new mail")
     try:
         c.retr(4)
@@ -244,9 +257,11 @@ try:
     c = login()
     msgs = [c.retr(i + 1)[1] for i in range(c.stat()[0])]
     c.quit()
-    check(len(msgs) == 3 and msgs[0] == as_retr(MSGS[1]) and
+    check(len(msgs) == 2 + late and msgs[0] == as_retr(MSGS[1]) and
           msgs[1] == as_retr(MSGS[2]) and msgs[2][-1] == b"late body",
-          "after QUIT: 2 old messages and the delivered one")
+          "after QUIT: 2 old messages and the one delivered by Python")
+    if late == 2:
+        check(msgs[3][-1] == b"smtpd body", "after QUIT: the one delivered by smtpd")
 
     # -- IN-USE: a live session blocks, a killed one does not ----------
     a = login()
@@ -261,7 +276,7 @@ try:
     victim.wait()
     a.sock.close()
     c = login()
-    check(c.stat()[0] == 3, "a killed session's marker does not block")
+    check(c.stat()[0] == 2 + late, "a killed session's marker does not block")
     c.quit()
 
     L.close()
