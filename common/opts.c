@@ -1,4 +1,4 @@
-/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -L) and the
+/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -L -c -C) and the
  * client address.  Runs at start-up, as root under inetd. */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "listen.h"
 #include "log.h"
 #include "num.h"
 #include "opts.h"
@@ -25,6 +26,8 @@ opts_init(struct opts *o, int timeout)
 	o->logto = LOG_SYSLOG;
 	o->uid = (uid_t)-1;
 	o->gid = (gid_t)-1;
+	o->maxconn = LISTEN_CONN_DEFAULT;
+	o->maxperip = LISTEN_PERIP_DEFAULT;
 	strcpy(o->client, "unknown");
 }
 
@@ -112,6 +115,18 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 			return -1;
 		}
 		o->listen = arg;
+		return 1;
+	case 'c':
+	case 'C':
+		if (num_parse(arg, strlen(arg), 1, LISTEN_CONN_MAX, &v) < 0) {
+			*err = ch == 'c' ? "bad session limit (-c), want 1..4096" :
+			    "bad per-address limit (-C), want 1..4096";
+			return -1;
+		}
+		if (ch == 'c')
+			o->maxconn = (int)v;
+		else
+			o->maxperip = (int)v;
 		return 1;
 	default:
 		return 0;

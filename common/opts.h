@@ -7,7 +7,7 @@
 #include "log.h"
 
 /* getopt letters of the shared options; each program appends its own. */
-#define OPTS_SHARED	"h:m:p:t:l:r:u:L:"
+#define OPTS_SHARED	"h:m:p:t:l:r:u:L:c:C:"
 
 struct opts {
 	char		 host[256];	/* -h, default gethostname() */
@@ -20,6 +20,8 @@ struct opts {
 	uid_t		 uid;		/* -u resolved */
 	gid_t		 gid;
 	const char	*listen;	/* -L ADDR:PORT */
+	int		 maxconn;	/* -c sessions at once, with -L */
+	int		 maxperip;	/* -C sessions per client address, with -L */
 	char		 client[64];	/* peer address, "unknown" if none */
 };
 

@@ -1,0 +1,30 @@
+/* listen.h: standalone mode (-L): listen on one address, fork a child per
+ * connection with the socket on fds 0/1.  The listener runs as root. */
+#ifndef INETMAIL_LISTEN_H
+#define INETMAIL_LISTEN_H
+
+#include "opts.h"
+
+/* -c: sessions at once.  inetd's classic default is 40 a minute; tcpserver's
+ * is 40 at once.  Each session is one process, so the ceiling bounds the
+ * process count an attacker can make us hold. */
+#define LISTEN_CONN_DEFAULT	40
+#define LISTEN_CONN_MAX		4096
+/* -C: sessions at once from one client address, so a single host cannot take
+ * every slot (IPv6: one address, not one /64). */
+#define LISTEN_PERIP_DEFAULT	10
+
+/* Listen on O->listen (numeric "a.b.c.d:PORT" or "[v6]:PORT"), then accept
+ * forever.  Each connection within the limits (O->maxconn in all,
+ * O->maxperip per client address) gets a child process with the socket on
+ * fds 0 and 1 (fd 2 untouched), the listener closed and the signal state of
+ * the caller restored: listen_serve returns 0 in that child, which goes on
+ * with the normal inetd path.  A connection over a limit gets BUSY (one
+ * reply line with CRLF, may be NULL for none) written without blocking, is
+ * closed at once and is logged; no process is made for it.
+ * In the parent it never returns 0: -1 when the address cannot be parsed or
+ * bound (logged).  On SIGTERM or SIGINT the parent closes the listener, waits
+ * for the running sessions and exits with EX_OK. */
+int listen_serve(const struct opts *o, const char *busy);
+
+#endif
