@@ -117,6 +117,7 @@ struct client {
 	char		*out;
 	size_t		 outlen, outcap;
 	int		 wfail;
+	int		 writes;
 	int		 started;
 };
 
@@ -156,6 +157,7 @@ c_write(struct io *i, const void *buf, size_t len)
 		errno = EPIPE;
 		return -1;
 	}
+	c->writes++;
 	if (c->outlen + len + 1 > c->outcap) {
 		c->outcap = (c->outlen + len + 1) * 2;
 		c->out = realloc(c->out, c->outcap);
@@ -675,6 +677,35 @@ START_TEST(line_limit)
 }
 END_TEST
 
+START_TEST(retr_few_writes)
+{
+	static char box[300000];
+	struct client *c;
+	size_t n;
+
+	/* Each reply, multi-line ones included, leaves in as few writes as
+	 * the output buffer allows: no Nagle stall between its pieces. */
+	n = (size_t)sprintf(box, "From a Mon Jan  1 10:00:00 2024\nS: x\n\n"
+	    "short\n\n");
+	n += (size_t)sprintf(box + n, "From b Mon Jan  1 10:00:00 2024\n"
+	    "S: y\n\n");
+	while (n < 200000)
+		n += (size_t)sprintf(box + n, "%075d\n", (int)n);
+	box[n++] = '\n';
+	box[n] = '\0';
+	mailbox("alice", box);
+	c = client("USER alice\r\nPASS alicepw\r\n");
+	add(c, "RETR 1\r\n");
+	add(c, "RETR 2\r\n");
+	add(c, "QUIT\r\n");
+	run(c);
+	/* greeting, the two login replies together, RETR 1, RETR 2 in
+	 * 64 KiB pieces, QUIT */
+	ck_assert_int_eq(c->writes, 1 + 1 + 1 + (200000 / IO_WBUF + 1) + 1);
+	done(c);
+}
+END_TEST
+
 START_TEST(write_error_ends)
 {
 	struct client *c = client("CAPA\r\nCAPA\r\nCAPA\r\n");
@@ -755,6 +786,7 @@ pop3_session_suite(void)
 	tc = tcase_create("robustness");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, line_limit);
+	tcase_add_test(tc, retr_few_writes);
 	tcase_add_test(tc, write_error_ends);
 	tcase_add_test(tc, junk_input);
 	tcase_set_timeout(tc, 60);
