@@ -62,7 +62,8 @@ parse_line(const char *l, size_t len, const char **name, size_t *nlen,
 }
 
 int
-smtp_aliases_next(const char **t, size_t *tlen, const char **name, size_t *nlen)
+smtp_aliases_next(const char **t, size_t *tlen, const char **name,
+    size_t *nlen)
 {
 	const char *p = *t, *end = *t + *tlen;
 	const char *s;

@@ -24,9 +24,11 @@ static const char *const text[R__COUNT] = {
 	[R_DATA_GO]	= "354 End data with <CR><LF>.<CR><LF>",
 	[R_QUEUED]	= "250 2.0.0 Ok: queued as %q",
 	[R_QUIT]	= "221 2.0.0 %h closing connection",
-	[R_HELP]	= "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY",
+	[R_HELP]	= "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
+			  "QUIT HELP VRFY",
 	/* RFC 5321 3.5.3: 252 when we will not say; probing learns nothing. */
-	[R_VRFY]	= "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery",
+	[R_VRFY]	= "252 2.5.2 Cannot VRFY user, but will accept message "
+			  "and attempt delivery",
 	[R_EXPN]	= "502 5.5.1 EXPN not available",
 	[R_UNKNOWN]	= "500 5.5.2 Command not recognized",
 	[R_TOOLONG]	= "500 5.5.2 Line too long",

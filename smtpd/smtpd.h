@@ -1,5 +1,5 @@
-/* smtpd.h: smtpd's configuration, its session state, its own limits and the
- * functions its files share.  The session runs with the identity main() left. */
+/* smtpd.h: smtpd's configuration, its session state, its own limits and
+ * the functions its files share.  The session runs as main() left it. */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -33,7 +33,7 @@
 /* The aliases file is read into memory once; a bigger one is a mistake. */
 #define ALIASES_SIZE_MAX	(1024 * 1024)
 /* Trace block of one recipient: From_ line (sender <= 256), Return-Path
- * (<= 270), Received (HELO 255 + address 64 + host 255 + id + path 256 + date). */
+ * (<= 270), Received (HELO 255, address 64, host 255, id, path 256, date). */
 #define HEAD_MAX		2048
 
 /* Read-only configuration, set by main() before the session. */
@@ -173,10 +173,11 @@ void smtp_deliver_log(struct smtp *s, const char *result);
 int smtp_aliases_load(const char *path, char **buf, size_t *len);
 /* Find NAME (LEN bytes, case-insensitive).  Returns 1 and the targets'
  * list in *T, *TLEN, or 0. */
-int smtp_aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
-    const char **t, size_t *tlen);
+int smtp_aliases_find(const char *buf, size_t len, const char *name,
+    size_t nlen, const char **t, size_t *tlen);
 /* Take the next target from the list *T (*TLEN): returns 1 with *NAME and
  * *NLEN set, 0 when the list is done. */
-int smtp_aliases_next(const char **t, size_t *tlen, const char **name, size_t *nlen);
+int smtp_aliases_next(const char **t, size_t *tlen, const char **name,
+    size_t *nlen);
 
 #endif

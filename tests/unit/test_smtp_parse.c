@@ -117,15 +117,17 @@ END_TEST
 
 START_TEST(addr_limits)
 {
-	char buf[600];
+	char buf[600], as[80];
 	struct addr a;
 	size_t end;
 
 	/* RFC 5321 4.5.3.1.1: 64 octets of local part. */
-	snprintf(buf, sizeof(buf), "<%.64s@x.example>", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	memset(as, 'a', sizeof(as) - 1);
+	as[sizeof(as) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "<%.64s@x.example>", as);
 	ck_assert_int_eq(parse(buf, &a, &end), ADDR_OK);
 	ck_assert_uint_eq(a.locallen, 64);
-	snprintf(buf, sizeof(buf), "<%.65s@x.example>", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	snprintf(buf, sizeof(buf), "<%.65s@x.example>", as);
 	ck_assert_int_eq(parse(buf, &a, &end), ADDR_ELONG);
 	/* A quoted local part counts after unquoting, still <= 64. */
 	memset(buf, 0, sizeof(buf));
