@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include "io.h"
+#include "listen.h"
 #include "log.h"
 #include "opts.h"
 #include "pop3.h"
@@ -52,13 +53,16 @@ main(int argc, char *argv[])
 	log_init("pop3d", o.logto);
 	if (usage == NULL && opts_finish(&o, &err) == -1)
 		usage = err;
-	if (usage == NULL && o.listen != NULL)
-		usage = "-L (standalone mode) is not supported yet";
 	/* APOP needs the plain password, which only a users file can hold. */
 	if (usage == NULL && apop && o.users == NULL)
 		usage = "-a (APOP) needs -p FILE";
 	if (usage != NULL)
 		startup_fail(EX_USAGE, usage);
+	/* -L: bind before the chroot (a port below 1024 needs root); each
+	 * connection's child returns here and goes on as under inetd. */
+	if (o.listen != NULL &&
+	    listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n") < 0)
+		startup_fail(EX_OSERR, "cannot listen");
 
 	opts_client(&o);
 	{

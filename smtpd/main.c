@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "num.h"
 #include "opts.h"
@@ -117,8 +119,17 @@ main(int argc, char **argv)
 		fail(EX_USAGE, err, what);
 	if (opts_finish(&conf.o, &e) < 0)
 		fail(EX_USAGE, e, NULL);
-	if (conf.o.listen != NULL)
-		fail(EX_USAGE, "standalone mode (-L) is not built yet", NULL);
+	/* -L: bind before the chroot and the drop (a port below 1024 needs
+	 * root).  Each connection's child returns here and goes on as under
+	 * inetd; the listener itself never gets past this line. */
+	if (conf.o.listen != NULL) {
+		char busy[sizeof(conf.o.host) + 64];
+
+		snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many connections,"
+		    " try again later\r\n", conf.o.host);
+		if (listen_serve(&conf.o, busy) < 0)
+			fail(EX_OSERR, "cannot listen", conf.o.listen);
+	}
 	opts_client(&conf.o);
 	session_id(sid, sizeof(sid));
 	log_session(sid, conf.o.client);
