@@ -70,12 +70,16 @@ class Server:
         deadline = time.time() + 10
         while time.time() < deadline and self.p.poll() is None:
             try:
-                self.connect().close()
-                break
+                probe = self.connect()
             except OSError:
                 time.sleep(0.05)
+                continue
+            # the greeting proves the child exists; a bare connect does not
+            readline(probe)
+            probe.close()
+            break
         # the probe itself was a session: let it end before counting slots
-        self.settle()
+        check(self.settle(), "%s: up, probe session reaped" % name)
 
     def connect(self, source=None):
         s = socket.socket(self.family, socket.SOCK_STREAM)
@@ -252,6 +256,9 @@ def sigterm():
             except ConnectionRefusedError:
                 refused = True
                 break
+            except ConnectionResetError:
+                # in the backlog when the listener closed
+                time.sleep(0.05)
         check(refused, "SIGTERM: new connections are refused")
         time.sleep(0.2)
         check(pp.p.poll() is None, "SIGTERM: the listener waits for the open session")
