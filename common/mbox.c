@@ -61,31 +61,52 @@ mbox_is_fromish(const char *line, size_t len)
 	return len - i >= 5 && memcmp(line + i, "From ", 5) == 0;
 }
 
+static uint64_t
+rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t
+avalanche(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
 void
 mbox_hash(const void *p, size_t len, uint64_t out[2])
 {
+	static const uint64_t k[4] = { 0x9e3779b97f4a7c15ULL,
+	    0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL };
+	/* Different rotations per lane also keep compilers from turning the
+	 * lanes into SSE2 code, which has no 64-bit multiply. */
+	static const int r[4] = { 29, 31, 27, 33 };
 	const unsigned char *s = p;
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ len, b = 0xc2b2ae3d27d4eb4fULL + len;
-	uint64_t w;
-	size_t i;
+	uint64_t v[4], w;
+	size_t i, j;
 
-	/* Not cryptographic: UIDLs must be stable and distinct, and a sender
-	 * cannot see the trace fields (queue id, time) that feed it. */
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&w, s + i, 8);
-		a = (a ^ w) * 0xff51afd7ed558ccdULL;
-		a ^= a >> 32;
-		b = (b + w) * 0xc4ceb9fe1a85ec53ULL;
-		b ^= b >> 29;
+	/* Four independent lanes, so the multiplies overlap: the scan hashes
+	 * the start of every message.  Not cryptographic: UIDLs must be stable
+	 * and distinct, and a sender cannot see the trace fields (queue id,
+	 * time) inside the hashed bytes. */
+	for (j = 0; j < 4; j++)
+		v[j] = k[j] ^ len;
+	for (i = 0; i + 32 <= len; i += 32)
+		for (j = 0; j < 4; j++) {
+			memcpy(&w, s + i + 8 * j, 8);
+			v[j] = rotl(v[j] ^ w, r[j]) * k[j];
+		}
+	for (j = 0; i < len; i += 8, j++) {
+		w = 0;
+		memcpy(&w, s + i, len - i < 8 ? len - i : 8);
+		v[j] = rotl(v[j] ^ w, r[j]) * k[j];
 	}
-	w = 0;
-	memcpy(&w, s + i, len - i);
-	a = (a ^ w ^ (uint64_t)len) * 0xff51afd7ed558ccdULL;
-	b = (b + w) * 0xc4ceb9fe1a85ec53ULL;
-	a ^= a >> 33; a *= 0xc4ceb9fe1a85ec53ULL; a ^= a >> 29;
-	b ^= b >> 31; b *= 0xff51afd7ed558ccdULL; b ^= b >> 33;
-	out[0] = a;
-	out[1] = b ^ a;
+	out[0] = avalanche(v[0] ^ rotl(v[1], 17) ^ (uint64_t)len);
+	out[1] = avalanche(v[2] ^ rotl(v[3], 41) ^ out[0]);
 }
 
 void
