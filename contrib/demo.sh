@@ -1,0 +1,75 @@
+#!/bin/sh
+# demo.sh: run smtpd and pop3d in standalone mode (-L) on loopback, with a
+# scratch spool and one user (demo, password demo), logs on stderr, until
+# Ctrl-C.  `make demo` builds first and then runs this; it builds nothing.
+#   SMTP_PORT (2525), POP3_PORT (1100), SMTPD, POP3D (binaries): override.
+# As root the mailbox belongs to nobody: pop3d never does mailbox work as root.
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SMTPD=${SMTPD:-$TOP/build/smtpd/smtpd}
+POP3D=${POP3D:-$TOP/build/pop3d/pop3d}
+SMTP_PORT=${SMTP_PORT:-2525}
+POP3_PORT=${POP3_PORT:-1100}
+for b in "$SMTPD" "$POP3D"; do
+	[ -x "$b" ] || { echo "demo: $b missing: run 'make demo'" >&2; exit 1; }
+done
+
+if [ "$(id -u)" = 0 ]; then
+	uid=$(id -u nobody) gid=$(id -g nobody) ||
+	    { echo "demo: running as root needs a 'nobody' account" >&2; exit 1; }
+else
+	uid=$(id -u) gid=$(id -g)
+fi
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/inetmail-demo.XXXXXX")
+spid="" ppid=""
+stop() {
+	trap - INT TERM EXIT
+	# SIGTERM: the listeners stop accepting and wait for open sessions.
+	# (Ctrl-C has already sent them SIGINT, which does the same.)
+	# shellcheck disable=SC2086
+	[ -z "$spid$ppid" ] || kill -TERM $spid $ppid 2>/dev/null || true
+	wait || true
+	rm -rf "$D"
+	echo "demo: stopped, $D removed" >&2
+	exit 0
+}
+trap stop INT TERM EXIT
+
+# The spool: its group may make dotlocks (pop3d keeps that group after it
+# drops to the mailbox owner); smtpd creates the mailbox for uid:gid.
+chmod 755 "$D"
+mkdir "$D/spool"
+chgrp "$gid" "$D/spool"
+chmod 2775 "$D/spool"
+printf 'demo:{PLAIN}demo:%s:%s\n' "$uid" "$gid" >"$D/users"
+printf 'Subject: hello from the inetmail demo\r\n\r\nIt works.\r\n' >"$D/hello.eml"
+
+common="-h localhost -m $D/spool -p $D/users -l stderr -t 120"
+# shellcheck disable=SC2086
+"$SMTPD" -L "127.0.0.1:$SMTP_PORT" -d localhost $common &
+spid=$!
+# shellcheck disable=SC2086
+"$POP3D" -L "127.0.0.1:$POP3_PORT" $common &
+ppid=$!
+sleep 0.3
+for p in $spid $ppid; do
+	kill -0 "$p" 2>/dev/null ||
+	    { echo "demo: a server did not start (port in use?)" >&2; exit 1; }
+done
+
+cat >&2 <<EOF
+
+inetmail demo: smtpd on 127.0.0.1:$SMTP_PORT, pop3d on 127.0.0.1:$POP3_PORT
+user demo, password demo, mailbox $D/spool/demo
+
+send a mail:
+  curl smtp://127.0.0.1:$SMTP_PORT --mail-from you@example.org --mail-rcpt demo@localhost -T $D/hello.eml
+fetch it:
+  curl pop3://demo:demo@127.0.0.1:$POP3_PORT/1
+
+Ctrl-C stops both and removes $D.
+
+EOF
+wait
