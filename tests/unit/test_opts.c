@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "listen.h"
 #include "opts.h"
 #include "check_main.h"
 
@@ -33,6 +34,8 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(o.chroot);
 	ck_assert_ptr_null(o.user);
 	ck_assert_ptr_null(o.listen);
+	ck_assert_int_eq(o.maxconn, LISTEN_CONN_DEFAULT);
+	ck_assert_int_eq(o.maxperip, LISTEN_PERIP_DEFAULT);
 	ck_assert_str_eq(o.client, "unknown");
 	ck_assert_int_eq(opts_finish(&o, &err), 0);
 	/* gethostname() fills -h when not given. */
@@ -58,6 +61,10 @@ START_TEST(test_good_options)
 	ck_assert_int_eq(opt('u', "mail"), 1);
 	ck_assert_int_eq(opt('L', "127.0.0.1:2525"), 1);
 	ck_assert_int_eq(opt('L', "[::1]:110"), 1);
+	ck_assert_int_eq(opt('c', "1"), 1);
+	ck_assert_int_eq(opt('C', "4096"), 1);
+	ck_assert_int_eq(o.maxconn, 1);
+	ck_assert_int_eq(o.maxperip, LISTEN_CONN_MAX);
 	ck_assert_str_eq(o.host, "mail.example.org");
 	ck_assert_str_eq(o.spool, "/srv/spool");
 	ck_assert_str_eq(o.users, "/etc/inetmail/users");
@@ -81,6 +88,8 @@ START_TEST(test_bad_options)
 		{ 'L', "" }, { 'L', "127.0.0.1" }, { 'L', ":25" },
 		{ 'L', "127.0.0.1:0" }, { 'L', "127.0.0.1:65536" },
 		{ 'L', "127.0.0.1:smtp" },
+		{ 'c', "0" }, { 'c', "4097" }, { 'c', "" }, { 'C', "-1" },
+		{ 'C', "10x" },
 	};
 	size_t i;
 
