@@ -33,17 +33,6 @@ journal_path(char *buf, size_t cap, const char *spool, const char *name)
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static void
-sync_dir(const char *spool)
-{
-	int fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 /* Copy LEN bytes from IN at IOFF to OUT at OOFF; SKIPNL drops leading LFs of
  * the source first.  Returns bytes written, or -1 (errno set). */
 static long long
@@ -51,8 +40,8 @@ copy_range(struct store_box *b, int in, uint64_t ioff, int out, uint64_t ooff,
     uint64_t len, char *buf)
 {
 	uint64_t done = 0;
-	ssize_t r;
-	size_t want;
+	ssize_t r, w;
+	size_t want, k;
 
 	while (done < len) {
 		want = len - done > JCHUNK ? JCHUNK : (size_t)(len - done);
@@ -62,10 +51,13 @@ copy_range(struct store_box *b, int in, uint64_t ioff, int out, uint64_t ooff,
 				errno = EIO;
 			return -1;
 		}
-		if (pwrite(out, buf, (size_t)r, (off_t)(ooff + done)) != r) {
-			if (errno == 0)
-				errno = ENOSPC;
-			return -1;
+		for (k = 0; k < (size_t)r; k += (size_t)w) {
+			w = pwrite(out, buf + k, (size_t)r - k, (off_t)(ooff + done + k));
+			if (w <= 0) {
+				if (w == 0)
+					errno = ENOSPC;	/* a short write: the disk is full */
+				return -1;
+			}
 		}
 		done += (uint64_t)r;
 		FAULT("expunge.copy", out);
@@ -132,6 +124,7 @@ journal_recover(struct store_box *b, const char *spool, const char *name)
 		return rename(path, aside) == -1 ? STORE_EIO : STORE_OK;
 	}
 	if ((buf = malloc(JCHUNK)) == NULL) {
+		log_warnx("journal=%s replay: out of memory", path);
 		close(jfd);
 		return STORE_EIO;
 	}
@@ -139,9 +132,11 @@ journal_recover(struct store_box *b, const char *spool, const char *name)
 		e = STORE_EIO;
 	else {
 		log_info("mailbox=%s expunge replayed from journal", b->path);
-		if (unlink(path) == -1)
+		if (unlink(path) == -1) {
+			log_warn("journal=%s unlink", path);
 			e = STORE_EIO;
-		sync_dir(spool);
+		}
+		(void)sync_dir(spool);
 	}
 	free(buf);
 	close(jfd);
@@ -153,18 +148,23 @@ journal_recover(struct store_box *b, const char *spool, const char *name)
 static int
 verify(struct store_box *b, const struct mbox_index *ix, size_t first, char *buf)
 {
-	uint64_t h[2], n;
+	uint64_t h[2], n, norm;
 	size_t i;
+	char last;
 
 	if (b->size < ix->end)
 		return -1;
 	for (i = first; i < ix->n; i++) {
 		const struct mbox_msg *m = &ix->msg[i];
 
-		n = m->len < UIDL_HASH_BYTES ? m->len : UIDL_HASH_BYTES;
+		/* Hashed as the scan did: without a final LF. */
+		if (pread(b->fd, &last, 1, (off_t)(m->off + m->len - 1)) != 1)
+			return -1;
+		norm = m->len - (last == '\n');
+		n = norm < UIDL_HASH_BYTES ? norm : UIDL_HASH_BYTES;
 		if (pread(b->fd, buf, n, (off_t)m->off) != (ssize_t)n)
 			return -1;
-		mbox_hash(buf, n, h);
+		mbox_msg_hash(buf, norm, h);
 		if (h[0] != m->hash[0] || h[1] != m->hash[1])
 			return -1;
 	}
@@ -255,6 +255,8 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	    (unsigned long long)b->size);
 	if (pwrite(jfd, head, JHEAD, 0) != JHEAD || fsync(jfd) == -1)
 		goto jfail;
+	/* The journal's name must outlive a power cut too. */
+	(void)sync_dir(spool);
 	FAULT("expunge.committed", b->fd);
 	/* 3. Apply, 4. forget the journal. */
 	if (replay(b, jfd, x, jlen, buf) == -1) {
@@ -265,7 +267,7 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 		FAULT("expunge.applied", b->fd);
 		if (unlink(path) == -1)
 			log_warn("journal=%s unlink", path);
-		sync_dir(spool);
+		(void)sync_dir(spool);
 	}
 	close(jfd);
 	free(buf);

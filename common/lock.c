@@ -63,9 +63,10 @@ write_record(int fd, const struct lockrec *r)
 
 	host_name(host, sizeof(host));
 	if (r->append)
-		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s %llu %llu %s\n",
+		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s %llu %llu %s %llu %llu\n",
 		    r->pid, host, (unsigned long long)r->size,
-		    (unsigned long long)r->len, r->txn[0] ? r->txn : "-");
+		    (unsigned long long)r->len, r->txn[0] ? r->txn : "-", r->dev,
+		    r->ino);
 	else
 		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s - - -\n", r->pid,
 		    host);
@@ -76,48 +77,74 @@ write_record(int fd, const struct lockrec *r)
 	return 0;
 }
 
+/* Parse a dotlock's content BUF into *R.  Returns 1 when it is ours and
+ * from this host, else 0 (only the pid, if any, is filled in). */
+static int
+parse_record(const char *buf, struct lockrec *r)
+{
+	char host[256], rhost[256], size[32], len[32], txn[128];
+	const char *nl;
+	int n;
+
+	r->pid = strtol(buf, NULL, 10);
+	host_name(host, sizeof(host));
+	if ((nl = strchr(buf, '\n')) == NULL)
+		return 0;
+	n = sscanf(nl + 1, "inetmail %255s %31s %31s %127s %llu %llu", rhost,
+	    size, len, txn, &r->dev, &r->ino);
+	if (n < 4 || strcmp(rhost, host) != 0)
+		return 0;
+	r->ours = 1;
+	r->has_ino = n == 6;
+	if (strcmp(size, "-") != 0) {
+		r->append = 1;
+		r->size = strtoull(size, NULL, 10);
+		r->len = strtoull(len, NULL, 10);
+		if (strcmp(txn, "-") != 0)
+			snprintf(r->txn, sizeof(r->txn), "%s", txn);
+	}
+	return 1;
+}
+
 /* Read and judge an existing dotlock.  Returns 1 live, 2 stale, -1 gone or
  * unreadable (retry). */
 static int
 judge(const char *path, struct lockrec *r)
 {
-	char buf[512], host[256], rhost[256], size[32], len[32], txn[128];
-	char *nl;
+	char buf[512];
 	struct stat st;
-	ssize_t n;
-	int fd;
+	ssize_t n = 0;
+	int fd, f;
 	time_t now = time(NULL);
 
 	memset(r, 0, sizeof(*r));
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || (n = read(fd, buf, sizeof(buf) - 1)) < 0) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	buf[n] = '\0';
-	r->pid = strtol(buf, NULL, 10);
-	host_name(host, sizeof(host));
-	nl = strchr(buf, '\n');
-	if (nl != NULL && sscanf(nl + 1, "inetmail %255s %31s %31s %127s", rhost,
-	    size, len, txn) == 4 && strcmp(rhost, host) == 0) {
-		r->ours = 1;
-		if (strcmp(size, "-") != 0) {
-			r->append = 1;
-			r->size = strtoull(size, NULL, 10);
-			r->len = strtoull(len, NULL, 10);
-			if (strcmp(txn, "-") != 0)
-				snprintf(r->txn, sizeof(r->txn), "%s", txn);
-		}
-		/* Our own lock from this host: its holder's death frees it at
-		 * once.  The age test below still guards against pid reuse. */
-		if (r->pid > 0 && kill((pid_t)r->pid, 0) == -1 && errno == ESRCH)
-			return 2;
-	}
+	if (lstat(path, &st) == -1)
+		return -1;			/* gone: retry at once */
 	/* Anyone's lock untouched for LOCK_STALE_S is abandoned: live holders
-	 * (ours included) refresh theirs much more often. */
-	if (now - st.st_mtime > LOCK_STALE_S)
+	 * (ours included) refresh theirs much more often.  This holds even
+	 * for a lock we cannot read (another user's 0600 dotlock). */
+	if (now - st.st_mtime > LOCK_STALE_S) {
+		r->pid = 0;
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd != -1 && (n = read(fd, buf, sizeof(buf) - 1)) < 0)
+			n = 0;
+		if (fd != -1)
+			close(fd);
+		buf[n] = '\0';
+		parse_record(buf, r);
+		return 2;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return 1;			/* unreadable and fresh: busy */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return 1;
+	buf[n] = '\0';
+	f = parse_record(buf, r);
+	/* Our own lock from this host: its holder's death frees it at once.
+	 * The age test above still guards against pid reuse. */
+	if (f && r->pid > 0 && kill((pid_t)r->pid, 0) == -1 && errno == ESRCH)
 		return 2;
 	return 1;
 }
@@ -178,7 +205,8 @@ dotlock_break(const char *path)
 }
 
 int
-dotlock_record(const char *path, uint64_t size, uint64_t len, const char *txn)
+dotlock_record(const char *path, uint64_t size, uint64_t len, const char *txn,
+    dev_t dev, ino_t ino)
 {
 	struct lockrec me;
 	int fd, r;
@@ -188,6 +216,8 @@ dotlock_record(const char *path, uint64_t size, uint64_t len, const char *txn)
 	me.append = 1;
 	me.size = size;
 	me.len = len;
+	me.dev = (unsigned long long)dev;
+	me.ino = (unsigned long long)ino;
 	snprintf(me.txn, sizeof(me.txn), "%s", txn ? txn : "");
 	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
@@ -203,9 +233,12 @@ dotlock_touch(const char *path)
 	(void)utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
 }
 
-void
+int
 dotlock_drop(const char *path)
 {
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlink(path) == -1 && errno != ENOENT) {
 		log_warn("dotlock=%s unlink", path);
+		return -1;
+	}
+	return 0;
 }

@@ -21,6 +21,8 @@ struct lockrec {
 	uint64_t	 size;		/* mailbox size before it */
 	uint64_t	 len;		/* bytes it was to add */
 	char		 txn[128];	/* commit marker name in the spool, or "" */
+	int		 has_ino;	/* dev and ino below are known */
+	unsigned long long dev, ino;	/* the mailbox file it describes */
 };
 
 /* Try to create dotlock PATH (NFS-safe: a unique file, link(), link count).
@@ -29,11 +31,13 @@ struct lockrec {
 int dotlock_take(const char *path, struct lockrec *old);
 /* Remove the stale dotlock PATH that dotlock_take reported. */
 int dotlock_break(const char *path);
-/* Record in our dotlock PATH that an append of LEN bytes starts at SIZE. */
-int dotlock_record(const char *path, uint64_t size, uint64_t len, const char *txn);
+/* Record in our dotlock PATH that an append of LEN bytes starts at SIZE of
+ * the mailbox file DEV/INO. */
+int dotlock_record(const char *path, uint64_t size, uint64_t len, const char *txn,
+    dev_t dev, ino_t ino);
 /* Refresh our dotlock's time so peers do not take it for stale. */
 void dotlock_touch(const char *path);
-/* Remove our dotlock. */
-void dotlock_drop(const char *path);
+/* Remove our dotlock.  Returns 0, or -1 (logged). */
+int dotlock_drop(const char *path);
 
 #endif

@@ -13,12 +13,6 @@
 #include "params.h"
 #include "mbox.h"
 
-/* A line is "From-ish" when it is at most MBOX_QUOTE_MAX '>' and then "From ".
- * The writer, the scanner and the reader all apply this same bound, so the
- * quoting round-trips exactly while no reader ever has to look further than
- * MBOX_QUOTE_MAX + 5 bytes into a line to classify it. */
-#define MBOX_QUOTE_MAX	1000
-#define LOOKAHEAD	(MBOX_QUOTE_MAX + 5)
 #define SCAN_BUF	(128 * 1024)
 
 size_t
@@ -45,7 +39,7 @@ mbox_from_line(char *buf, size_t cap, const char *sender, time_t t)
 	len = (size_t)n;
 	/* The sender is one word of the From_ line: a space or control byte in
 	 * it (legal inside a quoted local part) would make readers misparse. */
-	for (i = 5; i < 5 + strlen(sender); i++)
+	for (i = 5, n = (int)strlen(sender); i < 5 + (size_t)n; i++)
 		if ((unsigned char)buf[i] <= ' ' || buf[i] == 0x7f)
 			buf[i] = '_';
 	return len;
@@ -56,7 +50,7 @@ mbox_is_fromish(const char *line, size_t len)
 {
 	size_t i = 0;
 
-	while (i < len && i < MBOX_QUOTE_MAX && line[i] == '>')
+	while (i < len && line[i] == '>')
 		i++;
 	return len - i >= 5 && memcmp(line + i, "From ", 5) == 0;
 }
@@ -107,6 +101,15 @@ mbox_hash(const void *p, size_t len, uint64_t out[2])
 	}
 	out[0] = avalanche(v[0] ^ rotl(v[1], 17) ^ (uint64_t)len);
 	out[1] = avalanche(v[2] ^ rotl(v[3], 41) ^ out[0]);
+}
+
+void
+mbox_msg_hash(const void *p, uint64_t len, uint64_t out[2])
+{
+	mbox_hash(p, len < UIDL_HASH_BYTES ? (size_t)len : UIDL_HASH_BYTES, out);
+	/* The length too: messages alike in their first bytes still differ. */
+	out[0] = avalanche(out[0] ^ len);
+	out[1] = avalanche(out[1] + rotl(len, 32));
 }
 
 void
@@ -165,6 +168,34 @@ mark_dups(struct mbox_index *ix)
 	return MBOX_OK;
 }
 
+/* Does the file hold '>'s from OFF on and then "From ", before END?  For the
+ * rare '>' run that does not fit in a window or the reader's buffer: the
+ * writer quotes runs of any length, so readers must see them whole.
+ * Returns 1, 0, or -1 on a read error. */
+static int
+gt_run_then_from(int fd, uint64_t off, uint64_t end)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	for (;;) {
+		n = pread(fd, buf, sizeof(buf), (off_t)off);
+		if (n < 0)
+			return -1;
+		if ((uint64_t)n > end - off)
+			n = (ssize_t)(end - off);
+		for (i = 0; i < n && buf[i] == '>'; i++)
+			;
+		if (i < n || n == 0)
+			break;
+		off += (uint64_t)n;
+	}
+	off += (uint64_t)i;
+	if (end - off < 5 || pread(fd, buf, 5, (off_t)off) != 5)
+		return 0;
+	return memcmp(buf, "From ", 5) == 0;
+}
+
 /* The scanner's state: a window mapped over the file, global LF counts, and
  * the message being measured. */
 struct scan {
@@ -172,12 +203,14 @@ struct scan {
 	const char	*buf;		/* window: file bytes [base, base + n) */
 	uint64_t	 base;
 	size_t		 n;
+	uint64_t	 end;		/* bytes to scan */
 	char		 prev[2];	/* the two bytes before buf[0] */
 	uint64_t	 lf;		/* LFs before the block being looked at */
 	int		 open;		/* a message is being measured */
 	uint64_t	 off;		/* its From_ line offset */
 	uint64_t	 fromlen;
 	int		 fromnl;	/* its From_ line ended in LF */
+	int		 frompending;	/* its From_ line goes on past the window */
 	uint64_t	 lf0;		/* LFs before it */
 	uint64_t	 fromish;	/* quoted lines in it */
 	struct mbox_index *ix;
@@ -198,7 +231,7 @@ static int
 finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 {
 	struct mbox_msg *m;
-	uint64_t body, lines, sep, hlen;
+	uint64_t body, lines, sep, hlen, norm;
 	char tmp[UIDL_HASH_BYTES];
 
 	if (!s->open)
@@ -218,6 +251,8 @@ finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 	m = &s->ix->msg[s->ix->n++];
 	memset(m, 0, sizeof(*m));
 	m->off = s->off;
+	if (s->fromlen > UINT32_MAX)
+		return MBOX_ENOTMBOX;	/* a 4 GiB From_ line is no mbox */
 	m->fromlen = (uint32_t)s->fromlen;
 	/* The blank line before the next From_ line (or at the end of the
 	 * file) separates; it is not part of the message. */
@@ -230,13 +265,18 @@ finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 	m->size = body + lines - s->fromish;
 	if (body > 0 && last2[1] != '\n')
 		m->size += 2;		/* RETR ends the last line with CRLF */
-	hlen = m->len < UIDL_HASH_BYTES ? m->len : UIDL_HASH_BYTES;
+	/* The UIDL leaves out a final LF: when mail is appended after a
+	 * file that lacked one, the LF we add must not change it. */
+	norm = m->len - (body > 0 ? (sep || last2[1] == '\n') : s->fromnl);
+	hlen = norm < UIDL_HASH_BYTES ? norm : UIDL_HASH_BYTES;
 	if (m->off >= s->base && m->off + hlen <= s->base + s->n) {
-		mbox_hash(s->buf + (m->off - s->base), hlen, m->hash);
+		mbox_msg_hash(s->buf + (m->off - s->base), norm, m->hash);
 	} else {
-		if (pread(s->fd, tmp, hlen, (off_t)m->off) != (ssize_t)hlen)
+		if (pread(s->fd, tmp, hlen, (off_t)m->off) != (ssize_t)hlen) {
+			errno = EIO;
 			return MBOX_EIO;
-		mbox_hash(tmp, hlen, m->hash);
+		}
+		mbox_msg_hash(tmp, norm, m->hash);
 	}
 	s->ix->total += m->size;
 	return MBOX_OK;
@@ -254,9 +294,16 @@ line_start(struct scan *s, size_t i, size_t lim, uint64_t lf)
 	char last2[2];
 	int e;
 
-	while (k < lim && k - i < MBOX_QUOTE_MAX && s->buf[k] == '>')
+	while (k < lim && s->buf[k] == '>')
 		k++;
 	depth = k - i;
+	if (lim - k < 5 && depth > 0 && s->base + lim < s->end) {
+		/* A giant line: its '>' run goes on past the window. */
+		if ((e = gt_run_then_from(s->fd, s->base + k, s->end)) == -1)
+			return MBOX_EIO;
+		s->fromish += e && s->open;
+		return MBOX_OK;
+	}
 	if (lim - k < 5 || memcmp(s->buf + k, "From ", 5) != 0)
 		return MBOX_OK;
 	if (depth > 0) {
@@ -276,6 +323,7 @@ line_start(struct scan *s, size_t i, size_t lim, uint64_t lf)
 	nl = memchr(s->buf + i, '\n', lim - i);
 	s->fromlen = nl ? (uint64_t)(nl - (s->buf + i)) + 1 : lim - i;
 	s->fromnl = nl != NULL;
+	s->frompending = nl == NULL && s->base + lim < s->end;
 	return MBOX_OK;
 }
 
@@ -380,6 +428,7 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 	memset(&s, 0, sizeof(s));
 	s.fd = fd;
 	s.ix = ix;
+	s.end = end;
 	ix->end = end;
 	if (end == 0)
 		return MBOX_OK;
@@ -414,6 +463,14 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 			if (last != NULL && s.n - (size_t)(last - s.buf + 1) <
 			    SCAN_BUF / 2)
 				lim = (size_t)(last - s.buf) + 1;
+		}
+		if (s.frompending) {
+			/* The rest of a From_ line longer than a window. */
+			const char *nl = memchr(s.buf, '\n', lim);
+
+			s.fromlen += nl ? (uint64_t)(nl - s.buf) + 1 : lim;
+			s.fromnl = nl != NULL;
+			s.frompending = nl == NULL && s.base + lim < end;
 		}
 		if (linestart && (s.buf[0] == 'F' || s.buf[0] == '>'))
 			e = line_start(&s, 0, lim, s.lf);
@@ -509,11 +566,24 @@ mbox_reader_line(struct mbox_reader *r, const char **line, size_t *len,
 		r->bpos += n;
 		*more = r->pos < r->end;
 	}
-	/* A full buffer holds at least MBOX_QUOTE_MAX + 5 bytes of a line, so
-	 * this sees what the scanner saw. */
-	if (r->bol && n > 0 && start[0] == '>' && mbox_is_fromish(start, n)) {
-		start++;
-		n--;
+	if (r->bol && n > 0 && start[0] == '>') {
+		size_t k = 0;
+		int q;
+
+		while (k < n && start[k] == '>')
+			k++;
+		if (n - k < 5 && *more) {
+			/* The '>' run goes on past our buffer: look ahead. */
+			q = gt_run_then_from(r->fd, r->pos - (r->blen - r->bpos) -
+			    (n - k), r->end);
+			if (q == -1)
+				return -1;
+		} else
+			q = mbox_is_fromish(start, n);
+		if (q) {
+			start++;
+			n--;
+		}
 	}
 	r->bol = !*more;
 	*line = start;

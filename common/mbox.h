@@ -50,8 +50,11 @@ void mbox_index_free(struct mbox_index *ix);
 #define MBOX_UIDL_SIZE	48
 void mbox_uidl(const struct mbox_msg *m, char buf[MBOX_UIDL_SIZE]);
 
-/* The UIDL hash of the first bytes of a message, as mbox_scan computes it. */
+/* The 128-bit hash of LEN bytes at P. */
 void mbox_hash(const void *p, size_t len, uint64_t out[2]);
+/* A message's UIDL hash: LEN is its length (From_ line included) less a
+ * final LF, P holds its first min(LEN, UIDL_HASH_BYTES) bytes. */
+void mbox_msg_hash(const void *p, uint64_t len, uint64_t out[2]);
 
 /* Reads back one message's lines, From_ line skipped, quoting undone. */
 struct mbox_reader {

@@ -38,8 +38,8 @@
 
 /* Scan: bytes of each message (From_ line included) that feed its UIDL hash. */
 #define UIDL_HASH_BYTES		2048
-/* Messages in one maildrop: bounded so the index (64 bytes a message) stays
- * within 64 MiB however the file was made. */
+/* Messages in one maildrop: bounded so the index (48 bytes a message) stays
+ * within 48 MiB however the file was made. */
 #define MBOX_MSGS_MAX		(1u << 20)
 
 /* Log lines: foreign strings are escaped and cut to this many bytes. */

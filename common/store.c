@@ -145,6 +145,18 @@ open_file(struct store_box *b, uid_t uid, gid_t gid, int create)
 	return STORE_OK;
 }
 
+int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -163,24 +175,40 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Undo a dead writer's unfinished append recorded in its dotlock R: a torn
- * message (fewer bytes than it meant to add) is cut off; a whole one stays
- * unless it belongs to a multi-mailbox delivery that never committed. */
+/* Undo a dead writer's unfinished append recorded in its dotlock R.  Only
+ * a torn message (some but not all of its LEN bytes) is cut off.  A whole
+ * one stays, unless it belongs to a multi-mailbox delivery that never
+ * committed.  When the file grew past SIZE + LEN, someone who ignored the
+ * dotlock appended after it: we cannot tell the bytes apart, so nothing is
+ * cut and the admin is told. */
 static int
 undo_append(struct store_box *b, const struct lockrec *r, const char *spool)
 {
 	struct stat st;
 	char marker[PATH_MAX];
+	uint64_t size;
 	int keep;
 
 	if (!r->append || fstat(b->fd, &st) == -1)
 		return 0;
-	if ((uint64_t)st.st_size <= r->size)
+	size = (uint64_t)st.st_size;
+	if (size <= r->size)
 		return 0;
-	keep = (uint64_t)st.st_size == r->size + r->len;
+	if (r->has_ino && (r->dev != (unsigned long long)st.st_dev ||
+	    r->ino != (unsigned long long)st.st_ino))
+		return 0;		/* the record is about another file */
+	if (size > r->size + r->len) {
+		log_warnx("mailbox=%s grew past a dead writer's append (pid=%ld "
+		    "size=%llu len=%llu now=%llu), nothing cut", b->path, r->pid,
+		    (unsigned long long)r->size, (unsigned long long)r->len,
+		    (unsigned long long)size);
+		return 0;
+	}
+	keep = size == r->size + r->len;
 	if (keep && r->txn[0]) {
 		snprintf(marker, sizeof(marker), "%s/%s", spool, r->txn);
-		keep = access(marker, F_OK) == 0;
+		/* Only a marker that is surely absent means "not committed". */
+		keep = access(marker, F_OK) == 0 || errno != ENOENT;
 	}
 	if (keep) {
 		log_info("mailbox=%s recovered=kept bytes=%llu pid=%ld", b->path,
@@ -230,7 +258,9 @@ take_locks(struct store_box *b, const char *spool)
 					unlock_fcntl(b->fd);
 					return STORE_EIO;
 				}
-				continue;
+				if (now_ms() < deadline)
+					continue;
+				r = 1;		/* out of time: give up below */
 			}
 			unlock_fcntl(b->fd);
 			if (r == -1) {
@@ -250,14 +280,17 @@ take_locks(struct store_box *b, const char *spool)
 	return STORE_OK;
 }
 
-static void
+static int
 release(struct store_box *b)
 {
+	int r;
+
 	if (!b->locked)
-		return;
-	dotlock_drop(b->lock);
+		return 0;
+	r = dotlock_drop(b->lock);
 	unlock_fcntl(b->fd);
 	b->locked = 0;
+	return r;
 }
 
 /* Lock the open box; then make sure the path still names the file we locked
@@ -322,7 +355,7 @@ store_open(struct store_box *b, const char *spool, const char *name,
 void
 store_unlock(struct store_box *b)
 {
-	release(b);
+	(void)release(b);
 }
 
 int
@@ -355,7 +388,7 @@ store_refresh(struct store_box *b)
 void
 store_close(struct store_box *b)
 {
-	release(b);
+	(void)release(b);
 	if (b->fd != -1)
 		close(b->fd);
 	b->fd = -1;
@@ -435,7 +468,7 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 	struct store_box *box;
 	char txn[128], marker[PATH_MAX];
 	size_t i, opened = 0, written = 0;
-	int e = STORE_OK, fd;
+	int e = STORE_OK, fd, dropfail = 0;
 
 	if (n == 0)
 		return STORE_OK;
@@ -477,7 +510,7 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 
 		/* The record goes first: if we die mid-write, whoever
 		 * breaks our lock knows what to cut off. */
-		if (dotlock_record(b->lock, b->size, len, txn) == -1) {
+		if (dotlock_record(b->lock, b->size, len, txn, b->dev, b->ino) == -1) {
 			log_warn("dotlock=%s record", b->lock);
 			e = STORE_EIO;
 			goto fail;
@@ -492,7 +525,8 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		}
 	}
 	/* Commit point of a multi-mailbox delivery: from here on, a breaker of
-	 * any of our locks keeps the message. */
+	 * any of our locks keeps the message.  The marker's name is synced:
+	 * after a power cut it must still be there for the 250 we send. */
 	if (n > 1) {
 		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd == -1) {
@@ -501,13 +535,24 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 			goto fail;
 		}
 		close(fd);
+		if (sync_dir(spool) == -1) {
+			e = STORE_EIO;
+			log_warn("delivery commit spool=%s fsync", spool);
+			unlink(marker);
+			goto fail;
+		}
 	}
 	FAULT("deliver.committed", -1);
 	for (i = 0; i < n; i++) {
-		store_close(&box[i]);
+		if (release(&box[i]) == -1)
+			dropfail = 1;
+		close(box[i].fd);
+		box[i].fd = -1;
 		FAULT("deliver.released", -1);
 	}
-	if (n > 1 && unlink(marker) == -1)
+	/* A dotlock we could not remove still names the marker: keep it, or
+	 * its breaker would take the delivery for uncommitted. */
+	if (n > 1 && !dropfail && unlink(marker) == -1)
 		log_warn("delivery commit marker=%s unlink", marker);
 	free(v);
 	free(box);

@@ -7,6 +7,10 @@
 /* A STORE_* result for errno value E of a failed write. */
 int store_errno(int e);
 
+/* fsync directory DIR, so names created or removed in it survive a power
+ * cut.  Returns 0 or -1. */
+int sync_dir(const char *dir);
+
 /* Under the lock of B: finish or drop an expunge journal left by a dead
  * process (see expunge.c).  Returns 0 or a STORE_* error. */
 int journal_recover(struct store_box *b, const char *spool, const char *name);

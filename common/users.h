@@ -27,8 +27,9 @@ int users_check_file(const char *path);
 
 /* Compare password GIVEN with STORED (crypt string, {PLAIN}, {CRYPT},
  * {SHA512-CRYPT} ...).  {PLAIN} compares in constant time.  Returns 1 on a
- * match, 0 otherwise.  users_dummy_check() does the same work for an unknown
- * user so a failed login takes equal time whether or not the user exists. */
+ * match, 0 otherwise.  users_dummy_check() does a crypt's work for an
+ * unknown user.  Callers pad every failed login to one fixed delay (pop3d:
+ * about 1 s), so failures take equal time whatever the user or scheme. */
 int users_check_pass(const char *stored, const char *given);
 void users_dummy_check(const char *given);
 

@@ -612,6 +612,113 @@ START_TEST(session_marker)
 }
 END_TEST
 
+/* A pid that is surely dead: a child that has exited and been reaped. */
+static long
+dead_pid(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, &st, 0);
+	return (long)pid;
+}
+
+static void
+plant_record(const char *name, long pid, unsigned long size, unsigned long len)
+{
+	char host[256], lock[300], rec[600];
+
+	gethostname(host, sizeof(host));
+	snprintf(lock, sizeof(lock), "%s.lock", name);
+	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %lu %lu -\n", pid, host,
+	    size, len);
+	put(lock, rec);
+}
+
+/* A dead writer's record must never cut bytes it did not write: when the
+ * file grew past its append, someone else's mail follows. */
+START_TEST(recovery_keeps_others)
+{
+	const char *n[] = { "alice" };
+
+	put("alice", MSG1 "From torn\nhalf" "From other x\nwhole message\n\n");
+	plant_record("alice", dead_pid(), strlen(MSG1), 20);
+	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
+	{
+		size_t len;
+		char *b = slurp("alice", &len);
+
+		/* Nothing of the old content was cut. */
+		ck_assert(len > strlen(MSG1 "From torn\nhalf" "From other x\nwhole message\n\n"));
+		ck_assert(memcmp(b, MSG1 "From torn\nhalf" "From other x\nwhole message\n\n",
+		    strlen(MSG1 "From torn\nhalf" "From other x\nwhole message\n\n")) == 0);
+		free(b);
+	}
+	/* And a real torn append (fewer bytes than recorded) is cut. */
+	put("alice", MSG1 "From torn\nhalf");
+	plant_record("alice", dead_pid(), strlen(MSG1), 200);
+	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
+	ck_assert(same("alice", MSG1 MSG1));
+}
+END_TEST
+
+static void
+uidls(const char *name, char out[][MBOX_UIDL_SIZE], size_t *n)
+{
+	struct mbox_index ix;
+	struct store_box b;
+	size_t i;
+
+	ck_assert_int_eq(store_open(&b, spool, name, (uid_t)-1, (gid_t)-1, 0), 0);
+	memset(&ix, 0, sizeof(ix));
+	ck_assert_int_eq(mbox_scan(b.fd, b.size, &ix), 0);
+	for (i = 0; i < ix.n; i++)
+		mbox_uidl(&ix.msg[i], out[i]);
+	*n = ix.n;
+	mbox_index_free(&ix);
+	store_close(&b);
+}
+
+START_TEST(uidl_rules)
+{
+	static char head[2200];
+	char text[5000], u[4][MBOX_UIDL_SIZE], v[4][MBOX_UIDL_SIZE];
+	const char *n[] = { "alice" };
+	size_t k, m;
+
+	/* Messages that share their first 2 KiB still get distinct UIDLs. */
+	memset(head, 'h', sizeof(head) - 2);
+	head[sizeof(head) - 2] = '\n';
+	snprintf(text, sizeof(text), "From a b\nX: %s\nbody one\n\nFrom a b\nX: %s\nbody two, longer\n\n",
+	    head, head);
+	put("alice", text);
+	uidls("alice", u, &k);
+	ck_assert_int_eq(k, 2);
+	ck_assert_str_ne(u[0], u[1]);
+	ck_assert_ptr_null(strchr(u[1], '.'));
+	/* Another MDA left no final newline: our append adds it, and the old
+	 * message keeps its UIDL. */
+	put("alice", "From x@y Thu Nov 26 06:00:00 2026\nSubject: a\n\nno newline at end");
+	uidls("alice", u, &k);
+	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
+	uidls("alice", v, &m);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_eq(m, 2);
+	ck_assert_str_eq(u[0], v[0]);
+	/* Identical copies: unique, numbered. */
+	put("alice", A A A);
+	uidls("alice", u, &k);
+	ck_assert_int_eq(k, 3);
+	ck_assert_str_ne(u[0], u[1]);
+	ck_assert_str_ne(u[1], u[2]);
+	ck_assert_ptr_nonnull(strchr(u[2], '.'));
+	for (k = 0; k < 3; k++)
+		ck_assert(strlen(u[k]) >= 1 && strlen(u[k]) <= 70);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -633,6 +740,8 @@ store_suite(void)
 	TC("expunge-changed", expunge_changed);
 	TC("expunge-crash", expunge_crash);
 	TC("session", session_marker);
+	TC("recovery", recovery_keeps_others);
+	TC("uidl", uidl_rules);
 	return s;
 }
 
