@@ -39,7 +39,7 @@ LIBPOP3D   = $(B)/libpop3d.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check all-tests tools clean bench demo install deps
+.PHONY: all check all-tests tools clean bench demo install deps interop fuzz stress
 all: $(B)/smtpd/smtpd $(B)/pop3d/pop3d
 ifneq ($(SANITIZE),1)
 all: smtpd/smtpd pop3d/pop3d
@@ -89,6 +89,15 @@ check:
 	@$(MAKE) --no-print-directory all-tests
 all-tests: all $(UNIT_BIN) $(TOOL_BIN)
 	@B=$(B) sh tests/run-all.sh
+
+# Suites that need real peers or much time; each script installs what it needs.
+interop: all
+	@sh tests/interop/run.sh
+FUZZ_SECONDS ?= 30
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+stress: all $(TOOL_BIN)
+	@B=$(B) sh tests/stress/run.sh
 
 bench: all $(TOOL_BIN)
 	@sh bench/run.sh
