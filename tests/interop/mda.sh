@@ -1,0 +1,7 @@
+#!/bin/sh
+# mda.sh DIR: the mail delivery agent of fetchmail and mpop in the interop
+# test: each message on stdin becomes its own numbered file in DIR, so the
+# test can compare every message byte for byte.
+d=$1
+n=$(ls "$d" | grep -c '^msg\.') || true
+exec cat >"$d/msg.$(printf %03d $((n + 1)))"
