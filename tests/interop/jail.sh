@@ -1,0 +1,97 @@
+# jail.sh: sourced by run.sh.  As root: a jail built by contrib/mkjail, served
+# by openbsd-inetd from the very lines mkjail prints, receives and serves
+# mail, and its session processes run as the jail's owner inside the jail.
+
+section "contrib/mkjail: a chroot jail under inetd"
+if [ "$(id -u)" != 0 ]; then
+	echo "skipped: the jail needs root"
+	return 0 2>/dev/null || exit 0
+fi
+J=$W/jail
+if sh contrib/mkjail -o nobody -d localhost -U 'alice:{PLAIN}alicepw' \
+    -U 'bob:{PLAIN}bobpw' -U 'carol:{PLAIN}carolpw' "$J" >"$W/mkjail.out" 2>&1
+then
+	ok "mkjail: jail built"
+else
+	bad "mkjail: failed"; cat "$W/mkjail.out"
+fi
+check "mkjail: static binaries in the jail" \
+	sh -c "! ldd '$J/sbin/smtpd' >/dev/null 2>&1 && ! ldd '$J/sbin/pop3d' >/dev/null 2>&1"
+check "mkjail: spool nobody's 0770, users file root:nogroup 0640, jail root's 0755" \
+	test "$(stat -c '%U:%a' "$J/spool") $(stat -c '%U:%G:%a' "$J/etc/users") $(stat -c '%U:%a' "$J")" \
+	= "nobody:770 root:$(id -gn nobody):640 root:755"
+SP=$(freeport) PP=$(freeport)
+{
+	echo "127.0.0.1,::1:"
+	sed -n -e "s|^smtp\([[:space:]]\)|$SP\1|p" -e "s|^pop3\([[:space:]]\)|$PP\1|p" \
+	    "$W/mkjail.out"
+} >"$W/inetd-jail.conf"
+check "mkjail: printed an inetd line for each server" \
+	test "$(grep -c "^$SP\|^$PP" "$W/inetd-jail.conf")" = 2
+bg inetd -d "$W/inetd-jail.conf" >"$W/inetd-jail.log" 2>&1
+if wait_listen "$SP" "$PP"; then
+	clients jail "127.0.0.1:$SP" "[::1]:$PP"
+	# A session of each, caught while it runs: its uid, gid and root.
+	$PY - "$LASTPID" "$SP" "$PP" "$(id -u nobody)" "$J" <<'EOF' >"$W/jail-uid.out" 2>&1
+import os, socket, sys, time
+inetd, sp, pp, uid, jail = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+
+def children():
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                st = open("/proc/%s/status" % p).read()
+            except OSError:
+                continue
+            f = dict(l.split(":\t", 1) for l in st.splitlines() if ":\t" in l)
+            if f.get("PPid", "").strip() == str(inetd):
+                out.append((p, f))
+    return out
+
+def probe(name, port, talk):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+    f.readline()
+    for line in talk:
+        s.sendall(line)
+        f.readline()
+    deadline = time.time() + 10
+    kids = []
+    while not kids and time.time() < deadline:
+        kids = children()
+        time.sleep(0.05)
+    bad = 0
+    for p, fields in kids:
+        ids = fields["Uid"].split() + fields["Gid"].split()
+        root = os.readlink("/proc/%s/root" % p)
+        good = set(fields["Uid"].split()) == {uid} and root == jail
+        print("%s %s session pid %s Uid: %s Gid: %s root: %s" % (
+            "ok" if good else "FAIL", name, p, fields["Uid"].strip(),
+            fields["Gid"].strip(), root))
+        bad += not good
+    if not kids:
+        print("FAIL %s: no session process found" % name)
+        bad += 1
+    s.sendall(b"QUIT\r\n")
+    f.readline()
+    s.close()
+    return bad
+
+n = probe("smtpd", sp, [b"EHLO x\r\n"])
+n += probe("pop3d", pp, [b"USER alice\r\n", b"PASS alicepw\r\n"])
+sys.exit(1 if n else 0)
+EOF
+	while IFS= read -r l; do
+		case $l in
+		ok\ *) ok "jail: ${l#ok }" ;;
+		FAIL\ *) bad "jail: ${l#FAIL }" ;;
+		*) echo "$l" ;;
+		esac
+	done <"$W/jail-uid.out"
+	check "jail: mail landed in the jail's spool, owned by nobody" \
+		test "$(stat -c %U "$J/spool/alice" 2>/dev/null)" = nobody
+else
+	bad "jail: inetd ports did not come up"; cat "$W/inetd-jail.log"
+fi
+stop_all
