@@ -11,8 +11,9 @@ Received).  Prints one "ok NAME" or "FAIL NAME: why" line per check and exits
   clients.py --smtp HOST:PORT --pop HOST:PORT --users alice:pw,bob:pw,carol:pw
              --domain localhost --work DIR [--tls] [--only smtplib,curl,...]
 
---tls: the ports speak TLS from the first byte (stunnel in front): only curl
-smtps:// and pop3s:// are run, with --insecure.
+--tls CAFILE: the ports speak TLS from the first byte (stunnel in front): only
+curl smtps:// and pop3s:// are run, checking the server's certificate
+against CAFILE (the test's throwaway certificate).
 """
 import argparse
 import os
@@ -191,7 +192,7 @@ def do_curl(a, smtp, pop, users, tag, tls=False):
     f = os.path.join(a.work, "curl-%s.eml" % tag)
     with open(f, "wb") as fh:
         fh.write(m)
-    ins = ["--insecure"] if tls else []
+    ins = ["--cacert", a.tls] if tls else []
     s = "smtps" if tls else "smtp"
     p = "pop3s" if tls else "pop3"
     base = "%s://%s:%s@%s:%d" % (p, user, pw, urlhost(pop[0]), pop[1])
@@ -327,7 +328,7 @@ def main():
     ap.add_argument("--domain", default="localhost")
     ap.add_argument("--work", required=True)
     ap.add_argument("--tag", default="t")
-    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--tls", metavar="CAFILE")
     ap.add_argument("--only", default="smtplib,curl,swaks,fetchmail,mpop")
     a = ap.parse_args()
     smtp, pop = hostport(a.smtp), hostport(a.pop)

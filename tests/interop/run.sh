@@ -320,6 +320,7 @@ fi
 stop_all
 check "tcpserver: spool empty after the clients" spool_empty
 
+. "$HERE/tls.sh"
 . "$HERE/jail.sh"
 
 section "summary"
