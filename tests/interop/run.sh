@@ -322,6 +322,7 @@ check "tcpserver: spool empty after the clients" spool_empty
 
 . "$HERE/tls.sh"
 . "$HERE/jail.sh"
+. "$HERE/fail2ban.sh"
 
 section "summary"
 echo "$npass passed, $nfail failed"
