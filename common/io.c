@@ -207,6 +207,19 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *len, int pieces)
 	io->nul = 0;
 	io->crlf = 0;
 	*len = 0;
+	while (io->skip) {
+		/* The rest of an over-long line already answered. */
+		avail = io->rlen - io->rpos;
+		lf = avail > 0 ? memchr(io->rbuf + io->rpos, '\n', avail) : NULL;
+		if (lf != NULL) {
+			io->rpos = (size_t)(lf - io->rbuf) + 1;
+			io->skip = 0;
+			break;
+		}
+		io->rpos = io->rlen;
+		if ((st = io_fill(io)) != IO_OK)
+			return st;
+	}
 	for (;;) {
 		avail = io->rlen - io->rpos;
 		p = io->rbuf + io->rpos;
@@ -248,7 +261,9 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *len, int pieces)
 			n += c;
 		}
 		io->rpos += seg + eol;
-		if (eol) {
+		if (eol || toolong) {
+			/* Over-long: answer now, even if the line never ends. */
+			io->skip = toolong && !eol;
 			*len = n;
 			return toolong ? IO_TOOLONG : IO_OK;
 		}

@@ -21,7 +21,7 @@ typedef ssize_t io_write_fn(struct io *, const void *buf, size_t len);
 enum io_status {
 	IO_OK = 0,	/* a whole line (or the last piece of one) */
 	IO_PART,	/* a piece of a longer line; more of it follows */
-	IO_TOOLONG,	/* the line exceeded the limit and was discarded to its end */
+	IO_TOOLONG,	/* the line exceeded the limit; the rest of it is discarded */
 	IO_EOF,		/* end of input (a partial last line is dropped) */
 	IO_TIMEOUT,	/* idle timeout or deadline passed */
 	IO_ERROR	/* read error, logged */
@@ -37,6 +37,7 @@ struct io {
 	int		 werr;		/* a write failed: further output is dropped */
 	int		 crlf;		/* last line ended in CRLF (1) or bare LF (0) */
 	int		 nul;		/* last line (or piece) contained a NUL byte */
+	int		 skip;		/* still throwing away an over-long line */
 	size_t		 rpos, rlen;
 	size_t		 wlen;
 	char		 rbuf[IO_RBUF];
@@ -53,9 +54,10 @@ void io_deadline(struct io *io, int seconds);
 
 /* Read one line into BUF (CAP bytes, not NUL-terminated), its length in *LEN
  * without the line end.  The line end is LF or CRLF; io->crlf tells which.
- * A line longer than CAP gives IO_TOOLONG when PIECES is 0 (the rest of the
- * line is read and thrown away), or IO_PART pieces followed by IO_OK when
- * PIECES is 1.  The write buffer is flushed before any blocking read. */
+ * A line longer than CAP gives IO_TOOLONG when PIECES is 0, at once, so the
+ * client hears of it even if the line never ends; the next call first throws
+ * away the rest of that line.  With PIECES 1 a long line comes as IO_PART
+ * pieces followed by IO_OK.  The write buffer is flushed before any blocking read. */
 enum io_status io_getline(struct io *io, char *buf, size_t cap, size_t *len,
     int pieces);
 

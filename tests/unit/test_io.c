@@ -205,6 +205,13 @@ START_TEST(test_toolong)
 	expect(512, 0, IO_TOOLONG, NULL, 0);
 	EXPECT(512, 0, IO_OK, "QUIT");
 	expect(512, 0, IO_EOF, NULL, 0);
+	/* A line that never ends is answered at once, not at EOF: a client
+	 * sending endless garbage hears "too long" while it sends. */
+	memset(big, 'y', sizeof(big));
+	feed(big, sizeof(big), 100, 1 << 20);
+	expect(512, 0, IO_TOOLONG, NULL, 0);
+	ck_assert_uint_lt(mem->inpos, sizeof(big));
+	expect(512, 0, IO_EOF, NULL, 0);
 }
 END_TEST
 
