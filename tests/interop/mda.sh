@@ -3,5 +3,8 @@
 # test: each message on stdin becomes its own numbered file in DIR, so the
 # test can compare every message byte for byte.
 d=$1
-n=$(ls "$d" | grep -c '^msg\.') || true
+n=0
+for f in "$d"/msg.*; do
+	[ -e "$f" ] && n=$((n + 1))
+done
 exec cat >"$d/msg.$(printf %03d $((n + 1)))"
