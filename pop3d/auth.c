@@ -273,36 +273,39 @@ pop3_cmd_apop(struct pop3 *s, char *args)
 }
 
 /* RFC 1939 7: DIGEST is MD5(timestamp password) in lower-case hex.  Only
- * {PLAIN} passwords can be checked this way; others fail like a bad digest. */
+ * {PLAIN} passwords can be checked this way; others fail like a bad digest.
+ * The two parts are fed to MD5 one after the other: a joining buffer that
+ * could be too small once let an overflow hash the empty string instead.
+ * Anything unexpected (no timestamp, empty password, a digest of the wrong
+ * length) fails closed, before any hashing. */
 int
 pop3_apop_check(const char *stamp, const char *stored, const char *digest)
 {
 	static const char hex[] = "0123456789abcdef";
-	char buf[512], want[33];
+	const char *pw;
+	struct pop3_md5 m;
 	unsigned char d[16];
 	unsigned diff = 0;
 	size_t i;
-	int n;
 
-	n = snprintf(buf, sizeof(buf), "%s%s", stamp,
-	    strncmp(stored, "{PLAIN}", 7) == 0 ? stored + 7 : "");
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = 0;
-	pop3_md5(buf, (size_t)n, d);
-	wipe(buf, sizeof(buf));
-	for (i = 0; i < 16; i++) {
-		want[2 * i] = hex[d[i] >> 4];
-		want[2 * i + 1] = hex[d[i] & 15];
-	}
-	want[32] = '\0';
-	if (strlen(digest) != 32 || strncmp(stored, "{PLAIN}", 7) != 0)
+	if (stamp == NULL || stored == NULL || digest == NULL)
 		return 0;
+	pw = strncmp(stored, "{PLAIN}", 7) == 0 ? stored + 7 : NULL;
+	if (pw == NULL || pw[0] == '\0' || stamp[0] == '\0' ||
+	    strlen(digest) != 32)
+		return 0;
+	pop3_md5_init(&m);
+	pop3_md5_update(&m, stamp, strlen(stamp));
+	pop3_md5_update(&m, pw, strlen(pw));
+	pop3_md5_final(&m, d);
 	for (i = 0; i < 32; i++) {
 		char c = digest[i];
+		unsigned v = d[i / 2];
 
 		if (c >= 'A' && c <= 'F')
 			c = (char)(c - 'A' + 'a');
-		diff |= (unsigned)(want[i] ^ c);
+		diff |= (unsigned)(hex[i % 2 == 0 ? v >> 4 : v & 15] ^ c);
 	}
+	wipe(d, sizeof(d));
 	return diff == 0;
 }

@@ -61,26 +61,76 @@ block(uint32_t h[4], const unsigned char *p)
 	h[3] += d;
 }
 
+/* A memset the compiler cannot drop as a dead store. */
+static void
+wipe(void *p, size_t len)
+{
+	volatile unsigned char *v = p;
+
+	while (len-- > 0)
+		*v++ = 0;
+}
+
+void
+pop3_md5_init(struct pop3_md5 *m)
+{
+	m->h[0] = 0x67452301;
+	m->h[1] = 0xefcdab89;
+	m->h[2] = 0x98badcfe;
+	m->h[3] = 0x10325476;
+	m->len = 0;
+}
+
+void
+pop3_md5_update(struct pop3_md5 *m, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t have = (size_t)(m->len % 64), take;
+
+	m->len += len;
+	if (have > 0) {
+		take = 64 - have < len ? 64 - have : len;
+		memcpy(m->buf + have, p, take);
+		p += take;
+		len -= take;
+		if (have + take < 64)
+			return;
+		block(m->h, m->buf);
+	}
+	for (; len >= 64; p += 64, len -= 64)
+		block(m->h, p);
+	memcpy(m->buf, p, len);
+}
+
+void
+pop3_md5_final(struct pop3_md5 *m, unsigned char out[16])
+{
+	unsigned char tail[128];
+	uint64_t bits = m->len * 8;
+	size_t have = (size_t)(m->len % 64), n, i;
+
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, m->buf, have);
+	tail[have] = 0x80;
+	n = have < 56 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		tail[n - 8 + i] = (unsigned char)(bits >> (8 * i));
+	block(m->h, tail);
+	if (n == 128)
+		block(m->h, tail + 64);
+	for (i = 0; i < 16; i++)
+		out[i] = (unsigned char)(m->h[i / 4] >> (8 * (i % 4)));
+	/* The state held the password's last bytes. */
+	wipe(m, sizeof(*m));
+	wipe(tail, sizeof(tail));
+}
+
 void
 pop3_md5(const void *data, size_t len, unsigned char out[16])
 {
-	uint32_t h[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 };
-	const unsigned char *p = data;
-	unsigned char tail[128];
-	uint64_t bits = (uint64_t)len * 8;
-	size_t n, i;
+	struct pop3_md5 m;
 
-	for (; len >= 64; p += 64, len -= 64)
-		block(h, p);
-	memset(tail, 0, sizeof(tail));
-	memcpy(tail, p, len);
-	tail[len] = 0x80;
-	n = len < 56 ? 64 : 128;
-	for (i = 0; i < 8; i++)
-		tail[n - 8 + i] = (unsigned char)(bits >> (8 * i));
-	block(h, tail);
-	if (n == 128)
-		block(h, tail + 64);
-	for (i = 0; i < 16; i++)
-		out[i] = (unsigned char)(h[i / 4] >> (8 * (i % 4)));
+	pop3_md5_init(&m);
+	pop3_md5_update(&m, data, len);
+	pop3_md5_final(&m, out);
 }

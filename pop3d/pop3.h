@@ -160,7 +160,17 @@ enum pop3_res pop3_cmd_rset(struct pop3 *s, char *args);
 enum pop3_res pop3_cmd_quit(struct pop3 *s, char *args);
 enum pop3_res pop3_cmd_capa(struct pop3 *s, char *args);
 
-/* md5.c: RFC 1321, for APOP only. */
+/* md5.c: RFC 1321, for APOP only.  Incremental, so that APOP hashes the
+ * timestamp and the password without joining them in a buffer that could be
+ * too small; pop3_md5_final wipes the state.  pop3_md5 is the one-shot form. */
+struct pop3_md5 {
+	uint32_t	 h[4];
+	uint64_t	 len;		/* bytes fed so far */
+	unsigned char	 buf[64];	/* the unfinished block */
+};
+void pop3_md5_init(struct pop3_md5 *m);
+void pop3_md5_update(struct pop3_md5 *m, const void *p, size_t len);
+void pop3_md5_final(struct pop3_md5 *m, unsigned char out[16]);
 void pop3_md5(const void *p, size_t len, unsigned char out[16]);
 
 #endif

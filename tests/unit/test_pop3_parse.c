@@ -150,6 +150,92 @@ START_TEST(apop_digest)
 }
 END_TEST
 
+START_TEST(md5_incremental)
+{
+	static char text[300];
+	unsigned char one[16], inc[16];
+	struct pop3_md5 m;
+	size_t len, cut, i;
+
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = (char)('a' + i % 26);
+	/* every length around the block and padding edges, cut anywhere */
+	for (len = 0; len <= 200; len++) {
+		pop3_md5(text, len, one);
+		for (cut = 0; cut <= len; cut += len < 70 ? 1 : 13) {
+			pop3_md5_init(&m);
+			pop3_md5_update(&m, text, cut);
+			pop3_md5_update(&m, text + cut, len - cut);
+			pop3_md5_final(&m, inc);
+			ck_assert(memcmp(one, inc, 16) == 0);
+		}
+	}
+}
+END_TEST
+
+/* The APOP answer for STAMP and password PW, computed the plain way. */
+static void
+apop_answer(const char *stamp, const char *pw, char h[33])
+{
+	static char buf[4096];
+	unsigned char d[16];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%s%s", stamp, pw);
+	ck_assert(n > 0 && (size_t)n < sizeof(buf));
+	pop3_md5(buf, (size_t)n, d);
+	hex(d, h);
+}
+
+START_TEST(apop_long_stamp_and_password)
+{
+	/* A 250-octet host (-h) makes a stamp of about 290 octets; with a
+	 * 240-octet password the two no longer fit in 512 bytes.  That once
+	 * made the check hash the empty string, so MD5("") logged anyone in. */
+	char host[251], pw[241], stored[260], stamp[320], h[33];
+
+	memset(host, 'h', 250);
+	host[250] = '\0';
+	memset(pw, 'p', 240);
+	pw[240] = '\0';
+	snprintf(stamp, sizeof(stamp), "<4194304.1798761600.999999999@%s>", host);
+	snprintf(stored, sizeof(stored), "{PLAIN}%s", pw);
+	ck_assert_uint_gt(strlen(stamp) + strlen(pw), 512);
+	ck_assert_int_eq(pop3_apop_check(stamp, stored,
+	    "d41d8cd98f00b204e9800998ecf8427e"), 0);
+	apop_answer(stamp, pw, h);
+	ck_assert_int_eq(pop3_apop_check(stamp, stored, h), 1);
+	/* the digest of the stamp alone, or of the password alone, is no
+	 * answer either */
+	apop_answer(stamp, "", h);
+	ck_assert_int_eq(pop3_apop_check(stamp, stored, h), 0);
+	apop_answer("", pw, h);
+	ck_assert_int_eq(pop3_apop_check(stamp, stored, h), 0);
+}
+END_TEST
+
+START_TEST(apop_fails_closed)
+{
+	const char *stamp = "<1896.697170952@dbc.mtview.ca.us>";
+	char h[33];
+
+	/* an empty {PLAIN} password never matches, not even MD5(stamp) */
+	apop_answer(stamp, "", h);
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}", h), 0);
+	/* no timestamp (APOP not offered): nothing matches */
+	apop_answer("", "tanstaaf", h);
+	ck_assert_int_eq(pop3_apop_check("", "{PLAIN}tanstaaf", h), 0);
+	ck_assert_int_eq(pop3_apop_check(NULL, "{PLAIN}tanstaaf", h), 0);
+	ck_assert_int_eq(pop3_apop_check(stamp, NULL, h), 0);
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf", NULL), 0);
+	/* digests of the wrong length, or with junk */
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf",
+	    "c4c9334bac560ecc979e58001b3e22fb0"), 0);
+	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf",
+	    "c4c9334bac560ecc979e58001b3e22f\xfb"), 0);
+}
+END_TEST
+
 static Suite *
 pop3_parse_suite(void)
 {
@@ -165,7 +251,10 @@ pop3_parse_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("apop");
 	tcase_add_test(tc, md5_rfc1321);
+	tcase_add_test(tc, md5_incremental);
 	tcase_add_test(tc, apop_digest);
+	tcase_add_test(tc, apop_long_stamp_and_password);
+	tcase_add_test(tc, apop_fails_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }
