@@ -37,7 +37,7 @@ section() { printf '\n== %s\n' "$*"; }
 # unpacked from its package into the scratch folder instead (below).
 NEED="python3:python3 curl:curl swaks:swaks fetchmail:fetchmail mpop:mpop
 inetd:openbsd-inetd tcpserver:ucspi-tcp systemd-socket-activate:systemd
-stunnel4:stunnel4 fail2ban-regex:fail2ban openssl:openssl ss:iproute2"
+stunnel4:stunnel4 fail2ban-regex:fail2ban openssl:openssl"
 missing=""
 for cp in $NEED; do
 	command -v "${cp%%:*}" >/dev/null 2>&1 || missing="$missing ${cp#*:}"
