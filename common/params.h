@@ -16,6 +16,34 @@
 /* RFC 1939 3 / RFC 2449 4: a command line is at most 255 octets including CRLF. */
 #define POP3_LINE_MAX		255
 
+/* smtpd -s: issue 3's default.  The message is held in memory until it is
+ * stored, so the ceiling is what one session may allocate. */
+#define SMTPD_SIZE_DEFAULT	10485760u
+#define SMTPD_SIZE_MAX		(1024u * 1024u * 1024u)
+/* The message buffer's first allocation; doubled as needed up to -s, so a
+ * small message costs little and a big one few reallocations. */
+#define BODY_START		65536
+/* smtpd -n: RFC 5321 4.5.3.1.8 asks a server to accept at least 100
+ * recipients a message.  The table costs about 400 bytes a recipient. */
+#define SMTPD_RCPT_DEFAULT	100u
+#define SMTPD_RCPT_MAX		10000u
+/* smtpd -d may be given this often. */
+#define SMTPD_DOMAINS_MAX	32
+/* Negative replies (4xx, 5xx) in one session before 421 and close: a client
+ * that keeps erring is broken or probing (issue 3). */
+#define SMTPD_ERRORS_MAX	10
+/* RFC 5321 4.1.1.1: the HELO argument is a domain or an address literal. */
+#define HELO_MAX		255
+/* RFC 5321 4.5.3.1.1-3: local part 64, domain 255, path 256 octets. */
+#define ADDR_LOCAL_MAX		64
+#define ADDR_DOMAIN_MAX		255
+#define ADDR_PATH_MAX		256
+/* Trace block of one recipient: From_ line (sender <= 256), Return-Path
+ * (<= 270), Received (HELO 255, address 64, host 255, id, path 256, date). */
+#define HEAD_MAX		2048
+/* The aliases file is read into memory once; a bigger one is a mistake. */
+#define ALIASES_SIZE_MAX	(1024 * 1024)
+
 /* Defaults of the shared -t option, in seconds.  RFC 5321 4.5.3.2.7 asks an SMTP
  * server to wait at least 5 minutes for a command; RFC 1939 3 asks a POP3 server
  * to wait at least 10 minutes before an autologout. */

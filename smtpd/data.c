@@ -8,9 +8,6 @@
 #include "mbox.h"
 #include "smtpd.h"
 
-/* First allocation; doubled as needed up to the size limit. */
-#define BODY_START	65536
-
 int
 smtp_body_add(struct body *b, const void *p, size_t len, size_t max)
 {

@@ -1,5 +1,6 @@
-/* smtpd.h: smtpd's configuration, its session state, its own limits and
- * the functions its files share.  The session runs as main() left it. */
+/* smtpd.h: smtpd's configuration, its session state and the functions its
+ * files share; its limits are in params.h.  The session runs as main() left
+ * it. */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -11,30 +12,6 @@
 #include "params.h"
 #include "opts.h"
 #include "reply.h"
-
-/* -s: issue 3 default.  The message is held in memory until it is stored,
- * so the ceiling is what one session may allocate. */
-#define SMTPD_SIZE_DEFAULT	10485760u
-#define SMTPD_SIZE_MAX		(1024u * 1024u * 1024u)
-/* -n: RFC 5321 4.5.3.1.8 asks a server to accept at least 100 recipients. */
-#define SMTPD_RCPT_DEFAULT	100u
-#define SMTPD_RCPT_MAX		10000u
-/* -d may be given this often. */
-#define SMTPD_DOMAINS_MAX	32
-/* Negative replies (4xx, 5xx) in one session before 421 and close: a client
- * that keeps erring is broken or probing (issue 3). */
-#define SMTPD_ERRORS_MAX	10
-/* RFC 5321 4.5.3.1.1-3: local part 64, domain 255, path 256 octets. */
-#define ADDR_LOCAL_MAX		64
-#define ADDR_DOMAIN_MAX		255
-#define ADDR_PATH_MAX		256
-/* RFC 5321 4.1.1.1: the HELO argument is a domain or an address literal. */
-#define HELO_MAX		255
-/* The aliases file is read into memory once; a bigger one is a mistake. */
-#define ALIASES_SIZE_MAX	(1024 * 1024)
-/* Trace block of one recipient: From_ line (sender <= 256), Return-Path
- * (<= 270), Received (HELO 255, address 64, host 255, id, path 256, date). */
-#define HEAD_MAX		2048
 
 /* Read-only configuration, set by main() before the session. */
 struct smtpd_conf {
