@@ -318,6 +318,10 @@ listen_serve(const struct opts *o, const char *busy)
 		}
 		peer_of(&ss, &p);
 		ctext = peer_text(&p, client, sizeof(client));
+		/* A client that reconnects the moment a session closes must
+		 * not meet that session's child, exited but not yet reaped. */
+		if (sv.nsess >= sv.maxconn || peer_count(&sv, &p) >= sv.maxperip)
+			reap(&sv);
 		if (sv.nsess >= sv.maxconn) {
 			refuse(&sv, c, ctext, "maxconn");
 			continue;

@@ -180,7 +180,9 @@ addr_ok(const char *s)
 void
 opts_client(struct opts *o)
 {
-	static const char *const env[] = { "TCPREMOTEIP", "REMOTE_ADDR" };
+	/* ucspi-tcp, then CGI-style launchers, then stunnel's exec mode. */
+	static const char *const env[] = { "TCPREMOTEIP", "REMOTE_ADDR",
+	    "REMOTE_HOST" };
 	struct sockaddr_storage ss;
 	struct sockaddr_in6 *sin6;
 	struct sockaddr_in sin;

@@ -35,18 +35,20 @@ int opts_handle(struct opts *o, int ch, const char *arg, const char **err);
 /* After parsing: resolve -u, default host name.  Returns 0 or -1 (*ERR set). */
 int opts_finish(struct opts *o, const char **err);
 
-/* Find the client address: getpeername(0), $TCPREMOTEIP, $REMOTE_ADDR, else
+/* Find the client address: getpeername(0), $TCPREMOTEIP, $REMOTE_ADDR,
+ * $REMOTE_HOST (stunnel exec mode; only a numeric address is taken), else
  * "unknown".  Stored in o->client. */
 void opts_client(struct opts *o);
 
 /* chroot (-r) and drop to -u, in the fixed order openlog (done by log_init),
- * chroot, chdir("/"), setgroups, setgid, setuid, then check that root cannot be
- * regained.  Returns 0 or -1 (logged). */
+ * chroot, chdir("/"), setgroups, setgid, setuid, then check that neither root
+ * nor group root can be regained.  Returns 0 or -1 (logged). */
 int priv_startup(const struct opts *o);
 
 /* Drop to UID/GID for mailbox work; keeps EXTRA_GID (the spool directory's
  * group, for dotlocks) as the only supplementary group when it is not -1.
- * Refuses uid 0.  Returns 0 or -1 (logged). */
+ * Refuses uid 0 and gid 0 (also as EXTRA_GID), and checks afterwards that
+ * neither root nor group root can be regained.  Returns 0 or -1 (logged). */
 int priv_drop(uid_t uid, gid_t gid, gid_t extra_gid);
 
 /* A session id: 12 characters of time, pid and counter, into BUF (>= 16). */

@@ -183,6 +183,7 @@ fd0_setup(void)
 	saved0 = dup(0);
 	unsetenv("TCPREMOTEIP");
 	unsetenv("REMOTE_ADDR");
+	unsetenv("REMOTE_HOST");
 	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
 }
 
@@ -247,6 +248,11 @@ START_TEST(test_client_env)
 	setenv("REMOTE_ADDR", "example.org", 1);
 	opts_client(&o);
 	ck_assert_str_eq(o.client, "unknown");
+	/* stunnel's exec mode passes the address as REMOTE_HOST. */
+	setenv("REMOTE_HOST", "198.51.100.9", 1);
+	opts_client(&o);
+	ck_assert_str_eq(o.client, "198.51.100.9");
+	unsetenv("REMOTE_HOST");
 }
 END_TEST
 
