@@ -9,19 +9,40 @@
 #include "log.h"
 #include "opts.h"
 
-/* After a drop to a non-root UID, setuid(0) must fail: if it works, the saved
- * set-user-id still holds root and a later bug could take it back. */
+/* After a drop to a non-root UID, setuid(0) and setgid(0) must fail: if one
+ * works, a saved set-user-id or set-group-id still holds root and a later bug
+ * could take it back.  Group root counts as root: no gid 0 may be left, as
+ * the real, effective or a supplementary group. */
 static int
 verify_dropped(uid_t uid, gid_t gid)
 {
+	gid_t groups[16];	/* we set at most one; more is a failure */
+	int i, n;
+
 	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
-	    getegid() != gid) {
+	    getegid() != gid || uid == 0 || gid == 0) {
 		log_warnx("privilege drop incomplete uid=%ld gid=%ld",
 		    (long)uid, (long)gid);
 		return -1;
 	}
+	if ((n = getgroups((int)(sizeof(groups) / sizeof(groups[0])),
+	    groups)) < 0) {
+		log_warn("privilege drop check: getgroups");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (groups[i] == 0) {
+			log_warnx("privilege drop failed: group root kept "
+			    "uid=%ld", (long)uid);
+			return -1;
+		}
 	if (setuid(0) != -1) {
 		log_warnx("privilege drop failed: root regained uid=%ld",
+		    (long)uid);
+		return -1;
+	}
+	if (setgid(0) != -1) {
+		log_warnx("privilege drop failed: group root regained uid=%ld",
 		    (long)uid);
 		return -1;
 	}
@@ -64,8 +85,9 @@ priv_startup(const struct opts *o)
 int
 priv_drop(uid_t uid, gid_t gid, gid_t extra_gid)
 {
-	if (uid == 0) {
-		log_warnx("refusing mailbox work as uid=0");
+	if (uid == 0 || gid == 0 || extra_gid == 0) {
+		log_warnx("refusing mailbox work as uid=%ld gid=%ld group=%ld",
+		    (long)uid, (long)gid, (long)extra_gid);
 		return -1;
 	}
 	/* Not root (tests, or -u already dropped): there is nothing to give up,

@@ -36,6 +36,12 @@ identity(struct pop3 *s, const struct user *u, uid_t *uid, gid_t *gid)
 		s->why = "refusing to work as root";
 		return -1;
 	}
+	/* Group root is as good as root: /etc/shadow, /root, most of /var
+	 * are readable or writable by gid 0. */
+	if (*gid == 0) {
+		s->why = "refusing to work as group root";
+		return -1;
+	}
 	return 0;
 }
 
@@ -54,8 +60,11 @@ pop3_drop_open(struct pop3 *s, const struct user *u)
 	}
 	if (geteuid() != uid || getegid() != gid) {
 		/* A 2775 root:mail spool lets the mail group create dotlocks;
-		 * keep that group so the drop does not cost us locking. */
-		if (stat(o->spool, &st) == 0)
+		 * keep that group so the drop does not cost us locking.  Only
+		 * a group that buys that (group-writable) and is not root's:
+		 * a root:root spool would otherwise leave gid 0 to the user. */
+		if (stat(o->spool, &st) == 0 && st.st_gid != 0 &&
+		    (st.st_mode & S_IWGRP) != 0)
 			extra = st.st_gid;
 		if (s->conf->drop(uid, gid, extra) == -1) {
 			s->why = "cannot switch to the mailbox owner";

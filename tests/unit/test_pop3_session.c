@@ -81,6 +81,7 @@ setup(void)
 	    "dave:{SHA512-CRYPT}$6$saltsalt$Y4mMAaWU.hm1kEXQxIG/B2RFU5IwQbZL0XM"
 	    "VAYWo/bJ5mLvjKOiML2YnP3DRa6FHW/c5lLoPxRcxLg1T4lXtk.:%u:%u\n"
 	    "root:{PLAIN}rootpw:0:0\n"
+	    "rootgrp:{PLAIN}rootgrppw:12345:0\n"
 	    "other:{PLAIN}otherpw:12345:12345\n"
 	    "noids:{PLAIN}noidspw\n", ids, ids, ids, ids, ids, ids);
 	put(users, text, (size_t)n);
@@ -234,13 +235,14 @@ START_TEST(login_pass)
 	    "+OK maildrop has 3 messages (101 octets)\r\n"
 	    "+OK 3 101\r\n"
 	    "+OK bye, 3 messages kept\r\n");
-	/* the drop goes to the users file's ids, keeping the spool's group */
+	/* the drop goes to the users file's ids; a 0755 spool's group buys
+	 * nothing, so none is kept */
 	ck_assert_int_eq(stat(spool, &st), 0);
 	if (geteuid() == 0) {
 		ck_assert_int_eq(drops, 1);
 		ck_assert_uint_eq(drop_uid, ids);
 		ck_assert_uint_eq(drop_gid, ids);
-		ck_assert_uint_eq(drop_extra, st.st_gid);
+		ck_assert_uint_eq(drop_extra, (gid_t)-1);
 	} else {
 		ck_assert_int_eq(drops, 0);	/* already the user */
 	}
@@ -364,6 +366,52 @@ START_TEST(identity_root_refused)
 	ck_assert_int_eq(run(c), 0);
 	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [SYS/PERM] "));
 	/* the session ends: STAT is not answered */
+	ck_assert_ptr_null(strstr(c->out, "+OK 3"));
+	ck_assert_int_eq(drops, 0);
+	done(c);
+}
+END_TEST
+
+/* The spool's group is kept only when it lets us create dotlocks (group-
+ * writable) and is not root's: group root would survive the drop. */
+START_TEST(identity_spool_group)
+{
+	static const struct {
+		gid_t	 gid;
+		mode_t	 mode;
+		gid_t	 want;
+	} cases[] = {
+		{ 0, 02775, (gid_t)-1 },
+		{ 0, 01777, (gid_t)-1 },
+		{ 8, 02775, 8 },
+		{ 8, 0755, (gid_t)-1 },
+	};
+	struct client *c;
+	size_t i;
+
+	if (geteuid() != 0)
+		return;		/* no drop without root; nothing to see */
+	mailbox("alice", three);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(chown(spool, 0, cases[i].gid), 0);
+		ck_assert_int_eq(chmod(spool, cases[i].mode), 0);
+		drops = 0;
+		c = client("USER alice\r\nPASS alicepw\r\nQUIT\r\n");
+		run(c);
+		ck_assert_int_eq(drops, 1);
+		ck_assert_uint_eq(drop_extra, cases[i].want);
+		done(c);
+	}
+}
+END_TEST
+
+START_TEST(identity_gid0_refused)
+{
+	struct client *c = client("USER rootgrp\r\nPASS rootgrppw\r\nSTAT\r\n");
+
+	mailbox("rootgrp", three);
+	ck_assert_int_eq(run(c), 0);
+	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [SYS/PERM] "));
 	ck_assert_ptr_null(strstr(c->out, "+OK 3"));
 	ck_assert_int_eq(drops, 0);
 	done(c);
@@ -769,6 +817,8 @@ pop3_session_suite(void)
 	tcase_add_test(tc, apop_login);
 	tcase_add_test(tc, apop_not_plain);
 	tcase_add_test(tc, identity_root_refused);
+	tcase_add_test(tc, identity_spool_group);
+	tcase_add_test(tc, identity_gid0_refused);
 	tcase_add_test(tc, identity_none);
 	tcase_add_test(tc, identity_drop_fails);
 	suite_add_tcase(s, tc);
