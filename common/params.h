@@ -29,9 +29,16 @@
 #define SMTPD_RCPT_MAX		10000u
 /* smtpd -d may be given this often. */
 #define SMTPD_DOMAINS_MAX	32
-/* Negative replies (4xx, 5xx) in one session before 421 and close: a client
- * that keeps erring is broken or probing (issue 3). */
+/* Errors in one session before 421 and close: a client that keeps erring is
+ * broken or probing (issue 3).  Only 5xx replies count: a 4xx says something
+ * about us (busy, full, lookup failure) or is flow control (RFC 5321
+ * 4.5.3.1.10: 452 asks for the other recipients in a later transaction).
+ * Refused recipients (5xx to RCPT) have a bound of their own, the larger of
+ * SMTPD_RCPT_ERRORS_MAX and -n: a list message sends all its RCPTs before it
+ * sees a reply (RFC 2920), and a few stale addresses in it must not cost the
+ * others their delivery; a dictionary attack still ends after that many. */
 #define SMTPD_ERRORS_MAX	10
+#define SMTPD_RCPT_ERRORS_MAX	100
 /* RFC 5321 4.1.1.1: the HELO argument is a domain or an address literal. */
 #define HELO_MAX		255
 /* RFC 5321 4.5.3.1.1-3: local part 64, domain 255, path 256 octets. */

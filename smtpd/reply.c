@@ -1,5 +1,5 @@
 /* reply.c: the text of every smtpd reply and the one function that writes
- * them, counts the negative ones and logs rejections.  Unprivileged work. */
+ * them, counts the client's errors and logs rejections.  Unprivileged work. */
 #include <stdio.h>
 #include <string.h>
 
@@ -118,7 +118,13 @@ smtp_reply(struct smtp *s, enum reply r)
 	io_write(s->io, buf, expand(s, t, buf, sizeof(buf)));
 	code = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
 	if (code >= 400 && code != 421) {
-		s->errors++;
+		/* A 4xx is flow control or our own trouble: not the client's
+		 * error (params.h, SMTPD_ERRORS_MAX). */
+		if (code >= 500 && s->verb != NULL &&
+		    strcmp(s->verb, "RCPT") == 0)
+			s->rcpterrors++;
+		else if (code >= 500)
+			s->errors++;
 		log_info("reject cmd=%s reply=\"%.9s\" arg=%s",
 		    s->verb != NULL ? s->verb : "-", t,
 		    log_quote(q, sizeof(q), s->arg != NULL ? s->arg : "",

@@ -45,7 +45,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 	 * so 510 bytes of text whichever end the client uses. */
 	char line[SMTP_LINE_MAX - 2];
 	struct smtp s;
-	size_t len;
+	size_t len, rcpterrmax;
 
 	memset(&s, 0, sizeof(s));
 	s.conf = c;
@@ -59,6 +59,9 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 		(void)io_flush(io);
 		return -1;
 	}
+	/* params.h: a list message within -n never meets this bound. */
+	rcpterrmax = c->maxrcpt > SMTPD_RCPT_ERRORS_MAX ? c->maxrcpt :
+	    SMTPD_RCPT_ERRORS_MAX;
 	log_info("connect");
 	smtp_reply(&s, R_GREET);
 	while (!s.quit) {
@@ -83,14 +86,16 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 			s.quit = 1;
 			break;
 		}
-		if (!s.quit && s.errors >= SMTPD_ERRORS_MAX) {
+		if (!s.quit && (s.errors >= SMTPD_ERRORS_MAX ||
+		    s.rcpterrors >= rcpterrmax)) {
 			smtp_reply(&s, R_ERRORS);
 			s.quit = 1;
 			s.why = "too many errors";
 		}
 	}
 	(void)io_flush(io);
-	log_info("disconnect reason=\"%s\" errors=%u", s.why, s.errors);
+	log_info("disconnect reason=\"%s\" errors=%u rcpt_errors=%u", s.why,
+	    s.errors, s.rcpterrors);
 	free(s.rcpt);
 	free(s.body.p);
 	return 0;

@@ -85,7 +85,8 @@ struct smtp {
 	int		 esmtp;		/* EHLO rather than HELO */
 	int		 quit;		/* end after this reply */
 	const char	*why;		/* and why, for the log */
-	unsigned	 errors;
+	unsigned	 errors;	/* 5xx replies, RCPT's aside */
+	unsigned	 rcpterrors;	/* 5xx replies to RCPT */
 	const char	*verb;		/* current command, for the log */
 	const char	*arg;		/* and its argument */
 	size_t		 arglen;
@@ -105,7 +106,8 @@ int smtp_session(const struct smtpd_conf *c, struct io *io);
 /* Change state (and forget the transaction when going back to ST_READY). */
 void smtp_set_state(struct smtp *s, enum smtp_state st);
 
-/* reply.c: write reply R; count and log it when negative.  Returns its code. */
+/* reply.c: write reply R; log it when negative (4xx, 5xx; 421 aside) and
+ * count a 5xx in S->errors or, for RCPT, S->rcpterrors.  Returns its code. */
 int smtp_reply(struct smtp *s, enum reply r);
 
 /* cmd.c: the command table and the dispatcher of one command line. */

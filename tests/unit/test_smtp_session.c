@@ -374,6 +374,38 @@ START_TEST(error_limit)
 }
 END_TEST
 
+/* Refused recipients have their own bound (params.h): a list message
+ * with stale addresses is delivered, a dictionary attack still ends. */
+START_TEST(error_limit_rcpt)
+{
+	static char in[SMTPD_RCPT_ERRORS_MAX * 48 + 256];
+	const char *out;
+	size_t n;
+	int i;
+
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n"
+	    "MAIL FROM:<>\r\nRCPT TO:<alice@mx.example.org>\r\n");
+	for (i = 0; i < SMTPD_RCPT_ERRORS_MAX - 1; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n,
+		    "RCPT TO:<no%d@mx.example.org>\r\n", i);
+	snprintf(in + n, sizeof(in) - n, "DATA\r\nx\r\n.\r\n"
+	    "RCPT TO:<no@mx.example.org>\r\nNOOP\r\n");
+	out = run(in);
+	ck_assert_ptr_nonnull(strstr(out, "250 2.0.0 Ok: queued as "));
+	ck_assert_int_eq(exists("alice"), 1);
+	/* The hundredth is answered, then 421 and nothing more. */
+	ck_assert_str_eq(strstr(out, "503 5.5.1"), "503 5.5.1 Need MAIL before "
+	    "RCPT\r\n421 4.7.0 mx.example.org Too many errors, closing "
+	    "connection\r\n");
+	/* With -n above it, the bound is -n. */
+	conf.maxrcpt = SMTPD_RCPT_ERRORS_MAX + 1;
+	out = run(in);
+	ck_assert_ptr_null(strstr(out, "421 4.7.0"));
+	ck_assert_ptr_nonnull(strstr(out, "503 5.5.1 Need MAIL before RCPT\r\n"
+	    "250 2.0.0 Ok\r\n"));
+}
+END_TEST
+
 START_TEST(timeout)
 {
 	static const char in[] = HELLO "Subject: x\r\n\r\npart";
@@ -473,6 +505,7 @@ suite(void)
 	tcase_add_test(tc, pipelining_batches);
 	tcase_add_test(tc, lookup_failure);
 	tcase_add_test(tc, error_limit);
+	tcase_add_test(tc, error_limit_rcpt);
 	tcase_add_test(tc, timeout);
 	tcase_add_test(tc, write_failure);
 	tcase_add_test(tc, rcpt_limit_memory);
