@@ -168,8 +168,9 @@ smtp_rcpt_add(struct smtp *s, const struct addr *a)
 	enum reply r;
 	size_t base;
 
-	if (s->nrcpt >= s->conf->maxrcpt)
-		return R_TOO_MANY;
+	/* No "list full" test here: a duplicate of a listed mailbox is
+	 * accepted whatever the count (add_box tests after its duplicate
+	 * check; add_alias takes all of an alias or none of it). */
 	/* RFC 5321 4.1.1.3: <postmaster> without a domain must be accepted. */
 	if (a->domain[0] == '\0') {
 		if (!is_postmaster(a->local, a->locallen))
