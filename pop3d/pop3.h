@@ -26,6 +26,13 @@
  * that crypt(3) time does not tell known users from unknown ones. */
 #define POP3_FAIL_DELAY_MS	1000
 
+/* The APOP timestamp "<PID.SECONDS.NANOSECONDS@HOST>": three numbers of at
+ * most 20 digits, the host name (struct opts: 255 octets), the punctuation. */
+#define POP3_STAMP_SIZE		(256 + 3 * 20 + 8)
+/* The longest +OK text: the greeting "HOST POP3 ready STAMP", which holds the
+ * host name twice.  Sized for the worst case, so nothing is ever cut. */
+#define POP3_REPLY_TEXT_MAX	(256 + sizeof(" POP3 ready ") + POP3_STAMP_SIZE)
+
 /* Read-only configuration of a session. */
 struct pop3_conf {
 	const struct opts *o;		/* host, spool, users file, -u identity */
@@ -83,7 +90,7 @@ struct pop3 {
 	int		 fails;		/* failed logins */
 	char		 user[USER_MAX + 1];
 	char		 quser[LOG_QUOTE_SIZE];	/* user, quoted for the log */
-	char		 stamp[320];	/* APOP timestamp, "" when not offered */
+	char		 stamp[POP3_STAMP_SIZE];	/* APOP; "" when not offered */
 	char		 text[160];	/* the +OK text of PR_OK / PR_BYE */
 	const char	*why;		/* detail of an -ERR result, for the reply */
 

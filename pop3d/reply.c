@@ -2,6 +2,7 @@
  * result into a status line.  Unprivileged (runs in any state). */
 #include <stdarg.h>
 #include <stdio.h>
+#include "log.h"
 #include "pop3.h"
 
 /* RFC 2449 8 and RFC 3206: [AUTH], [SYS/TEMP], [SYS/PERM] and [IN-USE] tell a
@@ -30,10 +31,21 @@ static const char *const texts[PR_NRES] = {
 	[PR_ERR_IO]	= "[SYS/TEMP] cannot read message",
 };
 
+_Static_assert(sizeof(((struct opts *)0)->host) <= 256,
+    "POP3_STAMP_SIZE and POP3_REPLY_TEXT_MAX assume a host of 255 octets");
+
+/* A text that did not fit its buffer: never sent cut without a word. */
+static void
+too_long(const char *fmt, int n, size_t cap)
+{
+	log_warnx("reply too long format=\"%.40s\" len=%d cut=%zu", fmt, n,
+	    cap - 1);
+}
+
 void
 pop3_reply_ok(struct pop3 *s, const char *fmt, ...)
 {
-	char buf[256];
+	char buf[POP3_REPLY_TEXT_MAX];
 	va_list ap;
 	int n;
 
@@ -42,6 +54,8 @@ pop3_reply_ok(struct pop3 *s, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		buf[0] = '\0';
+	else if ((size_t)n >= sizeof(buf))
+		too_long(fmt, n, sizeof(buf));
 	io_printf(s->io, "+OK %s\r\n", buf);
 }
 
@@ -49,11 +63,15 @@ void
 pop3_reply_text(struct pop3 *s, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	if (vsnprintf(s->text, sizeof(s->text), fmt, ap) < 0)
-		s->text[0] = '\0';
+	n = vsnprintf(s->text, sizeof(s->text), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		s->text[0] = '\0';
+	else if ((size_t)n >= sizeof(s->text))
+		too_long(fmt, n, sizeof(s->text));
 }
 
 void

@@ -36,11 +36,18 @@ static void
 make_stamp(struct pop3 *s)
 {
 	struct timespec ts;
+	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(s->stamp, sizeof(s->stamp), "<%ld.%lld.%ld@%s>",
+	n = snprintf(s->stamp, sizeof(s->stamp), "<%ld.%lld.%ld@%s>",
 	    (long)getpid(), (long long)ts.tv_sec, (long)ts.tv_nsec,
 	    s->conf->o->host);
+	if (n < 0 || (size_t)n >= sizeof(s->stamp)) {
+		/* Cannot happen (POP3_STAMP_SIZE); a cut stamp would still
+		 * work, but say so and offer no APOP rather than guess. */
+		log_warnx("apop timestamp too long, APOP not offered");
+		s->stamp[0] = '\0';
+	}
 }
 
 int
