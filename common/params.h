@@ -27,6 +27,12 @@
  * recipients a message.  The table costs about 400 bytes a recipient. */
 #define SMTPD_RCPT_DEFAULT	100u
 #define SMTPD_RCPT_MAX		10000u
+/* RCPT commands in one transaction: 2 * -n + SMTPD_RCPT_SLACK.  Duplicates
+ * and refused addresses never fill the -n table, and each one costs a users
+ * file lookup; past this count RCPT gets 452 4.5.3 at once, with no lookup.
+ * The slack leaves a list message room for its duplicates and stale
+ * addresses, like SMTPD_RCPT_ERRORS_MAX. */
+#define SMTPD_RCPT_SLACK	100u
 /* smtpd -d may be given this often. */
 #define SMTPD_DOMAINS_MAX	32
 /* Errors in one session before 421 and close: a client that keeps erring is

@@ -114,6 +114,9 @@ cmd_rcpt(struct smtp *s, const char *arg, size_t len)
 	enum reply r;
 	size_t off, end;
 
+	/* params.h, SMTPD_RCPT_SLACK: duplicates never fill the table. */
+	if (++s->rcptcmds > 2 * s->conf->maxrcpt + SMTPD_RCPT_SLACK)
+		return R_TOO_MANY;
 	if (!path_start(arg, len, "TO:", &off))
 		return R_RCPT_SYNTAX;
 	switch (smtp_addr_parse(arg + off, len - off, &a, &end)) {

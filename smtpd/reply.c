@@ -117,6 +117,10 @@ smtp_reply(struct smtp *s, enum reply r)
 	 * multi-line EHLO reply leaves in one write. */
 	io_write(s->io, buf, expand(s, t, buf, sizeof(buf)));
 	code = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
+	/* 452 comes in runs (a pipelined list over -n): one line a
+	 * transaction. */
+	if (r == R_TOO_MANY && s->toomany++ > 0)
+		return code;
 	if (code >= 400 && code != 421) {
 		/* A 4xx is flow control or our own trouble: not the client's
 		 * error (params.h, SMTPD_ERRORS_MAX). */

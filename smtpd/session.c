@@ -16,6 +16,8 @@ smtp_set_state(struct smtp *s, enum smtp_state st)
 		memset(&s->from, 0, sizeof(s->from));
 		memset(&s->mp, 0, sizeof(s->mp));
 		s->nrcpt = 0;
+		s->rcptcmds = 0;
+		s->toomany = 0;
 		s->body.len = 0;
 		s->size = 0;
 	}

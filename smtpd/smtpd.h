@@ -95,6 +95,8 @@ struct smtp {
 	struct mail_params mp;
 	struct rcpt	*rcpt;		/* conf->maxrcpt entries */
 	size_t		 nrcpt;
+	size_t		 rcptcmds;	/* RCPT commands in the transaction */
+	int		 toomany;	/* 452s in it, logged once */
 	char		 qid[16];
 	struct body	 body;
 	uint64_t	 size;		/* message octets with CRLF line ends */
