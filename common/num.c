@@ -28,3 +28,29 @@ num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+int
+num_parse_sat(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned d;
+	size_t i;
+	int over = 0;
+
+	if (s == NULL || len == 0)
+		return -1;
+	/* Every byte is checked even once the value is past MAX: "9x" with
+	 * many nines is still junk, not "as many as possible". */
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		/* v * 10 + d > max, asked without overflowing. */
+		if (over || d > max || v > (max - d) / 10)
+			over = 1;
+		else
+			v = v * 10 + d;
+	}
+	*out = over ? max : v;
+	return 0;
+}

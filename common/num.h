@@ -9,4 +9,10 @@
  * Returns 0, or -1 for an empty string, any non-digit, or a value out of range. */
 int num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 
+/* The same digits-only parse, but a value above MAX (however many digits,
+ * past 2^64 too) gives MAX: for counts where "more than there is" means "all"
+ * (RFC 1939 TOP's line count).  Returns 0, or -1 for an empty string or any
+ * non-digit. */
+int num_parse_sat(const char *s, size_t len, uint64_t max, uint64_t *out);
+
 #endif

@@ -183,8 +183,9 @@ pop3_cmd_top(struct pop3 *s, char *args)
 	if ((r = msgno(s, argv[0], &i, 0)) != PR_OK)
 		return r;
 	/* RFC 1939 7: a non-negative line count; more lines than the body
-	 * has simply gives the whole message. */
-	if (num_parse(argv[1], strlen(argv[1]), 0, UINT64_MAX - 1, &lines)
+	 * has simply gives the whole message, however many digits the count
+	 * has.  UINT64_MAX itself means RETR to send_msg. */
+	if (num_parse_sat(argv[1], strlen(argv[1]), UINT64_MAX - 1, &lines)
 	    == -1)
 		return PR_ERR_SYNTAX;
 	return send_msg(s, i, lines);

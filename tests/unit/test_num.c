@@ -61,6 +61,55 @@ START_TEST(test_range_and_overflow)
 }
 END_TEST
 
+static int
+sat(const char *s, uint64_t max, uint64_t *v)
+{
+	return num_parse_sat(s, strlen(s), max, v);
+}
+
+START_TEST(test_saturating)
+{
+	uint64_t v = 5;
+
+	ck_assert_int_eq(sat("0", UINT64_MAX - 1, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(sat("10", UINT64_MAX - 1, &v), 0);
+	ck_assert_uint_eq(v, 10);
+	/* the edges of the 64-bit range, and far past it */
+	ck_assert_int_eq(sat("18446744073709551614", UINT64_MAX - 1, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX - 1);
+	ck_assert_int_eq(sat("18446744073709551615", UINT64_MAX - 1, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX - 1);
+	ck_assert_int_eq(sat("18446744073709551615", UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(sat("18446744073709551616", UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(sat("99999999999999999999", UINT64_MAX - 1, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX - 1);
+	ck_assert_int_eq(sat("000000000000000000000000000000007", 100, &v), 0);
+	ck_assert_uint_eq(v, 7);
+	/* small ceilings, exactly at and just past them */
+	ck_assert_int_eq(sat("100", 100, &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ck_assert_int_eq(sat("101", 100, &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ck_assert_int_eq(sat("109", 100, &v), 0);
+	ck_assert_uint_eq(v, 100);
+	ck_assert_int_eq(sat("7", 0, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	/* junk is junk however large the number before it */
+	v = 5;
+	ck_assert_int_eq(sat("", 100, &v), -1);
+	ck_assert_int_eq(num_parse_sat(NULL, 0, 100, &v), -1);
+	ck_assert_int_eq(sat("-1", 100, &v), -1);
+	ck_assert_int_eq(sat("+1", 100, &v), -1);
+	ck_assert_int_eq(sat(" 1", 100, &v), -1);
+	ck_assert_int_eq(sat("99999999999999999999x", UINT64_MAX, &v), -1);
+	ck_assert_int_eq(sat("99999999999999999999 ", UINT64_MAX, &v), -1);
+	ck_assert_uint_eq(v, 5);
+}
+END_TEST
+
 static Suite *
 num_suite(void)
 {
@@ -70,6 +119,9 @@ num_suite(void)
 	tcase_add_test(tc, test_accepts_digits);
 	tcase_add_test(tc, test_rejects_junk);
 	tcase_add_test(tc, test_range_and_overflow);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("saturating");
+	tcase_add_test(tc, test_saturating);
 	suite_add_tcase(s, tc);
 	return s;
 }
