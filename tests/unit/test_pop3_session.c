@@ -671,6 +671,43 @@ START_TEST(commit_keeps_late_mail)
 }
 END_TEST
 
+static void
+truncate_hook(struct client *c, int k)
+{
+	char path[256];
+
+	(void)c;
+	if (k != 1)
+		return;
+	/* Something that ignores our locks cut the maildrop mid-session,
+	 * inside message 1. */
+	snprintf(path, sizeof(path), "%s/alice", spool);
+	ck_assert_int_eq(truncate(path, 60), 0);
+}
+
+START_TEST(retr_read_error)
+{
+	struct client *c = client("USER alice\r\nPASS alicepw\r\n");
+	const char *p;
+
+	add(c, "RETR 3\r\nTOP 2 1\r\nRETR 1\r\nSTAT\r\nQUIT\r\n");
+	c->hook = truncate_hook;
+	mailbox("alice", three);
+	run(c);
+	p = strstr(c->out, "+OK maildrop has 3 messages (101 octets)\r\n");
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '\n') + 1;
+	/* Messages 3 and 2 are gone: a clean -ERR before any +OK.  Message 1
+	 * breaks off after its +OK: the connection is cut (no STAT, no QUIT
+	 * answer) rather than the message ended with "." as if whole. */
+	ck_assert_str_eq(p,
+	    "-ERR [SYS/TEMP] cannot read message\r\n"
+	    "-ERR [SYS/TEMP] cannot read message\r\n"
+	    "+OK 45 octets\r\nSubject: one\r\n\r\n");
+	done(c);
+}
+END_TEST
+
 START_TEST(in_use)
 {
 	struct client *c;
@@ -831,6 +868,7 @@ pop3_session_suite(void)
 	tcase_add_test(tc, commit_refused_when_changed);
 	tcase_add_test(tc, commit_keeps_late_mail);
 	tcase_add_test(tc, in_use);
+	tcase_add_test(tc, retr_read_error);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("robustness");
