@@ -127,26 +127,30 @@ pop3_cmd_pass(struct pop3 *s, char *args)
 }
 
 /* RFC 4616 2: [authzid] NUL authcid NUL passwd.  Acting for someone else is
- * not supported, so an authzid must be empty or the authcid itself. */
+ * not supported, so an authzid must be empty or the authcid itself.  The
+ * authcid is found first, so that even a refused message names its user in
+ * the log. */
 int
 pop3_sasl_plain(char *msg, size_t len, char **user, char **pass)
 {
 	char *nul1, *nul2;
 
+	*user = NULL;
+	*pass = NULL;
+	msg[len] = '\0';
 	if ((nul1 = memchr(msg, '\0', len)) == NULL)
 		return -1;
 	nul2 = memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg));
 	if (nul2 == NULL)
 		return -1;
-	if (memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL)
-		return -1;
-	msg[len] = '\0';
 	*user = nul1 + 1;
-	*pass = nul2 + 1;
-	if (nul1 != msg && strcmp(msg, *user) != 0)
+	if (memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL)
 		return -1;
 	if (**user == '\0')
 		return -1;
+	*pass = nul2 + 1;
+	if (nul1 != msg && strcmp(msg, *user) != 0)
+		return -2;
 	return 0;
 }
 
@@ -206,7 +210,7 @@ pop3_cmd_auth(struct pop3 *s, char *args)
 	struct timespec start;
 	size_t len;
 	long n;
-	int argc;
+	int argc, k;
 	enum pop3_res r;
 
 	if ((argc = pop3_split(args, argv, 2)) == -1)
@@ -251,9 +255,11 @@ pop3_cmd_auth(struct pop3 *s, char *args)
 		r = failed(s, &start, "", "plain", "bad-base64");
 		return r == PR_ERR_AUTH ? PR_ERR_B64 : r;
 	}
-	if (pop3_sasl_plain((char *)msg, (size_t)n, &user, &pass) == -1) {
+	if ((k = pop3_sasl_plain((char *)msg, (size_t)n, &user, &pass)) != 0) {
+		r = failed(s, &start, user != NULL ? user : "", "plain",
+		    k == -2 ? "authzid" : "malformed");
 		wipe(msg, sizeof(msg));
-		return failed(s, &start, "", "plain", "malformed");
+		return r;
 	}
 	r = login(s, user, pass, NULL, "plain");
 	wipe(msg, sizeof(msg));

@@ -135,9 +135,11 @@ enum pop3_res pop3_cmd_user(struct pop3 *s, char *args);
 enum pop3_res pop3_cmd_pass(struct pop3 *s, char *args);
 enum pop3_res pop3_cmd_auth(struct pop3 *s, char *args);
 enum pop3_res pop3_cmd_apop(struct pop3 *s, char *args);
-/* SASL PLAIN message (RFC 4616) of LEN bytes: sets *USER and *PASS pointing
- * into MSG (NUL-terminated in place).  Returns 0, or -1 when malformed or
- * when it asks to act as another user. */
+/* SASL PLAIN message (RFC 4616) of LEN bytes in MSG, which has room for one
+ * more byte: sets *USER and *PASS pointing into MSG (NUL-terminated in
+ * place).  Returns 0; -1 when malformed; -2 when it asks to act as another
+ * user (an authzid that is not the authcid).  On failure *USER is still the
+ * authcid when the message has one (for the log), else NULL. */
 int pop3_sasl_plain(char *msg, size_t len, char **user, char **pass);
 /* 1 when DIGEST is the APOP answer for timestamp STAMP and the stored
  * password STORED (only {PLAIN} ones can match). */

@@ -82,14 +82,22 @@ START_TEST(sasl_plain_forms)
 	ck_assert_str_eq(u, "alice");
 	ck_assert_int_eq(plain("\0alice\0", 7, &u, &p), 0);
 	ck_assert_str_eq(p, "");
-	/* acting for another user is not offered */
-	ck_assert_int_eq(plain("bob\0alice\0pw", 12, &u, &p), -1);
-	/* malformed: too few or too many fields, no user */
+	/* acting for another user is not offered; the log still learns who
+	 * asked */
+	ck_assert_int_eq(plain("bob\0alice\0pw", 12, &u, &p), -2);
+	ck_assert_str_eq(u, "alice");
+	/* malformed: too few or too many fields, no user; the authcid is
+	 * known whenever there are two NULs */
 	ck_assert_int_eq(plain("alicepw", 7, &u, &p), -1);
+	ck_assert_ptr_null(u);
 	ck_assert_int_eq(plain("\0alicepw", 8, &u, &p), -1);
+	ck_assert_ptr_null(u);
 	ck_assert_int_eq(plain("\0alice\0p\0w", 10, &u, &p), -1);
+	ck_assert_str_eq(u, "alice");
 	ck_assert_int_eq(plain("\0\0pw", 4, &u, &p), -1);
+	ck_assert_str_eq(u, "");
 	ck_assert_int_eq(plain("", 0, &u, &p), -1);
+	ck_assert_ptr_null(u);
 }
 END_TEST
 
