@@ -140,34 +140,41 @@ cmd_rcpt(struct smtp *s, const char *arg, size_t len)
 	return r;
 }
 
+/* RFC 5321 4.1.1.4: 354, then the session reads the message through
+ * smtp_cmd_data_end(), so this handler replies like any other. */
 static enum reply
 cmd_data(struct smtp *s, const char *arg, size_t len)
 {
-	enum reply r;
-	int rc, crlf;
-
 	(void)arg;
 	if (len > 0)
 		return R_NOARGS;
-	crlf = s->io->crlf;	/* the DATA line's end starts the end mark */
-	smtp_reply(s, R_DATA_GO);
-	rc = smtp_data_read(s, crlf);
+	smtp_set_state(s, ST_DATA);
+	return R_DATA_GO;
+}
+
+enum reply
+smtp_cmd_data_end(struct smtp *s)
+{
+	enum reply r;
+	int rc;
+
+	/* The DATA line's end (io->crlf, untouched since) starts the end
+	 * mark. */
+	rc = smtp_data_read(s, s->io->crlf);
 	if (rc < 0) {
 		/* EOF or a read error mid-message: nothing is stored. */
-		smtp_deliver_log(s, "eof");
+		r = R_NONE;
+		s->result = "eof";
 		s->quit = 1;
 		s->why = "eof in data";
-		return R_NONE;
-	}
-	r = (enum reply)rc;
-	if (r == R_TIMEOUT) {
-		smtp_deliver_log(s, "timeout");
+	} else if ((r = (enum reply)rc) == R_TIMEOUT) {
+		s->result = "timeout";
 		s->quit = 1;
 		s->why = "timeout in data";
 	} else if (r == R_NONE)
 		r = smtp_deliver(s);
 	else
-		smtp_deliver_log(s, r == R_SIZE ? "too-big" : "no-memory");
+		s->result = r == R_SIZE ? "too-big" : "no-memory";
 	smtp_set_state(s, ST_READY);
 	return r;
 }

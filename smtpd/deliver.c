@@ -1,6 +1,7 @@
 /* deliver.c: the trace block of each recipient (From_, Return-Path,
- * Received) and the all-or-nothing store_deliver() call; the transaction's
- * log line.  Runs with the identity that writes the mailboxes (main.c). */
+ * Received), the all-or-nothing store_deliver() call and the transaction's
+ * log line (written as it ends, smtp_set_state()).  Runs with the identity
+ * that writes the mailboxes (main.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ smtp_deliver(struct smtp *s)
 	if (heads == NULL || sr == NULL) {
 		free(heads);
 		free(sr);
-		smtp_deliver_log(s, "no-memory");
+		s->result = "no-memory";
 		return R_NOMEM;
 	}
 	for (i = 0; i < s->nrcpt; i++) {
@@ -112,7 +113,7 @@ smtp_deliver(struct smtp *s)
 			free(heads);
 			free(sr);
 			log_warnx("trace header too long");
-			smtp_deliver_log(s, "failed");
+			s->result = "failed";
 			return R_FAIL;
 		}
 	}
@@ -136,6 +137,6 @@ smtp_deliver(struct smtp *s)
 		r = R_FAIL;
 		break;
 	}
-	smtp_deliver_log(s, rc == STORE_OK ? "delivered" : store_strerror(rc));
+	s->result = rc == STORE_OK ? "delivered" : store_strerror(rc);
 	return r;
 }

@@ -129,6 +129,9 @@ smtp_reply(struct smtp *s, enum reply r)
 			s->rcpterrors++;
 		else if (code >= 500)
 			s->errors++;
+		/* The reply to a message: the transaction's line has it. */
+		if (s->verb == NULL)
+			return code;
 		log_info("reject cmd=%s reply=\"%.9s\" arg=%s",
 		    s->verb != NULL ? s->verb : "-", t,
 		    log_quote(q, sizeof(q), s->arg != NULL ? s->arg : "",

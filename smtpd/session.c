@@ -10,9 +10,15 @@
 void
 smtp_set_state(struct smtp *s, enum smtp_state st)
 {
+	/* One line per transaction, however it ended: delivered, refused,
+	 * failed, or abandoned by RSET, HELO, QUIT, EOF, timeout or 421. */
+	if (st <= ST_READY && s->state >= ST_MAIL)
+		smtp_deliver_log(s, s->result != NULL ? s->result :
+		    "abandoned");
 	/* Back to no transaction: forget sender, recipients and message (RFC
 	 * 5321 4.1.1.5).  The body buffer is kept for the next message. */
 	if (st <= ST_READY) {
+		s->result = NULL;
 		memset(&s->from, 0, sizeof(s->from));
 		memset(&s->mp, 0, sizeof(s->mp));
 		s->nrcpt = 0;
@@ -73,6 +79,8 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 				refuse_line(&s, R_NUL, line, len);
 			else
 				smtp_cmd_dispatch(&s, line, len);
+			if (s.state == ST_DATA)
+				smtp_reply(&s, smtp_cmd_data_end(&s));
 			break;
 		case IO_TOOLONG:
 			refuse_line(&s, R_TOOLONG, line, len);
@@ -95,6 +103,8 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 			s.why = "too many errors";
 		}
 	}
+	if (s.state >= ST_MAIL)
+		smtp_set_state(&s, ST_READY);	/* logs it abandoned */
 	(void)io_flush(io);
 	log_info("disconnect reason=\"%s\" errors=%u rcpt_errors=%u", s.why,
 	    s.errors, s.rcpterrors);

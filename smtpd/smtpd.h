@@ -61,7 +61,8 @@ enum smtp_state {
 	ST_GREET,	/* before HELO/EHLO */
 	ST_READY,	/* no transaction */
 	ST_MAIL,	/* MAIL accepted, no recipient yet */
-	ST_RCPT		/* at least one recipient */
+	ST_RCPT,	/* at least one recipient */
+	ST_DATA		/* 354 sent: the message comes next */
 };
 
 struct rcpt {
@@ -87,7 +88,8 @@ struct smtp {
 	const char	*why;		/* and why, for the log */
 	unsigned	 errors;	/* 5xx replies, RCPT's aside */
 	unsigned	 rcpterrors;	/* 5xx replies to RCPT */
-	const char	*verb;		/* current command, for the log */
+	const char	*verb;		/* current command, for the log; NULL
+					 * for the reply to the message */
 	const char	*arg;		/* and its argument */
 	size_t		 arglen;
 	char		 helo[HELO_MAX + 1];
@@ -98,6 +100,8 @@ struct smtp {
 	size_t		 rcptcmds;	/* RCPT commands in the transaction */
 	int		 toomany;	/* 452s in it, logged once */
 	char		 qid[16];
+	const char	*result;	/* how the transaction ended, for the
+					 * log; NULL: abandoned */
 	struct body	 body;
 	uint64_t	 size;		/* message octets with CRLF line ends */
 };
@@ -105,7 +109,9 @@ struct smtp {
 /* session.c: run one SMTP session on IO to its end.  Returns 0, or -1 when
  * the session could not start (out of memory). */
 int smtp_session(const struct smtpd_conf *c, struct io *io);
-/* Change state (and forget the transaction when going back to ST_READY). */
+/* Change state.  Going back to ST_READY (or ST_GREET) ends a transaction:
+ * its one log line is written (result S->result, or "abandoned" when it
+ * never got to its message) and it is forgotten. */
 void smtp_set_state(struct smtp *s, enum smtp_state st);
 
 /* reply.c: write reply R; log it when negative (4xx, 5xx; 421 aside) and
@@ -125,6 +131,10 @@ const struct smtp_cmd *smtp_cmd_find(const char *line, size_t len,
     const char **arg, size_t *arglen);
 /* Run one command line: state check, handler, reply. */
 void smtp_cmd_dispatch(struct smtp *s, const char *line, size_t len);
+/* In ST_DATA, after 354: read the message, store it and end the
+ * transaction.  Returns the reply to the message (R_NONE at EOF, when the
+ * session ends with no reply). */
+enum reply smtp_cmd_data_end(struct smtp *s);
 
 /* rcpt.c: check recipient A and add its mailboxes.  Returns the reply. */
 enum reply smtp_rcpt_add(struct smtp *s, const struct addr *a);
@@ -142,10 +152,11 @@ int smtp_data_read(struct smtp *s, int prev_crlf);
 /* Append LEN bytes to B, never growing it past MAX.  Returns 0 or -1. */
 int smtp_body_add(struct body *b, const void *p, size_t len, size_t max);
 
-/* deliver.c: store S->body for every recipient; log the transaction.
- * Returns R_QUEUED or a 451 reply. */
+/* deliver.c: store S->body for every recipient and set S->result (the
+ * store has logged a failure's cause).  Returns R_QUEUED or a 451 reply. */
 enum reply smtp_deliver(struct smtp *s);
-/* The one log line of a transaction that ended with RESULT. */
+/* The one log line of a transaction that ended with RESULT (for
+ * smtp_set_state()). */
 void smtp_deliver_log(struct smtp *s, const char *result);
 
 /* aliases.c: the -a file, read once at start-up. */
