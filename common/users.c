@@ -106,6 +106,16 @@ split_scheme(const char *stored, const char **rest)
 	return S_UNKNOWN;
 }
 
+const char *
+users_plain_password(const char *stored)
+{
+	const char *rest;
+
+	if (stored == NULL || split_scheme(stored, &rest) != S_PLAIN)
+		return NULL;
+	return rest;
+}
+
 int
 users_check_pass(const char *stored, const char *given)
 {

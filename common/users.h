@@ -33,6 +33,12 @@ int users_check_file(const char *path);
 int users_check_pass(const char *stored, const char *given);
 void users_dummy_check(const char *given);
 
+/* The clear text of STORED when its scheme is a plain one ({PLAIN}, {CLEAR},
+ * {CLEARTEXT}, any case: the same rule as users_check_pass), for challenge-
+ * response checks such as APOP; NULL for any other scheme.  Points into
+ * STORED. */
+const char *users_plain_password(const char *stored);
+
 /* Parse one users-file line (no line end) into *U.  Returns 1 on an entry,
  * 0 on a comment or blank line, -1 on a malformed line.  For tests and fuzzers. */
 int users_parse_line(const char *line, size_t len, struct user *u);

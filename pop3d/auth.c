@@ -279,7 +279,8 @@ pop3_cmd_apop(struct pop3 *s, char *args)
 }
 
 /* RFC 1939 7: DIGEST is MD5(timestamp password) in lower-case hex.  Only
- * {PLAIN} passwords can be checked this way; others fail like a bad digest.
+ * plain passwords ({PLAIN}, {CLEAR}, {CLEARTEXT}, as users_check_pass reads
+ * them) can be checked this way; others fail like a bad digest.
  * The two parts are fed to MD5 one after the other: a joining buffer that
  * could be too small once let an overflow hash the empty string instead.
  * Anything unexpected (no timestamp, empty password, a digest of the wrong
@@ -296,7 +297,7 @@ pop3_apop_check(const char *stamp, const char *stored, const char *digest)
 
 	if (stamp == NULL || stored == NULL || digest == NULL)
 		return 0;
-	pw = strncmp(stored, "{PLAIN}", 7) == 0 ? stored + 7 : NULL;
+	pw = users_plain_password(stored);
 	if (pw == NULL || pw[0] == '\0' || stamp[0] == '\0' ||
 	    strlen(digest) != 32)
 		return 0;

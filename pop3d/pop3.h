@@ -142,7 +142,7 @@ enum pop3_res pop3_cmd_apop(struct pop3 *s, char *args);
  * authcid when the message has one (for the log), else NULL. */
 int pop3_sasl_plain(char *msg, size_t len, char **user, char **pass);
 /* 1 when DIGEST is the APOP answer for timestamp STAMP and the stored
- * password STORED (only {PLAIN} ones can match). */
+ * password STORED (only plain ones can match: users_plain_password). */
 int pop3_apop_check(const char *stamp, const char *stored, const char *digest);
 /* Strict base64 decode of IN (LEN bytes) into OUT (CAP bytes).  Returns the
  * decoded length, or -1 on bad input or overflow. */

@@ -117,6 +117,23 @@ START_TEST(test_pass_plain)
 }
 END_TEST
 
+START_TEST(test_plain_password)
+{
+	/* the plain schemes of users_check_pass, in any case, and no other */
+	ck_assert_str_eq(users_plain_password("{PLAIN}secret"), "secret");
+	ck_assert_str_eq(users_plain_password("{plain}secret"), "secret");
+	ck_assert_str_eq(users_plain_password("{CLEAR}secret"), "secret");
+	ck_assert_str_eq(users_plain_password("{ClearText}a}b"), "a}b");
+	ck_assert_str_eq(users_plain_password("{PLAIN}"), "");
+	ck_assert_ptr_null(users_plain_password(DAVE_HASH));
+	ck_assert_ptr_null(users_plain_password("{SHA512-CRYPT}" DAVE_HASH));
+	ck_assert_ptr_null(users_plain_password("{PLAINTEXT}secret"));
+	ck_assert_ptr_null(users_plain_password("{MD5}secret"));
+	ck_assert_ptr_null(users_plain_password("{PLAIN"));
+	ck_assert_ptr_null(users_plain_password(NULL));
+}
+END_TEST
+
 START_TEST(test_pass_crypt)
 {
 	struct crypt_data cd;
@@ -347,6 +364,7 @@ users_suite(void)
 
 	tc = tcase_create("password");
 	tcase_add_test(tc, test_pass_plain);
+	tcase_add_test(tc, test_plain_password);
 	tcase_add_test(tc, test_pass_crypt);
 	tcase_add_test(tc, test_pass_never);
 	suite_add_tcase(s, tc);
