@@ -51,6 +51,12 @@ main(int argc, char *argv[])
 	if (usage == NULL && optind != argc)
 		usage = "unexpected argument";
 	log_init("pop3d", o.logto);
+	/* -u drops before any login, so the system accounts' hashes (shadow,
+	 * root only) could never be read: -u without -p would refuse every
+	 * password.  Say so now rather than at each login. */
+	if (usage == NULL && o.user != NULL && o.users == NULL)
+		usage = "-u needs -p FILE: after the drop to -u the system "
+		    "accounts' passwords cannot be read";
 	if (usage == NULL && opts_finish(&o, &err) == -1)
 		usage = err;
 	/* APOP needs the plain password, which only a users file can hold. */

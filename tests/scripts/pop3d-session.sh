@@ -6,6 +6,7 @@
 #     also not for a bad option or a broken users file;
 #   - a client that vanishes mid-RETR (EPIPE) does not kill or hang pop3d
 #     and deletes nothing;
+#   - -u without -p is refused at start-up (EX_USAGE);
 #   - QUIT that cannot commit (a file size limit the runner cannot set)
 #     answers -ERR [SYS/TEMP] and removes nothing.
 # Env: POP3D (binary).  Exit 0 when all pass.
@@ -83,6 +84,16 @@ st=$?
 [ ! -s "$T/err" ] && ok "fd 2 silent on a bad option" || no "fd 2: $(cat "$T/err")"
 [ $st = 64 ] && ok "bad option exits EX_USAGE" || no "bad option exit $st"
 grep -q '^-ERR ' "$T/out" && ok "bad option: -ERR to the client" || no "bad option output"
+# -u without -p: the system accounts' passwords are unreadable after the
+# drop, so no login could ever work; refused at start-up.
+printf 'QUIT\r\n' | "$POP3D" -m "$T/spool" -u nobody -l stderr >"$T/out" 2>"$T/log"
+st=$?
+[ $st = 64 ] && ok "-u without -p exits EX_USAGE" || no "-u without -p exit $st"
+grep -q '^-ERR ' "$T/out" && ok "-u without -p: -ERR to the client" ||
+    no "-u without -p output: $(cat "$T/out")"
+grep -q 'startup failed: -u needs -p' "$T/log" && ok "-u without -p logged" ||
+    no "-u without -p log: $(cat "$T/log")"
+
 printf 'broken line\n' >"$T/badusers"
 printf 'QUIT\r\n' | "$POP3D" -m "$T/spool" -p "$T/badusers" >"$T/out" 2>"$T/err"
 st=$?
