@@ -159,8 +159,10 @@ smtp_cmd_data_end(struct smtp *s)
 	int rc;
 
 	/* The DATA line's end (io->crlf, untouched since) starts the end
-	 * mark. */
+	 * mark.  The whole message within a deadline (params.h). */
+	io_deadline(s->io, s->conf->o.timeout * SMTP_DATA_DEADLINE_MUL);
 	rc = smtp_data_read(s, s->io->crlf);
+	io_deadline(s->io, 0);
 	if (rc < 0) {
 		/* EOF or a read error mid-message: nothing is stored. */
 		r = R_NONE;

@@ -53,6 +53,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 	 * so 510 bytes of text whichever end the client uses. */
 	char line[SMTP_LINE_MAX - 2];
 	struct smtp s;
+	enum io_status st;
 	size_t len, rcpterrmax;
 
 	memset(&s, 0, sizeof(s));
@@ -73,7 +74,11 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 	log_info("connect");
 	smtp_reply(&s, R_GREET);
 	while (!s.quit) {
-		switch (io_getline(io, line, sizeof(line), &len, 0)) {
+		/* params.h: the whole line within -t (slow-drip clients). */
+		io_deadline(io, c->o.timeout);
+		st = io_getline(io, line, sizeof(line), &len, 0);
+		io_deadline(io, 0);
+		switch (st) {
 		case IO_OK:
 			if (io->nul)
 				refuse_line(&s, R_NUL, line, len);

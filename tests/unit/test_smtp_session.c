@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -21,11 +22,13 @@ static struct smtpd_conf conf;
 static struct io io;
 
 /* A client in memory: INPUT handed out CHUNK bytes a read (0 = all), then
- * EOF or, with TIMEOUT set, a timeout; writes are counted and collected. */
+ * EOF or, with TIMEOUT set, a timeout; from offset SLOW on (when DRIP_MS
+ * is set) one byte a read, DRIP_MS apart; writes are counted and
+ * collected. */
 struct client {
 	const char	*in;
-	size_t		 inlen, pos, chunk;
-	int		 timeout;
+	size_t		 inlen, pos, chunk, slow;
+	int		 timeout, drip_ms;
 	int		 wfail;
 	int		 writes;
 	char		*out;
@@ -45,6 +48,13 @@ mem_read(struct io *i, void *buf, size_t len)
 	}
 	if (c->chunk > 0 && n > c->chunk)
 		n = c->chunk;
+	if (c->drip_ms > 0 && c->pos >= c->slow && n > 0) {
+		struct timespec ts = { 0, c->drip_ms * 1000000L };
+
+		nanosleep(&ts, NULL);
+		n = 1;
+	} else if (c->drip_ms > 0 && n > c->slow - c->pos)
+		n = c->slow - c->pos;
 	if (n > len)
 		n = len;
 	memcpy(buf, c->in + c->pos, n);
@@ -424,6 +434,63 @@ START_TEST(timeout)
 }
 END_TEST
 
+/* Slow drip (issue 6): a byte well within the idle timeout each, but the
+ * line or the message never done.  Fed from PREFIX's end on, a byte every
+ * 100 ms, with -t 1.  Returns the seconds the session took. */
+static double
+drip(const char *in, size_t prefix)
+{
+	struct timespec a, b;
+
+	free(cl.out);
+	memset(&cl, 0, sizeof(cl));
+	cl.in = in;
+	cl.inlen = strlen(in);
+	cl.slow = prefix;
+	cl.drip_ms = 100;
+	conf.o.timeout = 1;
+	io_init_cb(&io, mem_read, mem_write, &cl);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(smtp_session(&conf, &io), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ck_assert_ptr_nonnull(cl.out);
+	return (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+START_TEST(deadline_command)
+{
+	static const char in[] = "EHLO c.example\r\n"
+	    "NOOP 0123456789012345678901234567890123456789\r\nQUIT\r\n";
+	double t;
+
+	/* The line is cut off after -t, not after its 4.6 s of drip. */
+	t = drip(in, 16);
+	ck_assert_ptr_nonnull(strstr(cl.out, "250 HELP\r\n421 4.4.2 "
+	    "mx.example.org Timeout, closing connection\r\n"));
+	ck_assert_ptr_null(strstr(cl.out, "250 2.0.0 Ok"));
+	ck_assert(t >= 0.9 && t < 2.5);
+}
+END_TEST
+
+START_TEST(deadline_data)
+{
+	static char in[1024];
+	double t;
+	size_t n;
+
+	/* Each line in time, the message not: cut off after 2 * -t. */
+	n = (size_t)snprintf(in, sizeof(in), "%s", HELLO);
+	snprintf(in + n, sizeof(in) - n, "%s", "a\r\nb\r\nc\r\nd\r\ne\r\n"
+	    "f\r\ng\r\nh\r\ni\r\nj\r\nk\r\nl\r\n.\r\nQUIT\r\n");
+	t = drip(in, n);
+	ck_assert_ptr_nonnull(strstr(cl.out, "354 End data with <CR><LF>."
+	    "<CR><LF>\r\n421 4.4.2 mx.example.org Timeout, closing "
+	    "connection\r\n"));
+	ck_assert_int_eq(exists("alice"), 0);
+	ck_assert(t >= 1.9 && t < 3.5);
+}
+END_TEST
+
 START_TEST(write_failure)
 {
 	static const char in[] = HELLO "x\r\n.\r\nNOOP\r\nQUIT\r\n";
@@ -516,6 +583,11 @@ suite(void)
 	tcase_add_test(tc, data_size_bound);
 	tcase_add_test(tc, data_size_exact);
 	tcase_add_test(tc, data_eof);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("deadline");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, deadline_command);
+	tcase_add_test(tc, deadline_data);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("robustness");
 	tcase_add_checked_fixture(tc, setup, teardown);
