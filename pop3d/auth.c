@@ -228,7 +228,7 @@ pop3_cmd_auth(struct pop3 *s, char *args)
 	} else {
 		/* RFC 5034 4: an empty challenge, then one line of response. */
 		io_printf(s->io, "+ \r\n");
-		switch (io_getline(s->io, line, POP3_AUTH_LINE_MAX, &len, 0)) {
+		switch (pop3_getline(s, line, POP3_AUTH_LINE_MAX, &len)) {
 		case IO_OK:
 			break;
 		case IO_PART:

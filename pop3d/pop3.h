@@ -110,6 +110,11 @@ struct pop3 {
 /* Run one session on IO until QUIT, EOF, timeout or error.  Returns an exit
  * status (0, or EX_* from <sysexits.h> when output failed). */
 int pop3_session(const struct pop3_conf *conf, struct io *io);
+/* Read one command (or AUTH response) line of at most CAP bytes, as
+ * io_getline without pieces: the idle timeout (-t) until its first byte,
+ * then the whole line within -t of that byte.  IO_TIMEOUT for either. */
+enum io_status pop3_getline(struct pop3 *s, char *buf, size_t cap,
+    size_t *len);
 /* Change state (logged at a single place). */
 void pop3_set_state(struct pop3 *s, enum pop3_state st);
 /* Release everything the session holds (mailbox, index, marker). */

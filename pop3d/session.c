@@ -50,6 +50,32 @@ make_stamp(struct pop3 *s)
 	}
 }
 
+enum io_status
+pop3_getline(struct pop3 *s, char *buf, size_t cap, size_t *len)
+{
+	struct io *io = s->io;
+	enum io_status st;
+
+	io_deadline(io, 0);
+	if (!io_pending(io)) {
+		/* Wait, under the idle timeout alone, for the first byte: a
+		 * zero-byte piece is IO_PART as soon as a line has begun and
+		 * consumes nothing (an empty line comes back whole, IO_OK). */
+		st = io_getline(io, buf, 0, len, 1);
+		if (st != IO_PART)
+			return st;
+	}
+	/* From the first byte on, the whole line within -t: the idle timeout
+	 * alone restarts on every byte, and a client dripping one byte every
+	 * few minutes would hold the session and its IN-USE marker for ever. */
+	io_deadline(io, s->conf->o->timeout);
+	st = io_getline(io, buf, cap, len, 0);
+	/* Replies are not bound by it: a long RETR to a slow reader is timed
+	 * per write. */
+	io_deadline(io, 0);
+	return st;
+}
+
 int
 pop3_session(const struct pop3_conf *conf, struct io *io)
 {
@@ -78,7 +104,7 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 	while (!s->close) {
 		/* RFC 2449 4: 255 octets including CRLF; longer lines are
 		 * refused whole, never executed truncated. */
-		switch (io_getline(io, line, sizeof(line) - 2, &len, 0)) {
+		switch (pop3_getline(s, line, sizeof(line) - 2, &len)) {
 		case IO_OK:
 			if (io->nul)
 				pop3_reply_result(s, PR_ERR_NUL);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # pop3d-session.sh: what transcripts cannot show, because their input is a
 # file read to its end at once:
-#   - the idle timeout (-t) ends a session without deleting anything;
+#   - the idle timeout (-t) ends a session without deleting anything, and
+#     so does a client that drips a command a byte at a time;
 #   - without -l stderr nothing reaches fd 2 (under inetd it is the client),
 #     also not for a bad option or a broken users file;
 #   - a client that vanishes mid-RETR (EPIPE) does not kill or hang pop3d
@@ -50,6 +51,24 @@ grep -q '^-ERR idle timeout' "$T/out" && ok "idle timeout answered" ||
 cmp -s "$T/spool/alice" "$T/orig" && ok "timeout deletes nothing" ||
     no "timeout deletes nothing"
 grep -q 'end=timeout' "$T/log" && ok "timeout logged" || no "timeout logged"
+
+# Slow drip: a byte a second, each well within -t 2, but the line is not
+# complete within 2 s of its first byte: cut off like an idle client.
+box
+start=$(date +%s)
+{
+	printf 'USER alice\r\nPASS alicepw\r\nDELE 1\r\n'
+	i=0
+	while [ $i -lt 8 ]; do printf N; sleep 1; i=$((i + 1)); done
+	printf '\r\nQUIT\r\n'
+} | run -t 2 -l stderr >"$T/out" 2>"$T/log"
+took=$(($(date +%s) - start))
+grep -q '^-ERR idle timeout' "$T/out" && ok "slow drip cut off" ||
+    no "slow drip cut off: $(cat "$T/out")"
+[ "$took" -le 6 ] && ok "slow drip: within -t of the first byte" ||
+    no "slow drip took ${took}s"
+cmp -s "$T/spool/alice" "$T/orig" && ok "slow drip deletes nothing" ||
+    no "slow drip deletes nothing"
 
 # QUIT that cannot commit: a file size limit (RLIMIT_FSIZE, far below the
 # size of the kept mail the expunge journal must hold, far above a dotlock)

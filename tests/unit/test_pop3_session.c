@@ -791,6 +791,82 @@ START_TEST(retr_few_writes)
 }
 END_TEST
 
+/* Segment 0 at once, then one byte a read, DRIP_MS apart: a slow-drip
+ * client.  (Callbacks have no idle timeout; only io's deadline applies.) */
+static long drip_ms;
+
+static ssize_t
+drip_read(struct io *i, void *buf, size_t len)
+{
+	struct client *c = i->ctx;
+	struct timespec ts;
+
+	if (len == 0 || (c->cur == 0 && c->pos < strlen(c->seg[0])))
+		return c_read(i, buf, len);
+	ts.tv_sec = drip_ms / 1000;
+	ts.tv_nsec = (drip_ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+	return c_read(i, buf, 1);
+}
+
+static int
+run_drip(struct client *c, long ms)
+{
+	drip_ms = ms;
+	io_init_cb(&io, drip_read, c_write, c);
+	return pop3_session(&conf, &io);
+}
+
+START_TEST(slow_drip_cut)
+{
+	struct client *c = client("USER alice\r\nPASS alicepw\r\n");
+
+	/* -t 1 and a byte every 300 ms: each byte is well inside the idle
+	 * timeout, but the line is not complete within 1 s of its first. */
+	o.timeout = 1;
+	add(c, "NOOP\r\n");
+	add(c, "QUIT\r\n");
+	mailbox("alice", three);
+	ck_assert_int_eq(run_drip(c, 300), 0);
+	ck_assert_ptr_nonnull(strstr(c->out,
+	    "\r\n-ERR idle timeout, closing connection\r\n"));
+	ck_assert_ptr_null(strstr(c->out, "nothing done"));
+	ck_assert_ptr_null(strstr(c->out, "+OK bye"));
+	done(c);
+}
+END_TEST
+
+START_TEST(slow_drip_in_time)
+{
+	struct client *c = client("USER alice\r\nPASS alicepw\r\n");
+
+	/* the same client, faster: each line is in within 1 s of its first
+	 * byte; the time between lines does not count */
+	o.timeout = 1;
+	add(c, "NOOP\r\n");
+	add(c, "QUIT\r\n");
+	mailbox("alice", three);
+	ck_assert_int_eq(run_drip(c, 80), 0);
+	ck_assert_ptr_nonnull(strstr(c->out, "\r\n+OK nothing done\r\n"));
+	ck_assert_ptr_nonnull(strstr(c->out, "\r\n+OK bye"));
+	done(c);
+}
+END_TEST
+
+START_TEST(slow_drip_auth)
+{
+	struct client *c = client("AUTH PLAIN\r\n");
+
+	/* the AUTH response line is held to the same deadline */
+	o.timeout = 1;
+	add(c, "AGFsaWNlAGFsaWNlcHc=\r\n");
+	mailbox("alice", three);
+	ck_assert_int_eq(run_drip(c, 200), 0);
+	ck_assert_str_eq(c->out, "+OK mail.example.org POP3 ready\r\n+ \r\n");
+	done(c);
+}
+END_TEST
+
 START_TEST(write_error_ends)
 {
 	struct client *c = client("CAPA\r\nCAPA\r\nCAPA\r\n");
@@ -876,6 +952,9 @@ pop3_session_suite(void)
 	tcase_add_test(tc, line_limit);
 	tcase_add_test(tc, retr_few_writes);
 	tcase_add_test(tc, write_error_ends);
+	tcase_add_test(tc, slow_drip_cut);
+	tcase_add_test(tc, slow_drip_in_time);
+	tcase_add_test(tc, slow_drip_auth);
 	tcase_add_test(tc, junk_input);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
