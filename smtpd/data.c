@@ -39,7 +39,8 @@ smtp_body_add(struct body *b, const void *p, size_t len, size_t max)
 static int
 end_line(struct body *b, size_t start, size_t max)
 {
-	if (mbox_is_fromish(b->p + start, b->len - start)) {
+	/* An empty line is never From-ish; the buffer may not exist yet. */
+	if (b->len > start && mbox_is_fromish(b->p + start, b->len - start)) {
 		if (smtp_body_add(b, ">", 1, max) < 0)
 			return -1;
 		memmove(b->p + start + 1, b->p + start, b->len - 1 - start);
