@@ -368,6 +368,48 @@ io_printf(struct io *io, const char *fmt, ...)
 }
 
 void
+io_linger(struct io *io, int ms)
+{
+	struct timespec start, now;
+	struct pollfd pfd;
+	char buf[4096];
+	socklen_t len;
+	ssize_t n;
+	int type, left;
+
+	/* Closing a socket with unread input makes the kernel send a reset
+	 * (RFC 1122 4.2.2.13), and the client's TCP may drop the reply it has
+	 * not read yet: a 421 after too many errors, a 221 after a pipelined
+	 * QUIT.  A FIN after our last byte, and no unread input at close,
+	 * avoid that. */
+	len = sizeof(type);
+	if (io->wfd < 0 || io->rfd < 0 ||
+	    getsockopt(io->wfd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    shutdown(io->wfd, SHUT_WR) < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = ms - (int)ms_since(&start, &now);
+		if (left <= 0)
+			return;
+		pfd.fd = io->rfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (pfd.revents == 0)
+			return;		/* time is up */
+		n = read(io->rfd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			return;		/* EOF or an error */
+	}
+}
+
+void
 io_nodelay(int fd)
 {
 	struct sockaddr_storage ss;

@@ -72,6 +72,12 @@ void io_printf(struct io *io, const char *fmt, ...)
 /* Write out everything buffered; returns 0, or -1 when output failed. */
 int io_flush(struct io *io);
 
+/* End a session on a socket without a reset: shut the sending side of
+ * io->wfd (the client reads our last reply, then EOF) and read and discard
+ * io->rfd until EOF, at most MS milliseconds.  Call after io_flush().
+ * Nothing happens when io->wfd is no socket (a pipe, memory I/O). */
+void io_linger(struct io *io, int ms);
+
 /* Set TCP_NODELAY when FD is a TCP socket (no Nagle stall on replies). */
 void io_nodelay(int fd);
 

@@ -73,6 +73,11 @@
  * 4.5.3.2.6 gives a client to wait for our reply after it, and 17 KiB/s for
  * a message of the default -s.  A site with slow links raises -t. */
 #define SMTP_DATA_DEADLINE_MUL	2
+/* At the end of a session on a socket: how long to read and discard what
+ * the client still sends after our side is shut (io_linger).  A client
+ * closes at once when it has our last reply; a pipelining one whose input
+ * we did not read would otherwise get a reset that can lose that reply. */
+#define LINGER_MS		2000
 
 /* Locking: every wait is bounded.  A delivery or login that cannot lock the
  * mailbox within LOCK_WAIT_MS answers with a temporary failure. */

@@ -40,6 +40,7 @@ fail(int status, const char *why, const char *what)
 	io_init_fd(&io, 0, 1, conf.o.timeout);
 	smtp_reply(&s, R_UNAVAIL);
 	(void)io_flush(&io);
+	io_linger(&io, LINGER_MS);
 	exit(status);
 }
 
@@ -154,5 +155,7 @@ main(int argc, char **argv)
 	io_nodelay(1);
 	io_init_fd(&io, 0, 1, conf.o.timeout);
 	rc = smtp_session(&conf, &io);
+	/* A 421 or a 221 may leave pipelined input unread. */
+	io_linger(&io, LINGER_MS);
 	return rc < 0 ? EX_OSERR : EX_OK;
 }

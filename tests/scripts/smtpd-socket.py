@@ -2,8 +2,9 @@
 """smtpd-socket.py: smtpd on a real TCP connection, as inetd runs it (the
 socket on fds 0, 1 and 2): TCP_NODELAY is set, the client address comes from
 getpeername(), the client sees only protocol lines (nothing logged to fd 2),
-a bad option still gives one 421 line, and the idle timeout (-t) ends the
-session with 421 4.4.2, also in the middle of DATA, storing nothing.
+a bad option still gives one 421 line, the idle timeout (-t) ends the
+session with 421 4.4.2, also in the middle of DATA, storing nothing, and a
+421 with pipelined input left unread ends in EOF, not a reset.
 Environment: SMTPD.
 """
 import os
@@ -68,8 +69,8 @@ def main():
         out += lines(c, b"354 ")
         c.sendall(b"Subject: tcp\r\n\r\nhi\r\n.\r\nQUIT\r\n")
         out += lines(c, b"\0")  # to EOF
+        c.close()  # before the wait: smtpd lingers until the client closes
         p.wait(timeout=10)
-        c.close()
         if greet != b"220 %s ESMTP\r\n" % HOST.encode():
             print("greeting %r" % greet)
             ok = False
@@ -94,8 +95,8 @@ def main():
         # A bad option: the client gets exactly one 421 line, then EOF.
         p, c, s = connect(base + ["-Z"])
         out = lines(c, b"\0")
-        p.wait(timeout=10)
         c.close()
+        p.wait(timeout=10)
         if out != b"421 4.3.0 %s Service not available, closing connection\r\n" % HOST.encode() \
                 or p.returncode != 64:
             print("bad option: %r status %d" % (out, p.returncode))
@@ -107,9 +108,9 @@ def main():
         c.sendall(b"HELO client.example\r\n")
         out = lines(c, b"421 ")
         out += lines(c, b"\0")
-        p.wait(timeout=10)
         took = time.monotonic() - t0
         c.close()
+        p.wait(timeout=10)
         if not out.endswith(b"421 4.4.2 %s Timeout, closing connection\r\n" % HOST.encode()) \
                 or took > 5:
             print("idle timeout: %r after %.1fs" % (out, took))
@@ -122,13 +123,37 @@ def main():
                   b"Subject: cut\r\n\r\nhalf" % HOST.encode())
         out = lines(c, b"421 ")
         out += lines(c, b"\0")
-        p.wait(timeout=10)
         c.close()
+        p.wait(timeout=10)
         if not out.endswith(b"421 4.4.2 %s Timeout, closing connection\r\n" % HOST.encode()) \
                 or os.path.exists(os.path.join(spool, "alice")):
             print("timeout in DATA: %r, stored: %s" % (
                 out, os.path.exists(os.path.join(spool, "alice"))))
             ok = False
+
+        # The tenth error's 421 with pipelined input left unread: smtpd
+        # shuts its side and drains, so the client reads the 421 and then
+        # EOF, not a reset (a close with unread input sends RST, which can
+        # make the client's TCP drop the 421).
+        for tail in (b"", b"NOOP\r\n" * 10000):
+            p, c, s = connect(base)
+            c.sendall(b"FOO\r\n" * 10 + tail)
+            out, err = b"", None
+            try:
+                while True:
+                    d = c.recv(65536)
+                    if not d:
+                        break
+                    out += d
+            except OSError as e:
+                err = e
+            c.close()
+            p.wait(timeout=10)
+            if not out.endswith(b"421 4.7.0 %s Too many errors, closing "
+                                b"connection\r\n" % HOST.encode()) or err:
+                print("421 with input left (%d bytes): %r, %r" % (
+                    len(tail), out[-80:], err))
+                ok = False
     finally:
         shutil.rmtree(tmp)
     print("ok" if ok else "not ok")
