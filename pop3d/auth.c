@@ -42,8 +42,10 @@ failed(struct pop3 *s, const struct timespec *start, const char *name,
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)
 	    == EINTR)
 		;
-	if (s->fails >= POP3_FAILS_MAX)
+	if (s->fails >= POP3_FAILS_MAX) {
 		s->close = 1;
+		s->end = "auth-failures";
+	}
 	pop3_set_state(s, ST_AUTH);
 	return PR_ERR_AUTH;
 }
@@ -68,6 +70,7 @@ login(struct pop3 *s, const char *name, const char *pass, const char *digest,
 		/* Logged by users_lookup; a broken users file is our fault. */
 		s->why = "user database unavailable";
 		s->close = 1;
+		s->end = "login-error";
 		return PR_ERR_TEMP;
 	}
 	if (pass != NULL) {
@@ -89,6 +92,7 @@ login(struct pop3 *s, const char *name, const char *pass, const char *digest,
 	if ((r = pop3_drop_open(s, &u)) != PR_OK) {
 		/* Privileges may be gone: no second login in this session. */
 		s->close = 1;
+		s->end = "login-error";
 		return r;
 	}
 	log_info("login user=%s method=%s messages=%zu size=%llu",
@@ -108,8 +112,7 @@ pop3_cmd_user(struct pop3 *s, char *args)
 		return PR_ERR_NAME;
 	snprintf(s->user, sizeof(s->user), "%s", args);
 	pop3_set_state(s, ST_USER);
-	pop3_reply_text(s, "send PASS");
-	return PR_OK;
+	return PR_OK_USER;
 }
 
 enum pop3_res
@@ -234,9 +237,19 @@ pop3_cmd_auth(struct pop3 *s, char *args)
 		case IO_PART:
 		case IO_TOOLONG:
 			return PR_ERR_TOOLONG;
-		default:
-			/* EOF or timeout in the middle of AUTH: just end. */
+		case IO_TIMEOUT:
+			/* As between commands: said, logged, no login. */
 			s->close = 1;
+			s->end = "timeout";
+			return PR_ERR_TIMEOUT;
+		case IO_EOF:
+			s->close = 1;
+			s->end = "eof";
+			return PR_DONE;
+		case IO_ERROR:
+		default:
+			s->close = 1;
+			s->end = "error";
 			return PR_DONE;
 		}
 		if (s->io->nul)

@@ -135,11 +135,12 @@ pop3_drop_commit(struct pop3 *s)
 	store_close(&s->box);
 	s->box.fd = -1;
 	if (r != STORE_OK) {
+		/* The store logged why, where it found out; the logout line
+		 * says that this session removed nothing. */
 		s->why = store_strerror(r);
-		log_warnx("update failed user=%s deleted=0 error=\"%s\"",
-		    s->quser, s->why);
 		s->ndel = 0;
 		s->close = 1;
+		s->end = "update-failed";
 		return PR_ERR_COMMIT;
 	}
 	pop3_reply_text(s, "bye, %zu deleted, %zu kept", s->ndel,

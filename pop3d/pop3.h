@@ -59,6 +59,9 @@ enum pop3_res {
 	PR_OK,		/* "+OK " and s->text */
 	PR_DONE,		/* the handler wrote the whole (multi-line) reply */
 	PR_BYE,		/* "+OK " and s->text, then close the session */
+	PR_OK_USER,	/* USER accepted: the fixed text asks for PASS */
+	PR_OK_NOOP,
+	PR_BYE_AUTH,	/* QUIT before login: nothing to commit */
 	PR_ERR_UNKNOWN,	/* dispatcher: no such command */
 	PR_ERR_STATE,	/* dispatcher: not valid in this state */
 	PR_ERR_TOOLONG,	/* dispatcher: line over POP3_LINE_MAX */
@@ -87,6 +90,8 @@ struct pop3 {
 	struct io	*io;
 	enum pop3_state	 state;
 	int		 close;		/* end the session after this reply */
+	const char	*end;		/* why it ended, for the log: "quit",
+					 * "eof", "timeout", "auth-failures" ... */
 	int		 fails;		/* failed logins */
 	char		 user[USER_MAX + 1];
 	char		 quser[LOG_QUOTE_SIZE];	/* user, quoted for the log */
@@ -156,10 +161,12 @@ long pop3_b64_decode(const char *in, size_t len, unsigned char *out,
 
 /* drop.c: the maildrop: identity, privilege drop, marker, scan, commit. */
 /* Open the maildrop of s->user as the uid/gid found for it (has_ids from the
- * users file or system accounts, else the -u user).  Returns PR_OK, or an
- * R_ERR_* result (logged) after which the session must end. */
+ * users file or system accounts, else the -u user).  Returns PR_OK, or a
+ * PR_ERR_* result (logged) after which the session must end. */
 enum pop3_res pop3_drop_open(struct pop3 *s, const struct user *u);
-/* QUIT in TRANSACTION: commit deletions.  PR_BYE or PR_ERR_COMMIT (logged). */
+/* QUIT in TRANSACTION: commit deletions.  PR_BYE, or PR_ERR_COMMIT with
+ * s->end "update-failed" (the store logged the cause; the logout line
+ * tells the rest). */
 enum pop3_res pop3_drop_commit(struct pop3 *s);
 
 /* trans.c: TRANSACTION commands, and the ones valid everywhere. */

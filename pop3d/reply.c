@@ -9,6 +9,9 @@
  * client whether to ask the user for a new password or simply retry later.
  * The [AUTH] text is the same for an unknown user and a wrong password. */
 static const char *const texts[PR_NRES] = {
+	[PR_OK_USER]	= "send PASS",
+	[PR_OK_NOOP]	= "nothing done",
+	[PR_BYE_AUTH]	= "bye",
 	[PR_ERR_UNKNOWN]	= "unknown command",
 	[PR_ERR_STATE]	= "command not valid in this state",
 	[PR_ERR_TOOLONG]	= "command line too long",
@@ -85,6 +88,13 @@ pop3_reply_result(struct pop3 *s, enum pop3_res r)
 		if (r == PR_BYE)
 			s->close = 1;
 		io_printf(s->io, "+OK %s\r\n", s->text);
+		break;
+	case PR_BYE_AUTH:
+	case PR_OK_USER:
+	case PR_OK_NOOP:
+		if (r == PR_BYE_AUTH)
+			s->close = 1;
+		io_printf(s->io, "+OK %s\r\n", texts[r]);
 		break;
 	default:
 		/* s->why is a store_strerror() text or a fixed string of ours,

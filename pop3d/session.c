@@ -2,6 +2,7 @@
  * (QUIT, EOF, idle timeout).  Starts as root, runs as the user after login. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,7 +82,6 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 {
 	struct pop3 *s;
 	char line[POP3_LINE_MAX];	/* the line, then a NUL in its CRLF's place */
-	const char *end = "quit";
 	size_t len;
 	int rc;
 
@@ -118,33 +118,38 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 		case IO_TIMEOUT:
 			/* RFC 1939 3: an autologout does not enter UPDATE. */
 			pop3_reply_result(s, PR_ERR_TIMEOUT);
-			end = "timeout";
+			s->end = "timeout";
 			s->close = 1;
 			break;
 		case IO_EOF:
-			end = "eof";
+			s->end = "eof";
 			s->close = 1;
 			break;
 		case IO_ERROR:
 		default:
-			end = "error";
+			s->end = "error";
 			s->close = 1;
 			break;
 		}
 		if (io->werr) {
-			end = "write-error";
+			s->end = "write-error";
 			break;
 		}
 	}
 	rc = io_flush(io) == 0 ? 0 : EX_IOERR;
+	if (rc != 0)
+		s->end = "write-error";
+	/* One line for every ending but a QUIT before login. */
+	if (s->end == NULL)
+		s->end = "error";	/* a handler closed without saying why */
 	if (s->state == ST_TRANS || s->state == ST_UPDATE)
 		log_info("logout user=%s end=%s retrieved=%lu bytes=%llu "
-		    "deleted=%zu kept=%zu", s->quser, end, s->nretr,
+		    "deleted=%zu kept=%zu", s->quser, s->end, s->nretr,
 		    (unsigned long long)s->retrbytes,
 		    s->state == ST_UPDATE ? s->ndel : 0,
 		    s->ix.n - (s->state == ST_UPDATE ? s->ndel : 0));
-	else if (s->close && end[0] != 'q')
-		log_info("disconnect end=%s", end);
+	else if (strcmp(s->end, "quit") != 0)
+		log_info("disconnect end=%s", s->end);
 	pop3_release(s);
 	free(s);
 	return rc;

@@ -146,6 +146,7 @@ send_msg(struct pop3 *s, size_t i, uint64_t lines)
 		 * truncated message look complete. */
 		log_warn("read user=%s message=%zu", s->quser, i + 1);
 		s->close = 1;
+		s->end = "read-error";
 		return PR_DONE;
 	}
 	io_write(io, ".\r\n", 3);
@@ -212,10 +213,10 @@ pop3_cmd_dele(struct pop3 *s, char *args)
 enum pop3_res
 pop3_cmd_noop(struct pop3 *s, char *args)
 {
+	(void)s;
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
-	pop3_reply_text(s, "nothing done");
-	return PR_OK;
+	return PR_OK_NOOP;
 }
 
 enum pop3_res
@@ -235,10 +236,9 @@ enum pop3_res
 pop3_cmd_quit(struct pop3 *s, char *args)
 {
 	(void)args;	/* RFC 1939 has no arguments; ignoring them is harmless */
-	if (s->state != ST_TRANS) {
-		pop3_reply_text(s, "bye");
-		return PR_BYE;
-	}
+	s->end = "quit";
+	if (s->state != ST_TRANS)
+		return PR_BYE_AUTH;
 	pop3_set_state(s, ST_UPDATE);
 	return pop3_drop_commit(s);
 }

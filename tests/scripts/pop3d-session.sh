@@ -52,6 +52,15 @@ cmp -s "$T/spool/alice" "$T/orig" && ok "timeout deletes nothing" ||
     no "timeout deletes nothing"
 grep -q 'end=timeout' "$T/log" && ok "timeout logged" || no "timeout logged"
 
+# The idle timeout in the middle of AUTH: answered and logged the same way.
+{ printf 'AUTH PLAIN\r\n'; sleep 3; } |
+    run -t 1 -l stderr >"$T/out" 2>"$T/log"
+printf '+OK mail.example.org POP3 ready\r\n+ \r\n-ERR idle timeout, closing connection\r\n' >"$T/want"
+cmp -s "$T/out" "$T/want" && ok "timeout in AUTH answered" ||
+    no "timeout in AUTH answered: $(cat "$T/out")"
+grep -q 'disconnect end=timeout' "$T/log" && ok "timeout in AUTH logged" ||
+    no "timeout in AUTH logged: $(cat "$T/log")"
+
 # Slow drip: a byte a second, each well within -t 2, but the line is not
 # complete within 2 s of its first byte: cut off like an idle client.
 box
@@ -94,6 +103,17 @@ cmp -s "$T/spool/alice" "$T/orig" && ok "commit failure removes nothing" ||
     no "commit failure removes nothing"
 [ ! -e "$T/spool/.alice.redo" ] && ok "commit failure leaves no journal" ||
     no "commit failure leaves no journal"
+# Logged once where it was found (the store, with errno), and the session's
+# end says nothing was removed.
+[ "$(grep -c 'journal=.* write\|journal=.* create' "$T/log")" = 1 ] &&
+    ok "commit failure: cause logged once" ||
+    no "commit failure: cause logged once: $(cat "$T/log")"
+grep -q 'logout user="alice" end=update-failed .*deleted=0 kept=2' "$T/log" &&
+    ok "commit failure: session end logged" ||
+    no "commit failure: session end logged: $(cat "$T/log")"
+[ "$(grep -c 'alice' "$T/log")" = 3 ] &&
+    ok "commit failure: no second report" ||
+    no "commit failure: no second report: $(cat "$T/log")"
 
 # fd 2 stays silent without -l stderr: sessions, bad options, bad users file.
 printf 'USER alice\r\nPASS wrong\r\nQUIT\r\n' | run -l syslog >"$T/out" 2>"$T/err"

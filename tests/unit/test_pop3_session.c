@@ -862,7 +862,8 @@ START_TEST(slow_drip_auth)
 	add(c, "AGFsaWNlAGFsaWNlcHc=\r\n");
 	mailbox("alice", three);
 	ck_assert_int_eq(run_drip(c, 200), 0);
-	ck_assert_str_eq(c->out, "+OK mail.example.org POP3 ready\r\n+ \r\n");
+	ck_assert_str_eq(c->out, "+OK mail.example.org POP3 ready\r\n+ \r\n"
+	    "-ERR idle timeout, closing connection\r\n");
 	done(c);
 }
 END_TEST
