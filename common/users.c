@@ -250,7 +250,8 @@ name_eq(const char *a, const char *b, size_t len, int fold)
 
 /* Read users file PATH through to its end, looking for NAME (NULL: only check
  * the file).  The whole file is always read: a broken line anywhere is an
- * error however early the name was found, so a typo never half-works. */
+ * error however early the name was found, so a typo never half-works.
+ * Returns 1 found, 0 not found, -1 unreadable, -2 malformed (both logged). */
 static int
 users_scan(const char *path, const char *name, size_t len, int fold,
     struct user *u)
@@ -276,7 +277,7 @@ users_scan(const char *path, const char *name, size_t len, int fold,
 				log_warnx("users file=%s line=%lu too long", q,
 				    lineno);
 				fclose(fp);
-				return -1;
+				return -2;
 			}
 			line[n++] = (char)c;
 		}
@@ -296,13 +297,13 @@ users_scan(const char *path, const char *name, size_t len, int fold,
 		if (n > USERS_LINE_MAX) {
 			log_warnx("users file=%s line=%lu too long", q, lineno);
 			fclose(fp);
-			return -1;
+			return -2;
 		}
 		r = users_parse_line(line, n, &e);
 		if (r < 0) {
 			log_warnx("users file=%s line=%lu malformed", q, lineno);
 			fclose(fp);
-			return -1;
+			return -2;
 		}
 		if (r == 0)
 			continue;
@@ -369,13 +370,19 @@ int
 users_lookup(const char *path, const char *name, size_t len, int fold,
     struct user *u)
 {
+	int rc;
+
 	if (path == NULL)
 		return users_system(name, len, fold, u);
-	return users_scan(path, name, len, fold, u);
+	rc = users_scan(path, name, len, fold, u);
+	return rc < 0 ? -1 : rc;
 }
 
 int
 users_check_file(const char *path)
 {
-	return users_scan(path, NULL, 0, 0, NULL) < 0 ? -1 : 0;
+	int rc;
+
+	rc = users_scan(path, NULL, 0, 0, NULL);
+	return rc < 0 ? rc : 0;
 }

@@ -22,7 +22,9 @@ struct user {
 int users_lookup(const char *path, const char *name, size_t len, int fold,
     struct user *u);
 
-/* Check a whole users file: returns 0, or -1 (logged) when unreadable or malformed. */
+/* Check a whole users file: returns 0, -1 when it cannot be read (missing,
+ * no permission, a directory) or -2 when a line is malformed or too long;
+ * either is logged once, here, with the file name (and line number). */
 int users_check_file(const char *path);
 
 /* Compare password GIVEN with STORED (crypt string, {PLAIN}, {CRYPT},

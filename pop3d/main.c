@@ -79,8 +79,9 @@ main(int argc, char *argv[])
 	}
 	if (priv_startup(&o) == -1)
 		startup_fail(EX_OSERR, "chroot or privilege drop failed");
-	if (o.users != NULL && users_check_file(o.users) == -1)
-		startup_fail(EX_CONFIG, "bad users file");
+	if (o.users != NULL && (r = users_check_file(o.users)) < 0)
+		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, r == -1 ?
+		    "users file unreadable" : "users file malformed");
 
 	/* A client that goes away mid-reply gives EPIPE, not a silent death;
 	 * a file size limit gives EFBIG, handled by the store. */

@@ -21,16 +21,17 @@
 static struct smtpd_conf conf;
 static struct io io;
 
-/* A start-up failure: one log line, a 421 for the client (never garbage on
- * the socket), and a <sysexits.h> status for inetd's log. */
+/* A start-up failure: one log line (WHY NULL: the callee that found it
+ * has logged it), a 421 for the client (never garbage on the socket), and
+ * a <sysexits.h> status for inetd's log. */
 static _Noreturn void
 fail(int status, const char *why, const char *what)
 {
 	struct smtp s;
 
-	if (what != NULL)
+	if (why != NULL && what != NULL)
 		log_warnx("startup failed: %s: %s", why, what);
-	else
+	else if (why != NULL)
 		log_warnx("startup failed: %s", why);
 	if (conf.o.host[0] == '\0')
 		strcpy(conf.o.host, "localhost");
@@ -138,17 +139,18 @@ main(int argc, char **argv)
 		fail(EX_OSERR, "chroot or privilege drop", NULL);
 	/* After the chroot: -p and -a name files inside it. */
 	if (conf.o.users != NULL) {
-		if (access(conf.o.users, R_OK) < 0)
-			fail(EX_NOINPUT, "users file unreadable", strerror(errno));
-		if (users_check_file(conf.o.users) < 0)
-			fail(EX_CONFIG, "users file malformed", conf.o.users);
+		rc = users_check_file(conf.o.users);	/* logs why */
+		if (rc == -1)
+			fail(EX_NOINPUT, NULL, NULL);
+		if (rc < 0)
+			fail(EX_CONFIG, NULL, NULL);
 	}
 	if (conf.aliases != NULL) {
 		rc = smtp_aliases_load(conf.aliases, &al, &allen);
 		if (rc == -1)
 			fail(EX_NOINPUT, "aliases file unreadable", strerror(errno));
 		if (rc < 0)
-			fail(EX_CONFIG, "aliases file malformed", conf.aliases);
+			fail(EX_CONFIG, NULL, NULL);	/* logged with its line */
 		conf.aliases = al;
 		conf.aliaseslen = allen;
 	}

@@ -283,7 +283,7 @@ START_TEST(test_file_malformed)
 	/* A broken line after the entry still fails the lookup: the file is
 	 * wrong and must be fixed, not half-used. */
 	WRITE("alice:{PLAIN}a\nbroken line\nbob:{PLAIN}b\n");
-	ck_assert_int_eq(users_check_file(path), -1);
+	ck_assert_int_eq(users_check_file(path), -2);
 	ck_assert_int_eq(lookup("alice", 0, &u), -1);
 	ck_assert_int_eq(lookup("bob", 0, &u), -1);
 	WRITE("alice:{PLAIN}a:12:\n");
@@ -313,7 +313,7 @@ START_TEST(test_file_long_line)
 	n = USERS_LINE_MAX + 1;
 	memcpy(text + n, "\nalice:{PLAIN}a\n", 16);
 	write_file(text, n + 16);
-	ck_assert_int_eq(users_check_file(path), -1);
+	ck_assert_int_eq(users_check_file(path), -2);
 	ck_assert_int_eq(lookup("alice", 0, &u), -1);
 }
 END_TEST
@@ -327,7 +327,8 @@ START_TEST(test_file_unreadable)
 	ck_assert_int_eq(users_lookup(missing, "alice", 5, 0, &u), -1);
 	ck_assert_int_eq(users_check_file(missing), -1);
 	/* A directory opens but cannot be read (and root reads mode 000 files,
-	 * so this is the unreadable case that holds for every uid). */
+	 * so this is the unreadable case that holds for every uid): -1, not
+	 * the -2 of a malformed file. */
 	ck_assert_int_eq(users_lookup(dir, "alice", 5, 0, &u), -1);
 	ck_assert_int_eq(users_check_file(dir), -1);
 }
