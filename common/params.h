@@ -65,10 +65,9 @@
 #define TIMEOUT_MAX		86400
 /* The idle timeout alone lets a client that sends a byte every -t - 1
  * seconds hold a session for ever (slow drip, issue 6), so smtpd also sets
- * deadlines.  A command line must be complete within -t of the moment smtpd
- * starts to read it: the wait for its first byte is the idle wait RFC 5321
- * 4.5.3.2.7 asks for (5 minutes), and a line is 512 octets at most.  The
- * message (354 to the end mark) must be complete within
+ * deadlines.  A command line must be complete within -t of its first byte
+ * (RFC 5321 4.5.3.2.7 asks for 5 minutes of waiting for a command; 512
+ * octets need far less).  The message (354 to the end mark) within
  * SMTP_DATA_DEADLINE_MUL * -t: 10 minutes by default, the time RFC 5321
  * 4.5.3.2.6 gives a client to wait for our reply after it, and 17 KiB/s for
  * a message of the default -s.  A site with slow links raises -t. */

@@ -46,6 +46,29 @@ refuse_line(struct smtp *s, enum reply r, const char *line, size_t len)
 	s->arglen = 0;
 }
 
+/* One command line.  The wait for its first byte is bounded by the idle
+ * timeout alone; from that byte on, the whole line must come within -t
+ * (params.h, SMTP_DATA_DEADLINE_MUL: slow-drip clients). */
+static enum io_status
+read_command(struct smtp *s, char *buf, size_t cap, size_t *len)
+{
+	struct io *io = s->io;
+	enum io_status st;
+
+	if (!io_pending(io)) {
+		/* A zero-byte piece: IO_PART, nothing consumed, as soon as a
+		 * line has begun (an empty line comes back whole, IO_OK). */
+		st = io_getline(io, buf, 0, len, 1);
+		if (st != IO_PART)
+			return st;
+	}
+	io_deadline(io, s->conf->o.timeout);
+	st = io_getline(io, buf, cap, len, 0);
+	/* Replies are timed per write, not by the line's deadline. */
+	io_deadline(io, 0);
+	return st;
+}
+
 int
 smtp_session(const struct smtpd_conf *c, struct io *io)
 {
@@ -53,7 +76,6 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 	 * so 510 bytes of text whichever end the client uses. */
 	char line[SMTP_LINE_MAX - 2];
 	struct smtp s;
-	enum io_status st;
 	size_t len, rcpterrmax;
 
 	memset(&s, 0, sizeof(s));
@@ -74,11 +96,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 	log_info("connect");
 	smtp_reply(&s, R_GREET);
 	while (!s.quit) {
-		/* params.h: the whole line within -t (slow-drip clients). */
-		io_deadline(io, c->o.timeout);
-		st = io_getline(io, line, sizeof(line), &len, 0);
-		io_deadline(io, 0);
-		switch (st) {
+		switch (read_command(&s, line, sizeof(line), &len)) {
 		case IO_OK:
 			if (io->nul)
 				refuse_line(&s, R_NUL, line, len);
