@@ -9,6 +9,8 @@
 #   NAME.setup   sh script run in $T first (make mailboxes, files, limits)
 #   NAME.post    sh script run in $T after: its exit status must be 0
 #   NAME.status  the expected exit status of the server (default: any)
+#   NAME.ulimit  a file size limit for the server, as `ulimit -f` takes it
+#                (blocks; its log and output count too, so keep them small)
 # The server runs as
 #   BIN -h mail.example.org -m $T/spool -p $T/users -l stderr [args] <NAME.in
 # with its log in $T/log.  Output is normalised with PROG.sed (per program) so
@@ -41,9 +43,13 @@ for in in "$D"/*.in; do
 	fi
 	args=""
 	[ -f "$D/$name.args" ] && args=$(eval "echo $(cat "$D/$name.args")")
+	# With NAME.ulimit, the server runs under sh -c 'ulimit -f N; exec ...'.
+	set --
+	[ -f "$D/$name.ulimit" ] &&
+		set -- sh -c 'ulimit -f "$0" && exec "$@"' "$(cat "$D/$name.ulimit")"
 	if [ $ok = 1 ]; then
 		# shellcheck disable=SC2086
-		timeout 30 "$bin" -h mail.example.org -m "$T/spool" -p "$T/users" \
+		timeout 30 "$@" "$bin" -h mail.example.org -m "$T/spool" -p "$T/users" \
 		    -l stderr $args <"$in" >"$T/out.raw" 2>"$T/log"
 		rc=$?
 		if [ -f "$D/$name.status" ] && [ "$rc" != "$(cat "$D/$name.status")" ]; then
