@@ -87,8 +87,10 @@ journal_recover(struct store_box *b, const char *spool, const char *name)
 	struct stat js, ms;
 	int jfd, e = STORE_OK;
 
-	if (journal_path(path, sizeof(path), spool, name) == -1)
+	if (journal_path(path, sizeof(path), spool, name) == -1) {
+		log_warnx("mailbox=%s journal path too long", b->path);
 		return STORE_ENAME;
+	}
 	if ((jfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return STORE_OK;
@@ -187,8 +189,10 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	if (first == ix->n)
 		return STORE_OK;
 	snprintf(spool, sizeof(spool), "%.*s", (int)(name - 1 - b->path), b->path);
-	if ((buf = malloc(JCHUNK)) == NULL)
+	if ((buf = malloc(JCHUNK)) == NULL) {
+		log_warnx("mailbox=%s expunge: out of memory", b->path);
 		return STORE_EIO;
+	}
 	if (verify(b, ix, first, buf) == -1) {
 		log_warnx("mailbox=%s changed since the scan, nothing removed",
 		    b->path);
@@ -211,6 +215,7 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	}
 
 	if (journal_path(path, sizeof(path), spool, name) == -1) {
+		log_warnx("mailbox=%s journal path too long", b->path);
 		free(buf);
 		return STORE_ENAME;
 	}
