@@ -48,7 +48,7 @@ refuse_line(struct smtp *s, enum reply r, const char *line, size_t len)
 
 /* One command line.  The wait for its first byte is bounded by the idle
  * timeout alone; from that byte on, the whole line must come within -t
- * (params.h, SMTP_DATA_DEADLINE_MUL: slow-drip clients). */
+ * (slow-drip clients: see params.h before SMTP_DATA_DEADLINE_MUL). */
 static enum io_status
 read_command(struct smtp *s, char *buf, size_t cap, size_t *len)
 {
