@@ -32,7 +32,8 @@ pop3_release(struct pop3 *s)
 }
 
 /* RFC 1939 7: the APOP timestamp must differ for every greeting; process id,
- * clock and nanoseconds do that on one host. */
+ * clock and nanoseconds do that on one host.  At most 64 octets of the host
+ * name go in, so the greeting stays within RFC 2449's 512 octets whatever -h. */
 static void
 make_stamp(struct pop3 *s)
 {
@@ -40,7 +41,7 @@ make_stamp(struct pop3 *s)
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(s->stamp, sizeof(s->stamp), "<%ld.%lld.%ld@%s>",
+	n = snprintf(s->stamp, sizeof(s->stamp), "<%ld.%lld.%ld@%.64s>",
 	    (long)getpid(), (long long)ts.tv_sec, (long)ts.tv_nsec,
 	    s->conf->o->host);
 	if (n < 0 || (size_t)n >= sizeof(s->stamp)) {
