@@ -21,7 +21,8 @@ static struct io io;	/* 80 KiB of buffers: not on the stack */
 static _Noreturn void
 startup_fail(int status, const char *why)
 {
-	log_warnx("startup failed: %s", why);
+	if (why != NULL)	/* NULL: the cause is logged where it was found */
+		log_warnx("startup failed: %s", why);
 	printf("-ERR [SYS/TEMP] service unavailable\r\n");
 	fflush(stdout);
 	_exit(status);
@@ -80,8 +81,7 @@ main(int argc, char *argv[])
 	if (priv_startup(&o) == -1)
 		startup_fail(EX_OSERR, "chroot or privilege drop failed");
 	if (o.users != NULL && (r = users_check_file(o.users)) < 0)
-		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, r == -1 ?
-		    "users file unreadable" : "users file malformed");
+		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL);
 
 	/* A client that goes away mid-reply gives EPIPE, not a silent death;
 	 * a file size limit gives EFBIG, handled by the store. */
@@ -95,5 +95,9 @@ main(int argc, char *argv[])
 	conf.apop = apop;
 	conf.fail_delay_ms = POP3_FAIL_DELAY_MS;
 	conf.drop = priv_drop;
-	return pop3_session(&conf, &io);
+	r = pop3_session(&conf, &io);
+	/* The close after 3 failed logins, or a QUIT, may leave pipelined
+	 * input unread: don't let the kernel reset the last reply away. */
+	io_linger(&io, LINGER_MS);
+	return r;
 }
