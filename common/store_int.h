@@ -7,6 +7,13 @@
 /* A STORE_* result for errno value E of a failed write. */
 int store_errno(int e);
 
+/* Release B's locks (dotlock, then fcntl), keeping the file open.
+ * Returns 0, or -1 when the dotlock could not be removed (logged). */
+int store_release(struct store_box *b);
+
+/* A monotonic clock in milliseconds, for lock waits. */
+long store_now_ms(void);
+
 /* fsync directory DIR, so names created or removed in it survive a power
  * cut.  Returns 0 or -1. */
 int sync_dir(const char *dir);

@@ -1,0 +1,355 @@
+/* scan.c: the one-pass index scan of a mailbox: message boundaries, POP3
+ * sizes and UIDL hashes, near the speed of reading the file.  No locking and
+ * no privileges: the caller holds the mailbox lock. */
+#define _GNU_SOURCE	/* memrchr: the last line end of a window */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "params.h"
+#include "mbox.h"
+#include "mbox_int.h"
+
+/* Read windows small enough to stay in the CPU cache while scanned. */
+#define SCAN_BUF	(128 * 1024)
+
+static int
+cmp_hash(const void *a, const void *b)
+{
+	const struct mbox_msg *x = *(struct mbox_msg *const *)a;
+	const struct mbox_msg *y = *(struct mbox_msg *const *)b;
+
+	if (x->hash[0] != y->hash[0])
+		return x->hash[0] < y->hash[0] ? -1 : 1;
+	if (x->hash[1] != y->hash[1])
+		return x->hash[1] < y->hash[1] ? -1 : 1;
+	return x < y ? -1 : x > y;	/* file order among equals */
+}
+
+/* Identical messages (resent mail, another MDA's fan-out) hash alike: number
+ * the later copies so every UIDL in the maildrop is unique. */
+static int
+mark_dups(struct mbox_index *ix)
+{
+	struct mbox_msg **v;
+	size_t i;
+
+	if (ix->n < 2)
+		return MBOX_OK;
+	if ((v = malloc(ix->n * sizeof(*v))) == NULL)
+		return MBOX_ENOMEM;
+	for (i = 0; i < ix->n; i++)
+		v[i] = &ix->msg[i];
+	qsort(v, ix->n, sizeof(*v), cmp_hash);
+	for (i = 1; i < ix->n; i++)
+		if (v[i]->hash[0] == v[i - 1]->hash[0] &&
+		    v[i]->hash[1] == v[i - 1]->hash[1])
+			v[i]->dup = v[i - 1]->dup + 1;
+	free(v);
+	return MBOX_OK;
+}
+
+/* The scanner's state: a window read from the file, global LF counts, and
+ * the message being measured. */
+struct scan {
+	int		 fd;
+	const char	*buf;		/* window: file bytes [base, base + n) */
+	uint64_t	 base;
+	size_t		 n;
+	uint64_t	 end;		/* bytes to scan */
+	char		 prev[2];	/* the two bytes before buf[0] */
+	uint64_t	 lf;		/* LFs before the block being looked at */
+	int		 open;		/* a message is being measured */
+	uint64_t	 off;		/* its From_ line offset */
+	uint64_t	 fromlen;
+	int		 fromnl;	/* its From_ line ended in LF */
+	int		 frompending;	/* its From_ line goes on past the window */
+	uint64_t	 lf0;		/* LFs before it */
+	uint64_t	 fromish;	/* quoted lines in it */
+	struct mbox_index *ix;
+};
+
+static int
+byte_before(const struct scan *s, size_t i, size_t back)
+{
+	/* buf[i - back], reaching into the previous window when needed. */
+	if (i >= back)
+		return (unsigned char)s->buf[i - back];
+	return (unsigned char)s->prev[2 - (back - i)];
+}
+
+/* Close the open message at file offset END; LF is the LF count before END
+ * and LAST2 the two bytes before END. */
+static int
+finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
+{
+	struct mbox_msg *m;
+	uint64_t body, lines, sep, hlen, norm;
+	char tmp[UIDL_HASH_BYTES];
+
+	if (!s->open)
+		return MBOX_OK;
+	s->open = 0;
+	if (s->ix->n == s->ix->cap) {
+		size_t ncap = s->ix->cap ? s->ix->cap * 2 : 256;
+		void *p;
+
+		if (s->ix->n >= MBOX_MSGS_MAX)
+			return MBOX_ETOOMANY;
+		if ((p = realloc(s->ix->msg, ncap * sizeof(*m))) == NULL)
+			return MBOX_ENOMEM;
+		s->ix->msg = p;
+		s->ix->cap = ncap;
+	}
+	m = &s->ix->msg[s->ix->n++];
+	memset(m, 0, sizeof(*m));
+	m->off = s->off;
+	if (s->fromlen > UINT32_MAX)
+		return MBOX_ENOTMBOX;	/* a 4 GiB From_ line is no mbox */
+	m->fromlen = (uint32_t)s->fromlen;
+	/* The blank line before the next From_ line (or at the end of the
+	 * file) separates; it is not part of the message. */
+	body = end - s->off - s->fromlen;
+	sep = body > 0 && last2[0] == '\n' && last2[1] == '\n';
+	body -= sep;
+	/* LFs from the From_ line on, less its own and the separator. */
+	lines = lf - s->lf0 - (uint64_t)s->fromnl - sep;
+	m->len = s->fromlen + body;
+	m->size = body + lines - s->fromish;
+	if (body > 0 && last2[1] != '\n')
+		m->size += 2;		/* RETR ends the last line with CRLF */
+	/* The UIDL leaves out a final LF: when mail is appended after a
+	 * file that lacked one, the LF we add must not change it. */
+	norm = m->len - (body > 0 ? (sep || last2[1] == '\n') : s->fromnl);
+	hlen = norm < UIDL_HASH_BYTES ? norm : UIDL_HASH_BYTES;
+	if (m->off >= s->base && m->off + hlen <= s->base + s->n) {
+		mbox_msg_hash(s->buf + (m->off - s->base), norm, m->hash);
+	} else {
+		if (pread(s->fd, tmp, hlen, (off_t)m->off) != (ssize_t)hlen) {
+			errno = EIO;
+			return MBOX_EIO;
+		}
+		mbox_msg_hash(tmp, norm, m->hash);
+	}
+	s->ix->total += m->size;
+	return MBOX_OK;
+}
+
+/* Look at the line starting at buf[i] (which starts with 'F' or '>'): a
+ * message boundary, a quoted line, or plain text.  LF is the number of LFs
+ * in the file before it; LIM ends the bytes we may look at. */
+static int
+line_start(struct scan *s, size_t i, size_t lim, uint64_t lf)
+{
+	size_t k = i, depth;
+	uint64_t g = s->base + i;
+	const char *nl;
+	char last2[2];
+	int e;
+
+	while (k < lim && s->buf[k] == '>')
+		k++;
+	depth = k - i;
+	if (lim - k < 5 && depth > 0 && s->base + lim < s->end) {
+		/* A giant line: its '>' run goes on past the window. */
+		if ((e = mbox_gt_run_from(s->fd, s->base + k, s->end)) == -1)
+			return MBOX_EIO;
+		s->fromish += e && s->open;
+		return MBOX_OK;
+	}
+	if (lim - k < 5 || memcmp(s->buf + k, "From ", 5) != 0)
+		return MBOX_OK;
+	if (depth > 0) {
+		s->fromish += s->open;
+		return MBOX_OK;
+	}
+	if (g != 0 && byte_before(s, i, 2) != '\n')
+		return MBOX_OK;			/* "From " inside a paragraph */
+	last2[0] = (char)byte_before(s, i, 2);
+	last2[1] = (char)byte_before(s, i, 1);
+	if ((e = finish(s, g, lf, last2)) != MBOX_OK)
+		return e;
+	s->open = 1;
+	s->off = g;
+	s->lf0 = lf;
+	s->fromish = 0;
+	nl = memchr(s->buf + i, '\n', lim - i);
+	s->fromlen = nl ? (uint64_t)(nl - (s->buf + i)) + 1 : lim - i;
+	s->fromnl = nl != NULL;
+	s->frompending = nl == NULL && s->base + lim < s->end;
+	return MBOX_OK;
+}
+
+/* The hot loop: count LFs and find lines that start with 'F' or '>', 16
+ * bytes at a time with the compiler's vector extension (plain SSE2 on
+ * x86-64, NEON on arm64, scalar code elsewhere). */
+typedef unsigned char v16 __attribute__((vector_size(16)));
+
+/* Handle the candidate line starts flagged in C (a block of 16 at buf[i]);
+ * NL marks its LFs and *BASE_LF counts the LFs before it. */
+static int
+block_starts(struct scan *s, size_t i, size_t lim, v16 nl, v16 c,
+    uint64_t *base_lf)
+{
+	uint64_t before = *base_lf;
+	size_t j;
+	int e;
+
+	for (j = 0; j < 16; j++) {
+		before += nl[j] & 1;
+		if (c[j] && (e = line_start(s, i + j + 1, lim, before)) != MBOX_OK)
+			return e;
+	}
+	*base_lf = before;
+	return MBOX_OK;
+}
+
+static uint64_t
+hsum(v16 acc)
+{
+	uint64_t w[2];
+
+	/* Sum 16 byte counters: add pairs of bytes, then words, in a u64. */
+	memcpy(w, &acc, 16);
+	w[0] = (w[0] & 0x00ff00ff00ff00ffULL) + ((w[0] >> 8) & 0x00ff00ff00ff00ffULL);
+	w[1] = (w[1] & 0x00ff00ff00ff00ffULL) + ((w[1] >> 8) & 0x00ff00ff00ff00ffULL);
+	w[0] += w[1];
+	return (w[0] * 0x0001000100010001ULL) >> 48;
+}
+
+static int
+scan_window(struct scan *s, size_t lim)
+{
+	const v16 zero = { 0 };
+	const v16 vnl = zero + '\n', vf = zero + 'F', vgt = zero + '>';
+	v16 a[4], b[4], nl[4], c[4], acc = zero, any;
+	uint64_t w[2], base_lf = s->lf;
+	size_t i = 0, j, k, rounds = 0;
+	int e;
+
+	for (; i + 65 <= lim; i += 64) {
+		for (k = 0; k < 4; k++) {
+			memcpy(&a[k], s->buf + i + 16 * k, 16);
+			memcpy(&b[k], s->buf + i + 16 * k + 1, 16);
+			nl[k] = (v16)(a[k] == vnl);
+			c[k] = nl[k] & (v16)((b[k] == vf) | (b[k] == vgt));
+		}
+		any = c[0] | c[1] | c[2] | c[3];
+		memcpy(w, &any, 16);
+		if (w[0] | w[1]) {
+			base_lf += hsum(acc);
+			acc = zero;
+			rounds = 0;
+			for (k = 0; k < 4; k++)
+				if ((e = block_starts(s, i + 16 * k, lim, nl[k], c[k],
+				    &base_lf)) != MBOX_OK)
+					return e;
+		} else {
+			/* nl lanes are 0xff: subtracting adds 1 per LF; four
+			 * blocks a round, so fold before a byte can wrap. */
+			acc -= nl[0] + nl[1] + nl[2] + nl[3];
+			if (++rounds == 63) {
+				base_lf += hsum(acc);
+				acc = zero;
+				rounds = 0;
+			}
+		}
+	}
+	base_lf += hsum(acc);
+	for (j = i; j < lim; j++) {
+		if (s->buf[j] != '\n')
+			continue;
+		base_lf++;
+		if (j + 1 < lim && (s->buf[j + 1] == 'F' || s->buf[j + 1] == '>') &&
+		    (e = line_start(s, j + 1, lim, base_lf)) != MBOX_OK)
+			return e;
+	}
+	s->lf = base_lf;
+	return MBOX_OK;
+}
+
+int
+mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
+{
+	struct scan s;
+	uint64_t pos = 0;
+	size_t carry = 0, want, lim;
+	int linestart = 1, e = MBOX_OK;
+	char *buf;
+	ssize_t r;
+
+	memset(&s, 0, sizeof(s));
+	s.fd = fd;
+	s.ix = ix;
+	s.end = end;
+	ix->end = end;
+	if (end == 0)
+		return MBOX_OK;
+	/* A small window that stays in the CPU cache while it is scanned. */
+	if ((buf = malloc(SCAN_BUF)) == NULL)
+		return MBOX_ENOMEM;
+	s.buf = buf;
+	s.prev[0] = s.prev[1] = '\n';
+	while (pos < end) {
+		want = SCAN_BUF - carry;
+		if (want > end - pos - carry)
+			want = (size_t)(end - pos - carry);
+		r = pread(fd, buf + carry, want, (off_t)(pos + carry));
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;	/* the file shrank under the lock */
+			e = MBOX_EIO;
+			goto out;
+		}
+		s.base = pos;
+		s.n = carry + (size_t)r;
+		if (pos == 0 && (s.n < 5 || memcmp(s.buf, "From ", 5) != 0)) {
+			e = MBOX_ENOTMBOX;
+			goto out;
+		}
+		/* Whole lines only, unless the window holds no line end late
+		 * enough (a giant line): then all of it. */
+		lim = s.n;
+		if (s.base + s.n < end) {
+			const char *last = memrchr(s.buf, '\n', s.n);
+
+			if (last != NULL && s.n - (size_t)(last - s.buf + 1) <
+			    SCAN_BUF / 2)
+				lim = (size_t)(last - s.buf) + 1;
+		}
+		if (s.frompending) {
+			/* The rest of a From_ line longer than a window. */
+			const char *nl = memchr(s.buf, '\n', lim);
+
+			s.fromlen += nl ? (uint64_t)(nl - s.buf) + 1 : lim;
+			s.fromnl = nl != NULL;
+			s.frompending = nl == NULL && s.base + lim < end;
+		}
+		if (linestart && (s.buf[0] == 'F' || s.buf[0] == '>'))
+			e = line_start(&s, 0, lim, s.lf);
+		if (e == MBOX_OK)
+			e = scan_window(&s, lim);
+		if (e != MBOX_OK)
+			goto out;
+		s.prev[0] = lim >= 2 ? s.buf[lim - 2] : s.prev[1];
+		s.prev[1] = s.buf[lim - 1];
+		linestart = s.buf[lim - 1] == '\n';
+		pos += lim;
+		if (pos == end) {
+			s.n = lim;
+			e = finish(&s, end, s.lf, s.prev);
+			if (e != MBOX_OK)
+				goto out;
+		}
+		carry = s.n - lim;
+		memmove(buf, buf + lim, carry);
+	}
+	e = mark_dups(ix);
+out:
+	free(buf);
+	if (e != MBOX_OK)
+		mbox_index_free(ix);
+	return e;
+}
