@@ -14,6 +14,8 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	   -Wformat=2 -Wno-format-nonliteral
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 $(WARN) $(CFLAGS) -iquote common
+# crypt(3) for pop3d's password checks; smtpd never checks one and starts
+# faster without loading libcrypt (common/pass.c is all that needs it).
 LDLIBS	 = -lcrypt
 
 ifeq ($(SANITIZE),1)
@@ -61,7 +63,7 @@ $(LIBPOP3D): $(POP3D_SRC:%.c=$(B)/%.o)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/smtpd/smtpd: $(B)/smtpd/main.o $(LIBSMTPD) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^
 $(B)/pop3d/pop3d: $(B)/pop3d/main.o $(LIBPOP3D) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1,8 +1,8 @@
-/* users.c: user lookup in a dovecot-style passwd-file or the system accounts,
- * and password checks with crypt(3).  Runs before the privilege drop. */
+/* users.c: user lookup in a dovecot-style passwd-file or the system accounts.
+ * Runs before the privilege drop.  Password checks are in pass.c, so smtpd,
+ * which never checks one, does not load libcrypt. */
 /* getspnam() and explicit_bzero() are not POSIX: ask glibc for them. */
 #define _DEFAULT_SOURCE
-#include <crypt.h>
 #include <errno.h>
 #include <pwd.h>
 #include <shadow.h>
@@ -15,53 +15,9 @@
 #include "log.h"
 #include "num.h"
 #include "users.h"
+#include "users_int.h"
 
-/* Hashes of a fixed password, for users_dummy_check.  Yescrypt is Debian's
- * default for system accounts; a users file of $6$ hashes switches to the
- * $6$ one (see users_scan), so an unknown name costs what a known one does. */
-static const char dummy_y[] =
-    "$y$j9T$s8wN39JTLTnB3L.3fQDwA1$MpY08UKsOHb82Y.CnoLrNOACBlt5Ee6F3qoB.Oywrn0";
-static const char dummy_6[] =
-    "$6$Qw3uIJtFQC.sTMJS$qdBdO1SMMN7EQhQQwBXwOSFMR7EX2nNnN5IbAyw.DHawATqw0G"
-    "ioynGZvs0GySUbZxoIv1g29ofh.Blo/c/HY0";
-static const char *dummy_hash = dummy_y;
-
-/* Compare without an early exit, so the time taken does not tell how many
- * leading bytes of a {PLAIN} password were right.  The loop runs over GIVEN,
- * which the client already knows. */
-static int
-ct_equal(const char *stored, const char *given)
-{
-	size_t ls = strlen(stored), lg = strlen(given), i;
-	unsigned diff = (unsigned)(ls != lg);
-
-	for (i = 0; i < lg; i++)
-		diff |= (unsigned char)given[i] ^
-		    (unsigned char)(i < ls ? stored[i] : 0);
-	return diff == 0;
-}
-
-/* 1 when GIVEN hashes to HASH under crypt(3). */
-static int
-crypt_match(const char *hash, const char *given)
-{
-	struct crypt_data *cd;
-	const char *r;
-	int ok;
-
-	/* crypt_rn rather than crypt: no static buffer, and NULL (not a "*0"
-	 * string that might be compared) on a hash it cannot handle. */
-	cd = calloc(1, sizeof(*cd));
-	if (cd == NULL) {
-		log_warn("users crypt");
-		return 0;
-	}
-	r = crypt_rn(given, hash, cd, (int)sizeof(*cd));
-	ok = r != NULL && r[0] != '*' && ct_equal(hash, r);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	return ok;
-}
+int users_dummy_sha512;
 
 /* True when SCHEME (LEN bytes) is NAME, ignoring ASCII case. */
 static int
@@ -78,11 +34,8 @@ scheme_is(const char *scheme, size_t len, const char *name)
 	return 1;
 }
 
-enum scheme { S_CRYPT, S_PLAIN, S_UNKNOWN };
-
-/* Split STORED into its scheme and the password text after the prefix. */
-static enum scheme
-split_scheme(const char *stored, const char **rest)
+enum scheme
+users_scheme(const char *stored, const char **rest)
 {
 	const char *end;
 	size_t n;
@@ -104,62 +57,6 @@ split_scheme(const char *stored, const char **rest)
 	    (n > 6 && scheme_is(end - 6, 6, "-CRYPT")))
 		return S_CRYPT;
 	return S_UNKNOWN;
-}
-
-const char *
-users_plain_password(const char *stored)
-{
-	const char *rest;
-
-	if (stored == NULL || split_scheme(stored, &rest) != S_PLAIN)
-		return NULL;
-	return rest;
-}
-
-int
-users_check_pass(const char *stored, const char *given)
-{
-	static int warned;
-	char q[LOG_QUOTE_SIZE];
-	const char *rest, *end;
-
-	if (stored == NULL || given == NULL) {
-		users_dummy_check("");
-		return 0;
-	}
-	switch (split_scheme(stored, &rest)) {
-	case S_PLAIN:
-		/* No dummy crypt here: it cost 16 ms and 18 MiB (yescrypt) on
-		 * every login.  Failures are padded to a fixed delay by the
-		 * caller (pop3d), which hides this from a guesser. */
-		return rest[0] != '\0' && ct_equal(rest, given);
-	case S_CRYPT:
-		if (rest[0] == '\0') {
-			/* An empty hash is "no password" to some tools; never to us. */
-			users_dummy_check(given);
-			return 0;
-		}
-		return crypt_match(rest, given);
-	case S_UNKNOWN:
-	default:
-		if (!warned) {
-			warned = 1;
-			/* Only the "{NAME}" prefix: the rest may be a password. */
-			end = strchr(stored, '}');
-			log_warnx("users unknown password scheme=%s, entry never "
-			    "matches", log_quote(q, sizeof(q), stored,
-			    end != NULL && end - stored < 32 ?
-			    (size_t)(end - stored + 1) : 1));
-		}
-		users_dummy_check(given);
-		return 0;
-	}
-}
-
-void
-users_dummy_check(const char *given)
-{
-	(void)crypt_match(dummy_hash, given != NULL ? given : "");
 }
 
 /* User names in the file become mailbox names: refuse what never could be. */
@@ -311,9 +208,9 @@ users_scan(const char *path, const char *name, size_t len, int fold,
 			const char *rest;
 
 			first = 0;
-			if (split_scheme(e.pass, &rest) == S_CRYPT &&
+			if (users_scheme(e.pass, &rest) == S_CRYPT &&
 			    strncmp(rest, "$6$", 3) == 0)
-				dummy_hash = dummy_6;
+				users_dummy_sha512 = 1;
 		}
 		if (!found && name != NULL && name_eq(e.name, name, len, fold)) {
 			*u = e;
