@@ -39,10 +39,12 @@
  * broken or probing (issue 3).  Only 5xx replies count: a 4xx says something
  * about us (busy, full, lookup failure) or is flow control (RFC 5321
  * 4.5.3.1.10: 452 asks for the other recipients in a later transaction).
- * Refused recipients (5xx to RCPT) have a bound of their own, the larger of
- * SMTPD_RCPT_ERRORS_MAX and -n: a list message sends all its RCPTs before it
- * sees a reply (RFC 2920), and a few stale addresses in it must not cost the
- * others their delivery; a dictionary attack still ends after that many. */
+ * Refused recipient addresses (550, 553, 501 5.1.3 to RCPT) have a bound of
+ * their own in each transaction, the larger of SMTPD_RCPT_ERRORS_MAX and -n:
+ * a list message sends all its RCPTs before it sees a reply (RFC 2920), and
+ * stale addresses in it must not cost the others their delivery.  A
+ * transaction that ends without one accepted recipient counts one error, so
+ * a dictionary attack spread over transactions still ends. */
 #define SMTPD_ERRORS_MAX	10
 #define SMTPD_RCPT_ERRORS_MAX	100
 /* RFC 5321 4.1.1.1: the HELO argument is a domain or an address literal. */

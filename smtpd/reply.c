@@ -125,9 +125,12 @@ smtp_reply(struct smtp *s, enum reply r)
 		/* A 4xx is flow control or our own trouble: not the client's
 		 * error (params.h, SMTPD_ERRORS_MAX). */
 		if (code >= 500 && s->verb != NULL &&
-		    strcmp(s->verb, "RCPT") == 0)
+		    strcmp(s->verb, "RCPT") == 0 &&
+		    (code == 550 || code == 553 || r == R_BAD_RCPT)) {
+			/* A refused address, not a broken client. */
 			s->rcpterrors++;
-		else if (code >= 500)
+			s->txrcpterrors++;
+		} else if (code >= 500)
 			s->errors++;
 		/* The reply to a message: the transaction's line has it. */
 		if (s->verb == NULL)

@@ -18,6 +18,11 @@ smtp_set_state(struct smtp *s, enum smtp_state st)
 	/* Back to no transaction: forget sender, recipients and message (RFC
 	 * 5321 4.1.1.5).  The body buffer is kept for the next message. */
 	if (st <= ST_READY) {
+		/* A transaction that found not one recipient is a probe (a
+		 * dictionary attack spreads over many): one error. */
+		if (s->state >= ST_MAIL && s->txrcpterrors > 0 && s->nrcpt == 0)
+			s->errors++;
+		s->txrcpterrors = 0;
 		s->result = NULL;
 		memset(&s->from, 0, sizeof(s->from));
 		memset(&s->mp, 0, sizeof(s->mp));
@@ -90,7 +95,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 		(void)io_flush(io);
 		return -1;
 	}
-	/* params.h: a list message within -n never meets this bound. */
+	/* params.h: a list message within -n never passes this bound. */
 	rcpterrmax = c->maxrcpt > SMTPD_RCPT_ERRORS_MAX ? c->maxrcpt :
 	    SMTPD_RCPT_ERRORS_MAX;
 	log_info("connect");
@@ -120,7 +125,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 			break;
 		}
 		if (!s.quit && (s.errors >= SMTPD_ERRORS_MAX ||
-		    s.rcpterrors >= rcpterrmax)) {
+		    s.txrcpterrors > rcpterrmax)) {
 			smtp_reply(&s, R_ERRORS);
 			s.quit = 1;
 			s.why = "too many errors";

@@ -87,7 +87,8 @@ struct smtp {
 	int		 quit;		/* end after this reply */
 	const char	*why;		/* and why, for the log */
 	unsigned	 errors;	/* 5xx replies, RCPT's aside */
-	unsigned	 rcpterrors;	/* 5xx replies to RCPT */
+	unsigned	 rcpterrors;	/* refused recipients in the session */
+	unsigned	 txrcpterrors;	/* ... in this transaction */
 	const char	*verb;		/* current command, for the log; NULL
 					 * for the reply to the message */
 	const char	*arg;		/* and its argument */
@@ -115,7 +116,8 @@ int smtp_session(const struct smtpd_conf *c, struct io *io);
 void smtp_set_state(struct smtp *s, enum smtp_state st);
 
 /* reply.c: write reply R; log it when negative (4xx, 5xx; 421 aside) and
- * count a 5xx in S->errors or, for RCPT, S->rcpterrors.  Returns its code. */
+ * count a 5xx in S->errors or, for a refused recipient address, in
+ * S->txrcpterrors (and S->rcpterrors).  Returns its code. */
 int smtp_reply(struct smtp *s, enum reply r);
 
 /* cmd.c: the command table and the dispatcher of one command line. */

@@ -211,6 +211,14 @@ START_TEST(test_toolong)
 	feed(big, sizeof(big), 100, 1 << 20);
 	expect(512, 0, IO_TOOLONG, NULL, 0);
 	ck_assert_uint_lt(mem->inpos, sizeof(big));
+	/* Its rest counts as a line begun, so the caller's per-line deadline
+	 * covers the discarding too (a slow drip after an over-long line). */
+	{
+		size_t before = mem->inpos;
+
+		expect(0, 1, IO_PART, NULL, 0);
+		ck_assert_uint_eq(mem->inpos, before);
+	}
 	expect(512, 0, IO_EOF, NULL, 0);
 }
 END_TEST

@@ -386,33 +386,89 @@ END_TEST
 
 /* Refused recipients have their own bound (params.h): a list message
  * with stale addresses is delivered, a dictionary attack still ends. */
+/* Append a transaction: alice and BAD unknown recipients, then DATA. */
+static size_t
+add_txn(char *in, size_t cap, size_t n, int bad, int good)
+{
+	int i;
+
+	n += (size_t)snprintf(in + n, cap - n, "MAIL FROM:<>\r\n");
+	if (good)
+		n += (size_t)snprintf(in + n, cap - n,
+		    "RCPT TO:<alice@mx.example.org>\r\n");
+	for (i = 0; i < bad; i++)
+		n += (size_t)snprintf(in + n, cap - n,
+		    "RCPT TO:<no%d@mx.example.org>\r\n", i);
+	n += (size_t)snprintf(in + n, cap - n, good ? "DATA\r\nx\r\n.\r\n" :
+	    "RSET\r\n");
+	return n;
+}
+
+static size_t
+count(const char *s, const char *what)
+{
+	size_t k = 0;
+
+	for (; (s = strstr(s, what)) != NULL; s++)
+		k++;
+	return k;
+}
+
 START_TEST(error_limit_rcpt)
 {
-	static char in[SMTPD_RCPT_ERRORS_MAX * 48 + 256];
+	static char in[SMTPD_RCPT_ERRORS_MAX * 96 + 1024];
 	const char *out;
 	size_t n;
 	int i;
 
-	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n"
-	    "MAIL FROM:<>\r\nRCPT TO:<alice@mx.example.org>\r\n");
-	for (i = 0; i < SMTPD_RCPT_ERRORS_MAX - 1; i++)
-		n += (size_t)snprintf(in + n, sizeof(in) - n,
-		    "RCPT TO:<no%d@mx.example.org>\r\n", i);
-	snprintf(in + n, sizeof(in) - n, "DATA\r\nx\r\n.\r\n"
-	    "RCPT TO:<no@mx.example.org>\r\nNOOP\r\n");
+	/* Exactly the bound of refused recipients in one transaction: every
+	 * one answered 550, the message delivered to alice. */
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
+	n = add_txn(in, sizeof(in), n, SMTPD_RCPT_ERRORS_MAX, 1);
+	snprintf(in + n, sizeof(in) - n, "QUIT\r\n");
 	out = run(in);
+	ck_assert_uint_eq(count(out, "550 5.1.1"), SMTPD_RCPT_ERRORS_MAX);
 	ck_assert_ptr_nonnull(strstr(out, "250 2.0.0 Ok: queued as "));
-	ck_assert_int_eq(exists("alice"), 1);
-	/* The hundredth is answered, then 421 and nothing more. */
-	ck_assert_str_eq(strstr(out, "503 5.5.1"), "503 5.5.1 Need MAIL before "
-	    "RCPT\r\n421 4.7.0 mx.example.org Too many errors, closing "
-	    "connection\r\n");
+	ck_assert_ptr_null(strstr(out, "421 4.7.0"));
+	/* One more: 421 right after it, nothing delivered. */
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
+	n = add_txn(in, sizeof(in), n, SMTPD_RCPT_ERRORS_MAX + 1, 1);
+	out = run(in);
+	ck_assert_ptr_nonnull(strstr(out, "550 5.1.1 User unknown\r\n421 4.7.0 "
+	    "mx.example.org Too many errors, closing connection\r\n"));
+	ck_assert_ptr_null(strstr(out, "queued as"));
+	/* The bound is per transaction: two list messages with 60 stale
+	 * addresses each over one connection are both delivered. */
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
+	n = add_txn(in, sizeof(in), n, 60, 1);
+	n = add_txn(in, sizeof(in), n, 60, 1);
+	snprintf(in + n, sizeof(in) - n, "QUIT\r\n");
+	out = run(in);
+	ck_assert_uint_eq(count(out, "Ok: queued as "), 2);
+	ck_assert_ptr_null(strstr(out, "421 4.7.0"));
+	/* A dictionary attack spread over transactions: each that finds no
+	 * recipient is one error, and the tenth ends the session. */
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
+	for (i = 0; i < SMTPD_ERRORS_MAX + 2; i++)
+		n = add_txn(in, sizeof(in), n, 5, 0);
+	out = run(in);
+	ck_assert_uint_eq(count(out, "550 5.1.1"), 5 * SMTPD_ERRORS_MAX);
+	ck_assert_ptr_nonnull(strstr(out, "421 4.7.0"));
+	/* RCPT before MAIL is a broken client, not a refused address. */
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
+	for (i = 0; i < SMTPD_ERRORS_MAX; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n,
+		    "RCPT TO:<alice@mx.example.org>\r\n");
+	out = run(in);
+	ck_assert_uint_eq(count(out, "503 5.5.1"), SMTPD_ERRORS_MAX);
+	ck_assert_ptr_nonnull(strstr(out, "421 4.7.0"));
 	/* With -n above it, the bound is -n. */
-	conf.maxrcpt = SMTPD_RCPT_ERRORS_MAX + 1;
+	conf.maxrcpt = SMTPD_RCPT_ERRORS_MAX + 5;
+	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
+	n = add_txn(in, sizeof(in), n, SMTPD_RCPT_ERRORS_MAX + 3, 1);
 	out = run(in);
 	ck_assert_ptr_null(strstr(out, "421 4.7.0"));
-	ck_assert_ptr_nonnull(strstr(out, "503 5.5.1 Need MAIL before RCPT\r\n"
-	    "250 2.0.0 Ok\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "queued as"));
 }
 END_TEST
 
