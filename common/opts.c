@@ -219,8 +219,11 @@ opts_client(struct opts *o)
 			strcpy(o->client, v);
 			return;
 		}
-		log_warnx("client address ignored env=%s value=%s", env[i],
-		    log_quote(q, sizeof(q), v, strlen(v)));
+		/* CGI-style launchers put a host name in REMOTE_HOST: not
+		 * a lie, just not what we log. */
+		if (strcmp(env[i], "REMOTE_HOST") != 0)
+			log_warnx("client address ignored env=%s value=%s",
+			    env[i], log_quote(q, sizeof(q), v, strlen(v)));
 	}
 	strcpy(o->client, "unknown");
 }

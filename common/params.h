@@ -70,9 +70,11 @@
  * deadlines.  A command line must be complete within -t of its first byte
  * (RFC 5321 4.5.3.2.7 asks for 5 minutes of waiting for a command; 512
  * octets need far less).  The message (354 to the end mark) within
- * SMTP_DATA_DEADLINE_MUL * -t: 10 minutes by default, the time RFC 5321
- * 4.5.3.2.6 gives a client to wait for our reply after it, and 17 KiB/s for
- * a message of the default -s.  A site with slow links raises -t. */
+ * SMTP_DATA_DEADLINE_MUL * -t: 10 minutes by default.  RFC 5321 sets no
+ * total for DATA (4.5.3.2.5 asks for 3 minutes per data block, which -t
+ * covers); this bound is ours, against a message dripped at a few bytes a
+ * minute, and asks 17 KiB/s for a message of the default -s.  A site with
+ * slow links raises -t. */
 #define SMTP_DATA_DEADLINE_MUL	2
 /* At the end of a session on a socket: how long to read and discard what
  * the client still sends after our side is shut (io_linger).  A client
