@@ -5,25 +5,40 @@
 
 #include "num.h"
 
-int
-num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
+/* Read LEN decimal digits at S into *V, stopping the value at MAX: *OVER
+ * says it went past (however many digits, 2^64 included).  Every byte is
+ * checked even then: "999...9x" is junk, not "a big number".  Returns 0, or
+ * -1 for an empty string or a non-digit. */
+static int
+digits(const char *s, size_t len, uint64_t max, uint64_t *v, int *over)
 {
-	uint64_t v = 0;
 	unsigned d;
 	size_t i;
 
+	*v = 0;
+	*over = 0;
 	if (s == NULL || len == 0)
 		return -1;
 	for (i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
 		d = (unsigned)(s[i] - '0');
-		/* Checked before the multiply: v * 10 + d must not wrap. */
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
+		/* v * 10 + d > max, asked without overflowing. */
+		if (*over || d > max || *v > (max - d) / 10)
+			*over = 1;
+		else
+			*v = *v * 10 + d;
 	}
-	if (v < min || v > max)
+	return 0;
+}
+
+int
+num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int over;
+
+	if (digits(s, len, max, &v, &over) == -1 || over || v < min)
 		return -1;
 	*out = v;
 	return 0;
@@ -32,25 +47,11 @@ num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 int
 num_parse_sat(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
-	unsigned d;
-	size_t i;
-	int over = 0;
+	uint64_t v;
+	int over;
 
-	if (s == NULL || len == 0)
+	if (digits(s, len, max, &v, &over) == -1)
 		return -1;
-	/* Every byte is checked even once the value is past MAX: "9x" with
-	 * many nines is still junk, not "as many as possible". */
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		/* v * 10 + d > max, asked without overflowing. */
-		if (over || d > max || v > (max - d) / 10)
-			over = 1;
-		else
-			v = v * 10 + d;
-	}
 	*out = over ? max : v;
 	return 0;
 }
