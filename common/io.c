@@ -207,10 +207,6 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *len, int pieces)
 	io->nul = 0;
 	io->crlf = 0;
 	*len = 0;
-	/* A zero-byte piece asks "has a line begun?" (the servers then put the
-	 * line under a deadline): the rest of an over-long line has. */
-	if (io->skip && pieces && cap == 0)
-		return IO_PART;
 	while (io->skip) {
 		/* The rest of an over-long line already answered. */
 		avail = io->rlen - io->rpos;
@@ -279,6 +275,25 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *len, int pieces)
 			return st;
 		}
 	}
+}
+
+enum io_status
+io_getline_within(struct io *io, char *buf, size_t cap, size_t *len,
+    int seconds)
+{
+	enum io_status st;
+
+	/* Until a line begins, only the idle timeout: a client may think
+	 * between commands.  The rest of an over-long line has begun. */
+	if (!io->skip && io->rpos == io->rlen && (st = io_fill(io)) != IO_OK) {
+		*len = 0;
+		return st;
+	}
+	io_deadline(io, seconds);
+	st = io_getline(io, buf, cap, len, 0);
+	/* Replies are timed per write, not by the line's deadline. */
+	io_deadline(io, 0);
+	return st;
 }
 
 int

@@ -55,27 +55,9 @@ make_stamp(struct pop3 *s)
 enum io_status
 pop3_getline(struct pop3 *s, char *buf, size_t cap, size_t *len)
 {
-	struct io *io = s->io;
-	enum io_status st;
-
-	io_deadline(io, 0);
-	if (!io_pending(io)) {
-		/* Wait, under the idle timeout alone, for the first byte: a
-		 * zero-byte piece is IO_PART as soon as a line has begun and
-		 * consumes nothing (an empty line comes back whole, IO_OK). */
-		st = io_getline(io, buf, 0, len, 1);
-		if (st != IO_PART)
-			return st;
-	}
-	/* From the first byte on, the whole line within -t: the idle timeout
-	 * alone restarts on every byte, and a client dripping one byte every
-	 * few minutes would hold the session and its IN-USE marker for ever. */
-	io_deadline(io, s->conf->o->timeout);
-	st = io_getline(io, buf, cap, len, 0);
-	/* Replies are not bound by it: a long RETR to a slow reader is timed
-	 * per write. */
-	io_deadline(io, 0);
-	return st;
+	/* The whole line within -t of its first byte: else a client dripping
+	 * a byte every few minutes holds the session and its IN-USE marker. */
+	return io_getline_within(s->io, buf, cap, len, s->conf->o->timeout);
 }
 
 int

@@ -51,29 +51,6 @@ refuse_line(struct smtp *s, enum reply r, const char *line, size_t len)
 	s->arglen = 0;
 }
 
-/* One command line.  The wait for its first byte is bounded by the idle
- * timeout alone; from that byte on, the whole line must come within -t
- * (slow-drip clients: see params.h before SMTP_DATA_DEADLINE_MUL). */
-static enum io_status
-read_command(struct smtp *s, char *buf, size_t cap, size_t *len)
-{
-	struct io *io = s->io;
-	enum io_status st;
-
-	if (!io_pending(io)) {
-		/* A zero-byte piece: IO_PART, nothing consumed, as soon as a
-		 * line has begun (an empty line comes back whole, IO_OK). */
-		st = io_getline(io, buf, 0, len, 1);
-		if (st != IO_PART)
-			return st;
-	}
-	io_deadline(io, s->conf->o.timeout);
-	st = io_getline(io, buf, cap, len, 0);
-	/* Replies are timed per write, not by the line's deadline. */
-	io_deadline(io, 0);
-	return st;
-}
-
 int
 smtp_session(const struct smtpd_conf *c, struct io *io)
 {
@@ -101,7 +78,10 @@ smtp_session(const struct smtpd_conf *c, struct io *io)
 	log_info("connect");
 	smtp_reply(&s, R_GREET);
 	while (!s.quit) {
-		switch (read_command(&s, line, sizeof(line), &len)) {
+		/* A command line within -t of its first byte (slow drip:
+		 * params.h, before SMTP_DATA_DEADLINE_MUL). */
+		switch (io_getline_within(io, line, sizeof(line), &len,
+		    c->o.timeout)) {
 		case IO_OK:
 			if (io->nul)
 				refuse_line(&s, R_NUL, line, len);
