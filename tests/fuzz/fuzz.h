@@ -22,6 +22,11 @@ void fuzz_put(const char *path, const void *p, size_t len, mode_t mode);
 /* Read PATH whole into a malloc'ed buffer (*LEN bytes); aborts on error. */
 char *fuzz_slurp(const char *path, size_t *len);
 
+/* Append LEN bytes at BUF to the growing buffer *OUT (*USED bytes of *CAP):
+ * the servers' output, captured.  Aborts when memory runs out. */
+void fuzz_append(char **out, size_t *used, size_t *cap, const void *buf,
+    size_t len);
+
 /* Remove every entry of directory DIR (files only; one level). */
 void fuzz_clean_dir(const char *dir);
 /* 1 when DIR holds a leftover lock: a dotlock "*.lock" or a link file

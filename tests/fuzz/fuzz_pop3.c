@@ -121,13 +121,7 @@ feed_write(struct io *i, const void *buf, size_t len)
 {
 	struct feed *f = i->ctx;
 
-	if (f->outlen + len > f->outcap) {
-		f->outcap = (f->outlen + len) * 2;
-		if ((f->out = realloc(f->out, f->outcap)) == NULL)
-			fuzz_fail("realloc");
-	}
-	memcpy(f->out + f->outlen, buf, len);
-	f->outlen += len;
+	fuzz_append(&f->out, &f->outlen, &f->outcap, buf, len);
 	return (ssize_t)len;
 }
 

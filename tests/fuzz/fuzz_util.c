@@ -196,3 +196,15 @@ fsync(int fd)
 {
 	return fcntl(fd, F_GETFD) == -1 ? -1 : 0;
 }
+
+void
+fuzz_append(char **out, size_t *used, size_t *cap, const void *buf, size_t len)
+{
+	if (*used + len > *cap) {
+		*cap = (*used + len) * 2;
+		if ((*out = realloc(*out, *cap)) == NULL)
+			fuzz_fail("realloc");
+	}
+	memcpy(*out + *used, buf, len);
+	*used += len;
+}

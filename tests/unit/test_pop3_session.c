@@ -16,6 +16,7 @@
 
 #include "pop3.h"
 #include "check_main.h"
+#include "capture.h"
 
 static char dir[64], spool[128], users[128];
 static struct opts o;
@@ -159,14 +160,7 @@ c_write(struct io *i, const void *buf, size_t len)
 		return -1;
 	}
 	c->writes++;
-	if (c->outlen + len + 1 > c->outcap) {
-		c->outcap = (c->outlen + len + 1) * 2;
-		c->out = realloc(c->out, c->outcap);
-		ck_assert_ptr_nonnull(c->out);
-	}
-	memcpy(c->out + c->outlen, buf, len);
-	c->outlen += len;
-	c->out[c->outlen] = '\0';
+	capture_append(&c->out, &c->outlen, &c->outcap, buf, len);
 	return (ssize_t)len;
 }
 
