@@ -1,7 +1,6 @@
 /* rcpt.c: which mailboxes a recipient address stands for: our domains, the
  * name check, aliases, user+tag, users (file or system), postmaster.
  * Reads the users file; writes nothing. */
-#include <pwd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -75,7 +74,6 @@ add_box(struct smtp *s, const struct addr *a, const char *box, size_t len,
 static int
 user(const struct smtp *s, const char *name, size_t len, struct user *u)
 {
-	struct passwd *pw;
 	int rc;
 
 	rc = users_lookup(s->conf->o.users, name, len, 1, u);
@@ -86,13 +84,8 @@ user(const struct smtp *s, const char *name, size_t len, struct user *u)
 		log_warnx("user name not usable as a mailbox, skipped");
 		return 0;
 	}
-	if (!u->has_ids && s->conf->o.users == NULL &&
-	    (pw = getpwnam(u->name)) != NULL) {
-		/* System accounts: a new mailbox belongs to its user. */
-		u->uid = pw->pw_uid;
-		u->gid = pw->pw_gid;
-		u->has_ids = 1;
-	}
+	/* System accounts and users-file entries with ids give a new mailbox
+	 * to its user (users_lookup filled them in); others get no chown. */
 	if (!u->has_ids) {
 		u->uid = (uid_t)-1;
 		u->gid = (gid_t)-1;
