@@ -13,7 +13,7 @@ STATIC	?=
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wno-format-nonliteral
 CFLAGS	?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 $(WARN) $(CFLAGS) -iquote common
+ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 $(WARN) $(CFLAGS) -iquote common -iquote common/store
 # crypt(3) for pop3d's password checks; smtpd never checks one and starts
 # faster without loading libcrypt (common/pass.c is all that needs it).
 LDLIBS	 = -lcrypt
@@ -29,11 +29,11 @@ ifeq ($(STATIC),1)
 LDFLAGS	+= -static
 endif
 
-COMMON_SRC = $(sort $(wildcard common/*.c))
+COMMON_SRC = $(sort $(wildcard common/*.c common/store/*.c))
 SMTPD_SRC  = $(filter-out smtpd/main.c,$(sort $(wildcard smtpd/*.c)))
 POP3D_SRC  = $(filter-out pop3d/main.c,$(sort $(wildcard pop3d/*.c)))
 UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
-HEADERS    = $(wildcard common/*.h smtpd/*.h pop3d/*.h tests/unit/*.h)
+HEADERS    = $(wildcard common/*.h common/store/*.h smtpd/*.h pop3d/*.h tests/unit/*.h)
 
 LIBCOMMON  = $(B)/libcommon.a
 LIBSMTPD   = $(B)/libsmtpd.a

@@ -74,7 +74,7 @@ pop3_drop_open(struct pop3 *s, const struct user *u)
 
 	/* RFC 1939 8: one session per maildrop.  The marker is a kernel lock,
 	 * so a session that died (SIGKILL, power loss) never blocks a login. */
-	if ((r = store_session(o->spool, s->user, &s->popfd)) != STORE_OK) {
+	if ((r = store_session(o->spool, s->user, (uid_t)-1, &s->popfd)) != STORE_OK) {
 		s->popfd = -1;
 		if (r == STORE_EINUSE) {
 			log_info("maildrop user=%s error=in-use", s->quser);

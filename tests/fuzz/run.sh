@@ -69,7 +69,7 @@ fi
 WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 -Wformat=2 -Wno-format-nonliteral"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-std=c11 -D_XOPEN_SOURCE=700 -g -O1 $WARN $SAN -iquote common \
+CFLAGS="-std=c11 -D_XOPEN_SOURCE=700 -g -O1 $WARN $SAN -iquote common -iquote common/store \
 -iquote smtpd -iquote pop3d -iquote tests/fuzz ${FUZZ_CFLAGS:-}"
 
 mkdir -p "$OUT/obj" || exit 1
@@ -80,7 +80,7 @@ if [ "$(cat "$OUT/obj/flags" 2>/dev/null)" != "$CC $CFLAGS" ]; then
 fi
 
 # Compile SRC to $OUT/obj when it or any header is newer than the object.
-HEADERS=$(echo common/*.h smtpd/*.h pop3d/*.h tests/fuzz/*.h)
+HEADERS=$(echo common/*.h common/store/*.h smtpd/*.h pop3d/*.h tests/fuzz/*.h)
 obj() {
 	o=$OUT/obj/$(echo "$1" | tr / _ | sed 's/\.c$/.o/')
 	# shellcheck disable=SC2086
@@ -93,7 +93,7 @@ obj() {
 }
 
 LIB_SRC=""
-for s in common/*.c smtpd/*.c pop3d/*.c tests/fuzz/fuzz_util.c; do
+for s in common/*.c common/store/*.c smtpd/*.c pop3d/*.c tests/fuzz/fuzz_util.c; do
 	case $s in */main.c) ;; *) LIB_SRC="$LIB_SRC $s" ;; esac
 done
 echo "fuzz: building into $OUT with $($CC --version | head -1)"

@@ -177,8 +177,10 @@ def torn_append(spool):
             ("torn", msg[:30], len(msg), False),
             ("whole", msg, len(msg), True)):
         path = fresh(spool, name, ORIG + added)
+        st = os.stat(path)
         with open(path + ".lock", "w") as f:
-            f.write("%d\ninetmail %s %d %d -\n" % (dead_pid(), host, len(ORIG), length))
+            f.write("%d\ninetmail %s %d %d - %d %d\n" % (
+                dead_pid(), host, len(ORIG), length, st.st_dev, st.st_ino))
         want = ORIG + added if keep else ORIG
         delivered(spool, name, path, want,
                   "%s append (%d of %d bytes)" % (name, len(added), length))

@@ -713,7 +713,7 @@ START_TEST(in_use)
 	ck_assert_int_eq(pipe(p), 0);
 	if ((pid = fork()) == 0) {
 		/* another live session of alice */
-		if (store_session(spool, "alice", &fd) != 0)
+		if (store_session(spool, "alice", (uid_t)-1, &fd) != 0)
 			_exit(1);
 		if (write(p[1], "x", 1) != 1)
 			_exit(1);

@@ -594,18 +594,18 @@ START_TEST(session_marker)
 	if ((pid = fork()) == 0) {
 		int f;
 
-		if (store_session(spool, "alice", &f) != 0)
+		if (store_session(spool, "alice", (uid_t)-1, &f) != 0)
 			_exit(1);
 		(void)write(p[1], "x", 1);
 		pause();
 		_exit(0);
 	}
 	ck_assert_int_eq(read(p[0], &c, 1), 1);
-	ck_assert_int_eq(store_session(spool, "alice", &fd), STORE_EINUSE);
+	ck_assert_int_eq(store_session(spool, "alice", (uid_t)-1, &fd), STORE_EINUSE);
 	/* The holder dies without cleaning up: the marker frees at once. */
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
-	ck_assert_int_eq(store_session(spool, "alice", &fd), 0);
+	ck_assert_int_eq(store_session(spool, "alice", (uid_t)-1, &fd), 0);
 	close(fd);
 	close(p[0]);
 	close(p[1]);
@@ -629,11 +629,14 @@ static void
 plant_record(const char *name, long pid, unsigned long size, unsigned long len)
 {
 	char host[256], lock[300], rec[600];
+	struct stat st;
 
 	gethostname(host, sizeof(host));
+	ck_assert_int_eq(stat(path_of(name), &st), 0);
 	snprintf(lock, sizeof(lock), "%s.lock", name);
-	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %lu %lu -\n", pid, host,
-	    size, len);
+	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %lu %lu - %llu %llu\n", pid,
+	    host, size, len, (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
 	put(lock, rec);
 }
 

@@ -1,6 +1,13 @@
 /* store.h: the mailbox store: safe open, dotlock + fcntl locking, all-or-
  * nothing append, crash-safe expunge, the POP3 session marker.
- * Runs with whatever privileges the caller has; never needs root itself. */
+ * Runs with whatever privileges the caller has; never needs root itself.
+ *
+ * Trust (issue 9): every spool file the store opens or acts on -- mailbox,
+ * dotlock, journal, session marker, commit marker -- is opened without
+ * following links or blocking and believed only when it is a regular file
+ * with one link owned by root, by the running user or by the mailbox's
+ * owner; a mailbox itself only when its owner is its user.  Anything else is
+ * ignored or makes the operation fail temporarily, and is logged once. */
 #ifndef INETMAIL_STORE_H
 #define INETMAIL_STORE_H
 
@@ -22,6 +29,8 @@
 #define STORE_ENOTMBOX	(-7)	/* not an mbox file (permanent) */
 #define STORE_EINUSE	(-8)	/* another POP3 session holds it (temp) */
 #define STORE_ENOENT	(-9)	/* no such mailbox (and not asked to create) */
+#define STORE_EOWNER	(-10)	/* the mailbox belongs to someone else (temp) */
+#define STORE_ETRUST	(-11)	/* a spool file in the way is not ours (temp) */
 
 /* A short text for a STORE_* result, for replies and logs. */
 const char *store_strerror(int err);
@@ -33,20 +42,25 @@ int store_name_ok(const char *name, size_t len);
 struct store_box {
 	int		 fd;		/* -1 when closed */
 	int		 locked;	/* fcntl lock and dotlock held */
+	uid_t		 owner;		/* who owns the mailbox (its user) */
 	dev_t		 dev;
 	ino_t		 ino;
 	uint64_t	 size;		/* size when the lock was taken */
 	time_t		 touched;	/* last dotlock refresh */
-	char		 path[PATH_MAX];
-	char		 lock[PATH_MAX];
+	char		 path[PATH_MAX];	/* SPOOL/NAME */
+	size_t		 namepos;	/* NAME's offset in path */
+	char		 lock[PATH_MAX];	/* SPOOL/NAME.lock */
 };
 
-/* Open mailbox NAME in SPOOL and lock it.  A missing mailbox is created (0600,
- * chowned to UID/GID when UID is not (uid_t)-1 and we may) when CREATE is
- * set, else STORE_ENOENT.  Interrupted work of a dead process found under the
- * lock (a torn append, an expunge journal) is finished or undone first. */
+/* Open mailbox NAME in SPOOL and lock it.  OWNER is the mailbox's user
+ * ((uid_t)-1: the running user): an existing mailbox must belong to OWNER
+ * (else STORE_EOWNER, logged), and a missing one is created 0600 and, as
+ * root, given to OWNER:GROUP when CREATE is set (else STORE_ENOENT).
+ * Interrupted work of a dead process found under the lock (a torn append,
+ * an expunge journal) is finished or undone first, when its record is in a
+ * file we trust. */
 int store_open(struct store_box *b, const char *spool, const char *name,
-    uid_t uid, gid_t gid, int create);
+    uid_t owner, gid_t group, int create);
 /* Release the locks, keep the file open for reading. */
 void store_unlock(struct store_box *b);
 /* Take the locks again; STORE_ECHANGED when the path no longer names our file. */
@@ -60,7 +74,8 @@ void store_close(struct store_box *b);
  * (From_ line, Return-Path, Received..., LF line ends). */
 struct store_rcpt {
 	const char	*name;
-	uid_t		 uid;		/* owner for a new mailbox, or (uid_t)-1 */
+	uid_t		 uid;		/* the mailbox's owner, or (uid_t)-1 for
+					   the running user (store_open) */
 	gid_t		 gid;
 	const char	*head;
 	size_t		 headlen;
@@ -73,9 +88,10 @@ int store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
     const char *body, size_t bodylen);
 
 /* Mark mailbox NAME as used by this POP3 session: an fcntl lock on SPOOL/.NAME.pop,
- * released by the kernel when the process dies.  Returns 0 (*FD set) or
- * STORE_EINUSE / STORE_EIO. */
-int store_session(const char *spool, const char *name, int *fd);
+ * released by the kernel when the process dies.  The marker must be one we
+ * trust for OWNER's mailbox ((uid_t)-1: the running user).  Returns 0 (*FD
+ * set) or STORE_EINUSE / STORE_ETRUST / STORE_EIO. */
+int store_session(const char *spool, const char *name, uid_t owner, int *fd);
 
 /* On a locked box scanned into IX, remove the messages I with DEL[I] != 0 and
  * keep everything appended after the scan.  Verifies first that the maildrop

@@ -1,6 +1,6 @@
 /* store.c: opening and locking mailboxes, recovering a dead holder's work,
- * and the POP3 session marker.  Runs as whoever calls it; it never needs root, but as
- * root it gives a new mailbox to its user. */
+ * and the POP3 session marker.  Runs as whoever calls it; it never needs
+ * root, but as root it gives a new mailbox to its user. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,62 +15,13 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
-
-void (*store_fault_hook)(const char *, int);
-int store_lock_wait_ms = LOCK_WAIT_MS;
+#include "trust.h"
 
 const char *
-store_strerror(int err)
+store_spool(const struct store_box *b, char *buf, size_t cap)
 {
-	switch (err) {
-	case STORE_OK:		return "ok";
-	case STORE_ENAME:	return "invalid mailbox name";
-	case STORE_ETYPE:	return "mailbox is not a regular file";
-	case STORE_ELOCK:	return "mailbox is locked";
-	case STORE_EIO:		return "I/O error";
-	case STORE_ENOSPC:	return "no space for the mailbox";
-	case STORE_ECHANGED:	return "mailbox changed";
-	case STORE_ENOTMBOX:	return "mailbox is not in mbox format";
-	case STORE_EINUSE:	return "mailbox in use";
-	case STORE_ENOENT:	return "no mailbox";
-	default:		return "unknown error";
-	}
-}
-
-int
-store_errno(int e)
-{
-	switch (e) {
-	case ENOSPC:
-	case EFBIG:
-#ifdef EDQUOT
-	case EDQUOT:
-#endif
-		return STORE_ENOSPC;
-	default:
-		return STORE_EIO;
-	}
-}
-
-int
-store_name_ok(const char *name, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > USER_MAX || name[0] == '.')
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		/* '/' would leave the spool; controls and space break the
-		 * From_ line and the logs; 8-bit names are not portable. */
-		if (c <= ' ' || c == '/' || c >= 0x7f)
-			return 0;
-	}
-	/* NAME.lock is the dotlock of mailbox NAME. */
-	if (len >= 5 && memcmp(name + len - 5, ".lock", 5) == 0)
-		return 0;
-	return 1;
+	snprintf(buf, cap, "%.*s", (int)(b->namepos - 1), b->path);
+	return buf;
 }
 
 static int
@@ -82,17 +33,50 @@ set_paths(struct store_box *b, const char *spool, const char *name)
 	m = snprintf(b->lock, sizeof(b->lock), "%s/%s.lock", spool, name);
 	if (n < 0 || m < 0 || (size_t)m >= sizeof(b->lock))
 		return -1;
+	b->namepos = strlen(spool) + 1;
 	return 0;
 }
 
-/* Open the mailbox file itself: no symlink, a regular file with one link,
- * created 0600 for its user when missing and CREATE is set. */
+/* Create the missing mailbox: 0600, as root given to its user.  Returns
+ * the descriptor, -1 (logged) or -2 when someone made it meanwhile. */
 static int
-open_file(struct store_box *b, uid_t uid, gid_t gid, int create)
+create_file(struct store_box *b, gid_t group)
+{
+	int fd;
+
+	/* Not root, we can only make files of our own. */
+	if (geteuid() != 0 && b->owner != geteuid()) {
+		log_warnx("mailbox=%s missing, and uid=%ld cannot create one for "
+		    "uid=%ld", b->path, (long)geteuid(), (long)b->owner);
+		errno = EPERM;
+		return -1;
+	}
+	fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return -2;
+		log_warn("mailbox=%s create", b->path);
+		return -1;
+	}
+	if (b->owner != geteuid() && fchown(fd, b->owner, group) == -1) {
+		log_warn("mailbox=%s chown", b->path);
+		close(fd);
+		unlink(b->path);
+		return -1;
+	}
+	return fd;
+}
+
+/* Open the mailbox file itself: no symlink, a regular file with one link,
+ * owned by its user; created when missing and CREATE is set. */
+static int
+open_file(struct store_box *b, gid_t group, int create)
 {
 	struct stat ls, fs;
-	int fd, flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	int fd, e;
 
+	/* lstat first: never open a device or a FIFO planted as a mailbox. */
 	if (lstat(b->path, &ls) == -1) {
 		if (errno != ENOENT) {
 			log_warn("mailbox=%s lstat", b->path);
@@ -100,101 +84,88 @@ open_file(struct store_box *b, uid_t uid, gid_t gid, int create)
 		}
 		if (!create)
 			return STORE_ENOENT;
-		fd = open(b->path, flags | O_CREAT | O_EXCL, 0600);
-		if (fd == -1) {
-			if (errno == EEXIST)
-				return open_file(b, uid, gid, 0);
-			log_warn("mailbox=%s create", b->path);
+		memset(&ls, 0, sizeof(ls));	/* nothing looked at before */
+		fd = create_file(b, group);
+		if (fd == -2)
+			return open_file(b, group, 0);	/* made meanwhile */
+		if (fd == -1)
 			return store_errno(errno);
-		}
-		if (uid != (uid_t)-1 && geteuid() == 0 && fchown(fd, uid, gid) == -1) {
-			log_warn("mailbox=%s chown", b->path);
-			close(fd);
-			unlink(b->path);
-			return STORE_EIO;
-		}
-		if (fstat(fd, &ls) == -1) {
-			close(fd);
-			return STORE_EIO;
-		}
 	} else {
-		/* O_NONBLOCK: opening a FIFO planted as a mailbox must not hang. */
 		if (!S_ISREG(ls.st_mode) || ls.st_nlink != 1) {
 			log_warnx("mailbox=%s not a regular file with one link",
 			    b->path);
 			return STORE_ETYPE;
 		}
-		if ((fd = open(b->path, flags)) == -1) {
+		fd = open(b->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		    O_CLOEXEC);
+		if (fd == -1) {
+			e = errno;
 			log_warn("mailbox=%s open", b->path);
-			return errno == ELOOP ? STORE_ETYPE : STORE_EIO;
+			return e == ELOOP ? STORE_ETYPE : STORE_EIO;
 		}
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	}
-	/* The file we opened must be the one we looked at: a swap between the
-	 * lstat and the open (symlink, hard link) is refused. */
-	if (fstat(fd, &fs) == -1 || fs.st_dev != ls.st_dev ||
-	    fs.st_ino != ls.st_ino || !S_ISREG(fs.st_mode) || fs.st_nlink != 1) {
+	/* The file we opened must be the one we looked at (a swap between
+	 * the lstat and the open is refused), and it must be its user's: a
+	 * file another user made under that name is never written to or
+	 * served, as procmail and mail.local refuse it (issue 9). */
+	if (fstat(fd, &fs) == -1 || !S_ISREG(fs.st_mode) || fs.st_nlink != 1 ||
+	    (ls.st_ino != 0 && (fs.st_dev != ls.st_dev || fs.st_ino != ls.st_ino))) {
 		log_warnx("mailbox=%s changed while opening", b->path);
 		close(fd);
 		return STORE_ETYPE;
 	}
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (fs.st_uid != b->owner) {
+		log_warnx("mailbox=%s owned by uid=%ld, not its user uid=%ld: "
+		    "neither written nor served", b->path, (long)fs.st_uid,
+		    (long)b->owner);
+		close(fd);
+		return STORE_EOWNER;
+	}
 	b->fd = fd;
 	b->dev = fs.st_dev;
 	b->ino = fs.st_ino;
 	return STORE_OK;
 }
 
-int
-sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
-
-	if (fd == -1)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-long
-store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Undo a dead writer's unfinished append recorded in its dotlock R.  Only
- * a torn message (some but not all of its LEN bytes) is cut off.  A whole
- * one stays, unless it belongs to a multi-mailbox delivery that never
- * committed.  When the file grew past SIZE + LEN, someone who ignored the
- * dotlock appended after it: we cannot tell the bytes apart, so nothing is
- * cut and the admin is told. */
+/* Did the multi-mailbox delivery with commit marker TXN commit?  Only a
+ * marker that is surely absent, or one we do not trust, means "no". */
 static int
-undo_append(struct store_box *b, const struct lockrec *r, const char *spool)
+committed(const struct store_box *b, const char *txn)
+{
+	char marker[PATH_MAX];
+	int fd;
+
+	if (snprintf(marker, sizeof(marker), "%.*s/%s", (int)(b->namepos - 1),
+	    b->path, txn) >= (int)sizeof(marker))
+		return 1;
+	fd = trust_open(marker, O_RDONLY, 0, b->owner, "commit marker", NULL);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return fd == -1 && errno != ENOENT;
+}
+
+/* Undo a dead writer's unfinished append recorded in its dotlock R (read
+ * from a lock file we trust).  Only a torn message (some but not all of its
+ * LEN bytes) is cut off.  A whole one stays, unless it belongs to a
+ * multi-mailbox delivery that never committed.  When the file grew past
+ * SIZE + LEN, someone who ignored the dotlock appended after it: we cannot
+ * tell the bytes apart, so nothing is cut and the admin is told. */
+static int
+undo_append(struct store_box *b, const struct lockrec *r)
 {
 	struct stat st;
-	char marker[PATH_MAX];
 	uint64_t size;
-	int keep;
 
 	if (!r->append || fstat(b->fd, &st) == -1)
 		return 0;
 	size = (uint64_t)st.st_size;
 	if (size <= r->size)
 		return 0;
-	if (r->has_ino && (r->dev != (unsigned long long)st.st_dev ||
-	    r->ino != (unsigned long long)st.st_ino))
+	if (r->dev != (unsigned long long)st.st_dev ||
+	    r->ino != (unsigned long long)st.st_ino)
 		return 0;		/* the record is about another file */
 	if (size > r->size + r->len) {
 		log_warnx("mailbox=%s grew past a dead writer's append (pid=%ld "
@@ -203,13 +174,8 @@ undo_append(struct store_box *b, const struct lockrec *r, const char *spool)
 		    (unsigned long long)size);
 		return 0;
 	}
-	keep = size == r->size + r->len;
-	if (keep && r->txn[0]) {
-		snprintf(marker, sizeof(marker), "%s/%s", spool, r->txn);
-		/* Only a marker that is surely absent means "not committed". */
-		keep = access(marker, F_OK) == 0 || errno != ENOENT;
-	}
-	if (keep) {
+	if (size == r->size + r->len && (r->txn[0] == '\0' ||
+	    committed(b, r->txn))) {
 		log_info("mailbox=%s recovered=kept bytes=%llu pid=%ld", b->path,
 		    (unsigned long long)r->len, r->pid);
 		return 0;
@@ -225,13 +191,13 @@ undo_append(struct store_box *b, const struct lockrec *r, const char *spool)
 
 /* Take the fcntl lock, then the dotlock, both without blocking; when the
  * dotlock is busy let go of both and retry, so two lockers never hold one
- * each.  Bounded by LOCK_WAIT_MS. */
+ * each.  Bounded by LOCK_WAIT_MS, whatever file is in the way. */
 static int
-take_locks(struct store_box *b, const char *spool)
+take_locks(struct store_box *b)
 {
 	long deadline = store_now_ms() + store_lock_wait_ms;
 	struct lockrec old;
-	int r;
+	int r, untrusted = 0;
 
 	for (;;) {
 		r = lock_fcntl(b->fd);
@@ -240,13 +206,13 @@ take_locks(struct store_box *b, const char *spool)
 			return STORE_EIO;
 		}
 		if (r == 0) {
-			r = dotlock_take(b->lock, &old);
-			if (r == 0)
+			r = dotlock_take(b->lock, b->owner, &old, &untrusted);
+			if (r == DOTLOCK_TAKEN)
 				break;
-			if (r == 2) {
-				/* Its holder is dead and we hold the kernel
+			if (r == DOTLOCK_STALE) {
+				/* Its holder is gone and we hold the kernel
 				 * lock: finish its business, then take over. */
-				if (undo_append(b, &old, spool) == -1) {
+				if (undo_append(b, &old) == -1) {
 					unlock_fcntl(b->fd);
 					return STORE_EIO;
 				}
@@ -255,14 +221,14 @@ take_locks(struct store_box *b, const char *spool)
 				if (dotlock_break(b->lock) == -1) {
 					log_warn("dotlock=%s break", b->lock);
 					unlock_fcntl(b->fd);
-					return STORE_EIO;
+					return STORE_ELOCK;
 				}
 				if (store_now_ms() < deadline)
 					continue;
-				r = 1;		/* out of time: give up below */
+				r = DOTLOCK_BUSY;	/* out of time */
 			}
 			unlock_fcntl(b->fd);
-			if (r == -1) {
+			if (r == DOTLOCK_ERROR) {
 				log_warn("dotlock=%s create", b->lock);
 				return STORE_EIO;
 			}
@@ -272,7 +238,7 @@ take_locks(struct store_box *b, const char *spool)
 			    store_lock_wait_ms);
 			return STORE_ELOCK;
 		}
-		sleep_ms(LOCK_RETRY_MS);
+		store_sleep_ms(LOCK_RETRY_MS);
 	}
 	b->locked = 1;
 	b->touched = time(NULL);
@@ -297,19 +263,19 @@ store_release(struct store_box *b)
  * interrupted expunge.  Returns 0, 1 (the file was replaced: reopen), or an
  * error. */
 static int
-lock_box(struct store_box *b, const char *spool, const char *name)
+lock_box(struct store_box *b)
 {
 	struct stat ls, fs;
 	int e;
 
-	if ((e = take_locks(b, spool)) != STORE_OK)
+	if ((e = take_locks(b)) != STORE_OK)
 		return e;
 	if (lstat(b->path, &ls) == -1 || fstat(b->fd, &fs) == -1 ||
 	    ls.st_dev != fs.st_dev || ls.st_ino != fs.st_ino) {
 		store_release(b);
 		return 1;
 	}
-	if ((e = journal_recover(b, spool, name)) != STORE_OK) {
+	if ((e = journal_recover(b)) != STORE_OK) {
 		store_release(b);
 		return e;
 	}
@@ -323,20 +289,21 @@ lock_box(struct store_box *b, const char *spool, const char *name)
 
 int
 store_open(struct store_box *b, const char *spool, const char *name,
-    uid_t uid, gid_t gid, int create)
+    uid_t owner, gid_t group, int create)
 {
 	int e, tries;
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
+	b->owner = owner == (uid_t)-1 ? geteuid() : owner;
 	if (!store_name_ok(name, strlen(name)))
 		return STORE_ENAME;
 	if (set_paths(b, spool, name) == -1)
 		return STORE_ENAME;
 	for (tries = 0; tries < LOCK_REOPEN_MAX; tries++) {
-		if ((e = open_file(b, uid, gid, create)) != STORE_OK)
+		if ((e = open_file(b, group, create)) != STORE_OK)
 			return e;
-		e = lock_box(b, spool, name);
+		e = lock_box(b);
 		if (e != 1) {
 			if (e != STORE_OK) {
 				close(b->fd);
@@ -360,28 +327,14 @@ store_unlock(struct store_box *b)
 int
 store_relock(struct store_box *b)
 {
-	char spool[PATH_MAX];
-	const char *slash = strrchr(b->path, '/');
 	int e;
 
-	snprintf(spool, sizeof(spool), "%.*s", (int)(slash - b->path), b->path);
-	e = lock_box(b, spool, slash + 1);
+	e = lock_box(b);
 	if (e == 1) {
 		log_warnx("mailbox=%s replaced since the scan", b->path);
 		return STORE_ECHANGED;
 	}
 	return e;
-}
-
-void
-store_refresh(struct store_box *b)
-{
-	time_t now = time(NULL);
-
-	if (b->locked && now - b->touched >= LOCK_REFRESH_S) {
-		dotlock_touch(b->lock);
-		b->touched = now;
-	}
 }
 
 void
@@ -394,7 +347,7 @@ store_close(struct store_box *b)
 }
 
 int
-store_session(const char *spool, const char *name, int *fdp)
+store_session(const char *spool, const char *name, uid_t owner, int *fdp)
 {
 	char path[PATH_MAX];
 	int fd, r;
@@ -404,7 +357,12 @@ store_session(const char *spool, const char *name, int *fdp)
 	r = snprintf(path, sizeof(path), "%s/.%s.pop", spool, name);
 	if (r < 0 || (size_t)r >= sizeof(path))
 		return STORE_ENAME;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	/* A marker planted by another user could be held locked by them for
+	 * ever, or be a FIFO: only one we trust is used. */
+	fd = trust_open(path, O_RDWR | O_CREAT, 0600,
+	    owner == (uid_t)-1 ? geteuid() : owner, "session marker", NULL);
+	if (fd == -2)
+		return STORE_ETRUST;
 	if (fd == -1) {
 		log_warn("session marker=%s open", path);
 		return STORE_EIO;

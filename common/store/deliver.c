@@ -1,6 +1,6 @@
 /* deliver.c: the all-or-nothing delivery of one message into several
- * mailboxes, and its commit marker.  Runs as smtpd runs: root under inetd (to
- * write users' mailboxes), or the -u user. */
+ * mailboxes, and its commit marker.  Runs in smtpd's delivery side: root
+ * under inetd (to write users' mailboxes), or the -u user. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -131,7 +131,8 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 
 		/* The record goes first: if we die mid-write, whoever
 		 * breaks our lock knows what to cut off. */
-		if (dotlock_record(b->lock, b->size, len, txn, b->dev, b->ino) == -1) {
+		if (dotlock_record(b->lock, b->owner, b->size, len, txn, b->dev,
+		    b->ino) == -1) {
 			log_warn("dotlock=%s record", b->lock);
 			e = STORE_EIO;
 			goto fail;
@@ -149,7 +150,8 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 	 * any of our locks keeps the message.  The marker's name is synced:
 	 * after a power cut it must still be there for the 250 we send. */
 	if (n > 1) {
-		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
 		if (fd == -1) {
 			e = store_errno(errno);
 			log_warn("delivery commit marker=%s", marker);

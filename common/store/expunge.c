@@ -1,5 +1,5 @@
 /* expunge.c: removing messages from a mailbox crash-safely, in place, with a
- * redo journal.  Runs as the mailbox owner (pop3d after login).
+ * redo journal (journal.c).  Runs as the mailbox owner (pop3d after login).
  *
  * The inode is kept (other programs, Python's mailbox module among them, may
  * hold the file open across their locks), so the new content is written over
@@ -21,129 +21,6 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
-
-#define JHEAD	256		/* journal header bytes; data follows */
-#define JCHUNK	(1024 * 1024)
-
-static int
-journal_path(char *buf, size_t cap, const char *spool, const char *name)
-{
-	int n = snprintf(buf, cap, "%s/.%s.redo", spool, name);
-
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-/* Copy LEN bytes from IN at IOFF to OUT at OOFF; SKIPNL drops leading LFs of
- * the source first.  Returns bytes written, or -1 (errno set). */
-static long long
-copy_range(struct store_box *b, int in, uint64_t ioff, int out, uint64_t ooff,
-    uint64_t len, char *buf)
-{
-	uint64_t done = 0;
-	ssize_t r, w;
-	size_t want, k;
-
-	while (done < len) {
-		want = len - done > JCHUNK ? JCHUNK : (size_t)(len - done);
-		r = pread(in, buf, want, (off_t)(ioff + done));
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		for (k = 0; k < (size_t)r; k += (size_t)w) {
-			w = pwrite(out, buf + k, (size_t)r - k, (off_t)(ooff + done + k));
-			if (w <= 0) {
-				if (w == 0)
-					errno = ENOSPC;	/* a short write: the disk is full */
-				return -1;
-			}
-		}
-		done += (uint64_t)r;
-		FAULT("expunge.copy", out);
-		store_refresh(b);	/* a long copy must not look stale */
-	}
-	return (long long)done;
-}
-
-/* Replay journal JFD (data length LEN) onto the mailbox at X. */
-static int
-replay(struct store_box *b, int jfd, uint64_t x, uint64_t len, char *buf)
-{
-	if (copy_range(b, jfd, JHEAD, b->fd, x, len, buf) < 0 ||
-	    ftruncate(b->fd, (off_t)(x + len)) == -1 ||
-	    (FAULT("expunge.truncated", b->fd), fsync(b->fd)) == -1) {
-		log_warn("mailbox=%s expunge replay", b->path);
-		return -1;
-	}
-	return 0;
-}
-
-int
-journal_recover(struct store_box *b, const char *spool, const char *name)
-{
-	char path[PATH_MAX], head[JHEAD + 1], *buf;
-	unsigned long long dev, ino, x, len, orig;
-	struct stat js, ms;
-	int jfd, e = STORE_OK;
-
-	if (journal_path(path, sizeof(path), spool, name) == -1) {
-		log_warnx("mailbox=%s journal path too long", b->path);
-		return STORE_ENAME;
-	}
-	if ((jfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return STORE_OK;
-		log_warn("journal=%s open", path);
-		return STORE_EIO;
-	}
-	memset(head, 0, sizeof(head));
-	if (fstat(jfd, &js) == -1 || fstat(b->fd, &ms) == -1 ||
-	    pread(jfd, head, JHEAD, 0) != JHEAD ||
-	    sscanf(head, "inetmail-redo 1 %llu %llu %llu %llu %llu", &dev, &ino,
-	    &x, &len, &orig) != 5 || (uint64_t)js.st_size < JHEAD + len) {
-		/* No complete header: the writer died before the mailbox was
-		 * touched.  The journal is garbage. */
-		close(jfd);
-		log_info("journal=%s incomplete, dropped", path);
-		if (unlink(path) == -1) {
-			log_warn("journal=%s unlink", path);
-			return STORE_EIO;
-		}
-		return STORE_OK;
-	}
-	if (dev != (unsigned long long)ms.st_dev ||
-	    ino != (unsigned long long)ms.st_ino ||
-	    ((uint64_t)ms.st_size != orig && (uint64_t)ms.st_size != x + len)) {
-		/* Not for this file or this state: replaying could destroy
-		 * mail.  Keep it aside for the admin. */
-		char aside[PATH_MAX + 32];
-
-		snprintf(aside, sizeof(aside), "%s.%ld", path, (long)time(NULL));
-		close(jfd);
-		log_warnx("journal=%s does not match mailbox=%s, moved to %s",
-		    path, b->path, aside);
-		return rename(path, aside) == -1 ? STORE_EIO : STORE_OK;
-	}
-	if ((buf = malloc(JCHUNK)) == NULL) {
-		log_warnx("journal=%s replay: out of memory", path);
-		close(jfd);
-		return STORE_EIO;
-	}
-	if (replay(b, jfd, x, len, buf) == -1)
-		e = STORE_EIO;
-	else {
-		log_info("mailbox=%s expunge replayed from journal", b->path);
-		if (unlink(path) == -1) {
-			log_warn("journal=%s unlink", path);
-			e = STORE_EIO;
-		}
-		(void)sync_dir(spool);
-	}
-	free(buf);
-	close(jfd);
-	return e;
-}
 
 /* The maildrop must still hold what was scanned: every message from the
  * first one we change on starts where it did, with the same bytes. */
@@ -177,8 +54,7 @@ int
 store_expunge(struct store_box *b, const struct mbox_index *ix,
     const unsigned char *del)
 {
-	char path[PATH_MAX], spool[PATH_MAX], head[JHEAD], *buf;
-	const char *name = strrchr(b->path, '/') + 1;
+	char path[PATH_MAX], spool[PATH_MAX], head[JOURNAL_HEAD], *buf;
 	uint64_t x, jlen = 0, from, to, tail;
 	size_t i, first;
 	int jfd, e = STORE_OK, lastdel;
@@ -188,8 +64,8 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 		;
 	if (first == ix->n)
 		return STORE_OK;
-	snprintf(spool, sizeof(spool), "%.*s", (int)(name - 1 - b->path), b->path);
-	if ((buf = malloc(JCHUNK)) == NULL) {
+	store_spool(b, spool, sizeof(spool));
+	if ((buf = malloc(JOURNAL_CHUNK)) == NULL) {
 		log_warnx("mailbox=%s expunge: out of memory", b->path);
 		return STORE_EIO;
 	}
@@ -214,28 +90,32 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 		return STORE_OK;
 	}
 
-	if (journal_path(path, sizeof(path), spool, name) == -1) {
+	if (journal_path(b, path, sizeof(path)) == -1) {
 		log_warnx("mailbox=%s journal path too long", b->path);
 		free(buf);
 		return STORE_ENAME;
 	}
+	/* O_EXCL: recovery ran under this lock, so a journal still there is
+	 * one we did not trust (journal_recover logged it). */
 	jfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (jfd == -1) {
+		e = errno;
 		log_warn("journal=%s create", path);
 		free(buf);
-		return store_errno(errno);
+		return e == EEXIST || e == ELOOP ? STORE_ETRUST : store_errno(e);
 	}
 	/* 1. The new content from X on: kept messages, then what arrived after
 	 * the scan.  A header of zeros until it is complete. */
 	memset(head, 0, sizeof(head));
-	if (pwrite(jfd, head, JHEAD, 0) != JHEAD)
+	if (pwrite(jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD)
 		goto jfail;
 	for (i = first; i < ix->n; i++) {
 		if (del[i])
 			continue;
 		from = ix->msg[i].off;
 		to = i + 1 < ix->n ? ix->msg[i + 1].off : ix->end;
-		if (copy_range(b, b->fd, from, jfd, JHEAD + jlen, to - from, buf) < 0)
+		if (journal_copy(b, b->fd, from, jfd, JOURNAL_HEAD + jlen,
+		    to - from, buf) == -1)
 			goto jfail;
 		jlen += to - from;
 	}
@@ -246,7 +126,8 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	while (lastdel && tail < b->size && tail - ix->end < 2 &&
 	    pread(b->fd, buf, 1, (off_t)tail) == 1 && buf[0] == '\n')
 		tail++;
-	if (copy_range(b, b->fd, tail, jfd, JHEAD + jlen, b->size - tail, buf) < 0)
+	if (journal_copy(b, b->fd, tail, jfd, JOURNAL_HEAD + jlen,
+	    b->size - tail, buf) == -1)
 		goto jfail;
 	jlen += b->size - tail;
 	if (fsync(jfd) == -1 || fstat(b->fd, &st) == -1)
@@ -258,13 +139,13 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 	    (unsigned long long)x, (unsigned long long)jlen,
 	    (unsigned long long)b->size);
-	if (pwrite(jfd, head, JHEAD, 0) != JHEAD || fsync(jfd) == -1)
+	if (pwrite(jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD || fsync(jfd) == -1)
 		goto jfail;
 	/* The journal's name must outlive a power cut too. */
 	(void)sync_dir(spool);
 	FAULT("expunge.committed", b->fd);
 	/* 3. Apply, 4. forget the journal. */
-	if (replay(b, jfd, x, jlen, buf) == -1) {
+	if (journal_apply(b, jfd, x, jlen, buf) == -1) {
 		/* The journal stays: the next locker replays it. */
 		e = STORE_EIO;
 	} else {

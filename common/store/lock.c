@@ -1,0 +1,332 @@
+/* lock.c: fcntl locks and dotlocks, as Debian policy 11.6 asks, interoperable
+ * with Python's mailbox module, mutt and procmail, and the record a dotlock
+ * of ours carries.  Needs write access to the spool directory (root, the
+ * spool's group, or a sticky world-writable spool). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "params.h"
+#include "lock.h"
+#include "log.h"
+#include "num.h"
+#include "store.h"
+#include "store_int.h"
+#include "trust.h"
+
+int
+lock_fcntl(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;		/* start 0, length 0: the whole file */
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES)
+		return 1;
+	return -1;
+}
+
+void
+unlock_fcntl(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	(void)fcntl(fd, F_SETLK, &fl);
+}
+
+static void
+host_name(char *buf, size_t cap)
+{
+	if (gethostname(buf, cap) == -1)
+		snprintf(buf, cap, "localhost");
+	buf[cap - 1] = '\0';
+	/* One word in the record. */
+	for (; *buf; buf++)
+		if (*buf <= ' ' || *buf == 0x7f)
+			*buf = '_';
+}
+
+int
+lock_txn_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len <= 5 || len >= sizeof(((struct lockrec *)0)->txn) ||
+	    strncmp(name, ".txn.", 5) != 0)
+		return 0;
+	return strspn(name + 5, "0123456789.") == len - 5;
+}
+
+/* The record: "PID\n" first, as liblockfile writes, so other tools can read
+ * the pid; then our own line.  Other tools ignore the second line. */
+static int
+write_record(int fd, const struct lockrec *r)
+{
+	char buf[512], host[256];
+	int n;
+
+	host_name(host, sizeof(host));
+	if (r->append)
+		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s %llu %llu %s %llu %llu\n",
+		    r->pid, host, (unsigned long long)r->size,
+		    (unsigned long long)r->len, r->txn[0] ? r->txn : "-", r->dev,
+		    r->ino);
+	else
+		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s - - -\n", r->pid,
+		    host);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	if (pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) == -1)
+		return -1;
+	return 0;
+}
+
+/* Split the next space-separated word off *P (NUL-terminated); NULL when
+ * there is none. */
+static char *
+word(char **p)
+{
+	char *w = *p, *sp;
+
+	if (*w == '\0')
+		return NULL;
+	if ((sp = strchr(w, ' ')) != NULL) {
+		*sp = '\0';
+		*p = sp + 1;
+	} else
+		*p = w + strlen(w);
+	return w;
+}
+
+static int
+num(const char *s, uint64_t *v)
+{
+	return num_parse(s, strlen(s), 0, UINT64_MAX, v);
+}
+
+/* Parse a trusted dotlock's content BUF into *R.  Only a record of ours,
+ * from this host, that parses whole is acted on; anything else leaves *R
+ * as "not ours" (the pid aside, for the log). */
+static void
+parse_record(char *buf, struct lockrec *r)
+{
+	char host[256], *nl, *p, *f[7];
+	uint64_t pid, v[4];
+	size_t n;
+
+	memset(r, 0, sizeof(*r));
+	if ((nl = strchr(buf, '\n')) == NULL)
+		return;
+	*nl = '\0';
+	if (num(buf, &pid) == -1 || pid == 0 || pid > 0x7fffffff)
+		return;
+	r->pid = (long)pid;
+	p = nl + 1;
+	if ((nl = strchr(p, '\n')) == NULL || nl[1] != '\0')
+		return;
+	*nl = '\0';
+	for (n = 0; n < 7 && (f[n] = word(&p)) != NULL; n++)
+		;
+	host_name(host, sizeof(host));
+	if (n < 5 || *p != '\0' || strcmp(f[0], "inetmail") != 0 ||
+	    strcmp(f[1], host) != 0)
+		return;
+	if (n == 5 && strcmp(f[2], "-") == 0 && strcmp(f[3], "-") == 0 &&
+	    strcmp(f[4], "-") == 0) {
+		r->ours = 1;
+		return;
+	}
+	/* An append: SIZE LEN TXN DEV INO, every field checked.  A commit
+	 * marker's name comes back to us as a path: a plain name only. */
+	if (n != 7 || num(f[2], &v[0]) == -1 || num(f[3], &v[1]) == -1 ||
+	    num(f[5], &v[2]) == -1 || num(f[6], &v[3]) == -1 ||
+	    v[0] > UINT64_MAX - v[1] ||
+	    (strcmp(f[4], "-") != 0 && !lock_txn_name_ok(f[4])))
+		return;
+	r->ours = 1;
+	r->append = 1;
+	r->size = v[0];
+	r->len = v[1];
+	r->dev = v[2];
+	r->ino = v[3];
+	if (strcmp(f[4], "-") != 0)
+		snprintf(r->txn, sizeof(r->txn), "%s", f[4]);
+}
+
+/* Read and judge an existing dotlock for OWNER's mailbox.  Returns
+ * DOTLOCK_BUSY, DOTLOCK_STALE (record in *R), or -1 when it is gone (retry
+ * at once). */
+static int
+judge(const char *path, uid_t owner, struct lockrec *r, int *untrusted)
+{
+	char buf[512];
+	struct stat st;
+	ssize_t n;
+	int fd, old;
+
+	memset(r, 0, sizeof(*r));
+	if (lstat(path, &st) == -1)
+		return -1;
+	/* Anyone's lock untouched for LOCK_STALE_S is abandoned: live holders
+	 * (ours included) refresh theirs much more often.  This holds even
+	 * for a lock we cannot read or do not trust. */
+	old = time(NULL) - st.st_mtime > LOCK_STALE_S;
+	/* The record is believed only from a lock file we trust: a planted
+	 * one could otherwise tell us to cut a mailbox (issue 9). */
+	fd = trust_open(path, O_RDONLY, 0, owner, *untrusted ? NULL : "dotlock",
+	    NULL);
+	if (fd == -2) {
+		*untrusted = 1;
+		return old ? DOTLOCK_STALE : DOTLOCK_BUSY;
+	}
+	if (fd == -1)
+		return errno == ENOENT ? -1 : old ? DOTLOCK_STALE : DOTLOCK_BUSY;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	parse_record(buf, r);
+	if (old)
+		return DOTLOCK_STALE;
+	/* Our own lock from this host: its holder's death frees it at once.
+	 * The age test above still guards against pid reuse. */
+	if (r->ours && kill((pid_t)r->pid, 0) == -1 && errno == ESRCH)
+		return DOTLOCK_STALE;
+	return DOTLOCK_BUSY;
+}
+
+int
+dotlock_take(const char *path, uid_t owner, struct lockrec *old,
+    int *untrusted)
+{
+	char tmp[PATH_MAX + 64];
+	const char *slash = strrchr(path, '/');
+	static unsigned counter;
+	struct lockrec me;
+	struct stat st;
+	int fd = -1, r, e, tries;
+
+	/* The unique file is hidden (a leading '.') so it can never be a
+	 * mailbox name, and lives beside the lock so link() works on NFS.
+	 * Its name is guessable, so one planted in the way costs a retry. */
+	for (tries = 0; tries < 5 && fd == -1; tries++) {
+		r = snprintf(tmp, sizeof(tmp), "%.*s/.lk%ld.%u.%ld",
+		    slash ? (int)(slash - path) : 1, slash ? path : ".",
+		    (long)getpid(), counter++, store_now_ms());
+		if (r < 0 || (size_t)r >= sizeof(tmp)) {
+			errno = ENAMETOOLONG;
+			return DOTLOCK_ERROR;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+		if (fd == -1 && errno != EEXIST)
+			return DOTLOCK_ERROR;
+	}
+	if (fd == -1)
+		return DOTLOCK_ERROR;
+	memset(&me, 0, sizeof(me));
+	me.pid = (long)getpid();
+	/* As root, the lock belongs to the mailbox's owner: if we die, the
+	 * owner's pop3d or mutt can break it even in a sticky spool. */
+	if (write_record(fd, &me) == -1 || (geteuid() == 0 &&
+	    owner != (uid_t)-1 && owner != 0 && fchown(fd, owner, (gid_t)-1) == -1)) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return DOTLOCK_ERROR;
+	}
+	r = link(tmp, path);
+	e = errno;
+	/* link() may succeed on an NFS server yet report failure: the link
+	 * count of our file is the truth. */
+	if (fstat(fd, &st) == 0 && st.st_nlink == 2)
+		r = 0;
+	close(fd);
+	unlink(tmp);
+	if (r == 0)
+		return DOTLOCK_TAKEN;
+	if (e != EEXIST) {
+		errno = e;
+		return DOTLOCK_ERROR;
+	}
+	r = judge(path, owner, old, untrusted);
+	return r == -1 ? DOTLOCK_BUSY : r;
+}
+
+int
+dotlock_break(const char *path)
+{
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int
+dotlock_record(const char *path, uid_t owner, uint64_t size, uint64_t len,
+    const char *txn, dev_t dev, ino_t ino)
+{
+	struct lockrec me;
+	int fd, r;
+
+	memset(&me, 0, sizeof(me));
+	me.pid = (long)getpid();
+	me.append = 1;
+	me.size = size;
+	me.len = len;
+	me.dev = (unsigned long long)dev;
+	me.ino = (unsigned long long)ino;
+	if (txn != NULL && txn[0] != '\0') {
+		if (!lock_txn_name_ok(txn)) {
+			errno = EINVAL;
+			return -1;
+		}
+		snprintf(me.txn, sizeof(me.txn), "%s", txn);
+	}
+	if ((fd = trust_open(path, O_WRONLY, 0, owner, "dotlock", NULL)) < 0)
+		return -1;
+	r = write_record(fd, &me);
+	if (close(fd) == -1)
+		r = -1;
+	return r;
+}
+
+void
+dotlock_touch(const char *path)
+{
+	(void)utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
+}
+
+int
+dotlock_drop(const char *path)
+{
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("dotlock=%s unlink", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_refresh(struct store_box *b)
+{
+	time_t now = time(NULL);
+
+	if (b->locked && now - b->touched >= LOCK_REFRESH_S) {
+		dotlock_touch(b->lock);
+		b->touched = now;
+	}
+}

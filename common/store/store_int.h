@@ -1,0 +1,47 @@
+/* store_int.h: shared between the store's own files, not for the servers. */
+#ifndef INETMAIL_STORE_INT_H
+#define INETMAIL_STORE_INT_H
+
+#include "store.h"
+
+/* A STORE_* result for errno value E of a failed write. */
+int store_errno(int e);
+
+/* Release B's locks (dotlock, then fcntl), keeping the file open.
+ * Returns 0, or -1 when the dotlock could not be removed (logged). */
+int store_release(struct store_box *b);
+
+/* A monotonic clock in milliseconds, for lock waits, and a sleep. */
+long store_now_ms(void);
+void store_sleep_ms(long ms);
+
+/* fsync directory DIR, so names created or removed in it survive a power
+ * cut.  Returns 0 or -1. */
+int sync_dir(const char *dir);
+
+/* The spool directory of B, for sync_dir, into BUF. */
+const char *store_spool(const struct store_box *b, char *buf, size_t cap);
+
+/* journal.c: the expunge journal SPOOL/.NAME.redo of box B. */
+#define JOURNAL_HEAD	256	/* header bytes; the data follows */
+/* Its path into BUF.  Returns 0, or -1 when too long. */
+int journal_path(const struct store_box *b, char *buf, size_t cap);
+/* Under the lock of B: finish or drop a journal left by a dead process, if
+ * it is a file we trust (else it is ignored, logged).  Returns 0 or a
+ * STORE_* error. */
+int journal_recover(struct store_box *b);
+/* Copy LEN bytes from IN at IOFF to OUT at OOFF through BUF (JOURNAL_CHUNK
+ * bytes), refreshing B's dotlock as it goes.  Returns 0, or -1 (errno). */
+#define JOURNAL_CHUNK	(1024 * 1024)
+int journal_copy(struct store_box *b, int in, uint64_t ioff, int out,
+    uint64_t ooff, uint64_t len, char *buf);
+/* Apply journal JFD (LEN data bytes) to B's mailbox at X: copy, truncate
+ * to X + LEN, fsync.  Idempotent.  Returns 0, or -1 (logged). */
+int journal_apply(struct store_box *b, int jfd, uint64_t x, uint64_t len,
+    char *buf);
+
+/* Give the tests a chance to crash here (see store_fault_hook). */
+#define FAULT(point, fd) \
+	(store_fault_hook ? store_fault_hook(point, fd) : (void)0)
+
+#endif

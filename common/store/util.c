@@ -1,0 +1,100 @@
+/* util.c: the store's small shared pieces: result texts, mailbox names,
+ * errno mapping, clocks and directory syncs.  No privileges, no locking. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "params.h"
+#include "store.h"
+#include "store_int.h"
+
+void (*store_fault_hook)(const char *, int);
+int store_lock_wait_ms = LOCK_WAIT_MS;
+
+const char *
+store_strerror(int err)
+{
+	switch (err) {
+	case STORE_OK:		return "ok";
+	case STORE_ENAME:	return "invalid mailbox name";
+	case STORE_ETYPE:	return "mailbox is not a regular file";
+	case STORE_ELOCK:	return "mailbox is locked";
+	case STORE_EIO:		return "I/O error";
+	case STORE_ENOSPC:	return "no space for the mailbox";
+	case STORE_ECHANGED:	return "mailbox changed";
+	case STORE_ENOTMBOX:	return "mailbox is not in mbox format";
+	case STORE_EINUSE:	return "mailbox in use";
+	case STORE_ENOENT:	return "no mailbox";
+	case STORE_EOWNER:	return "mailbox has the wrong owner";
+	case STORE_ETRUST:	return "a spool file is not ours to trust";
+	default:		return "unknown error";
+	}
+}
+
+int
+store_errno(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EFBIG:
+#ifdef EDQUOT
+	case EDQUOT:
+#endif
+		return STORE_ENOSPC;
+	default:
+		return STORE_EIO;
+	}
+}
+
+int
+store_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > USER_MAX || name[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		/* '/' would leave the spool; controls and space break the
+		 * From_ line and the logs; 8-bit names are not portable. */
+		if (c <= ' ' || c == '/' || c >= 0x7f)
+			return 0;
+	}
+	/* NAME.lock is the dotlock of mailbox NAME. */
+	if (len >= 5 && memcmp(name + len - 5, ".lock", 5) == 0)
+		return 0;
+	return 1;
+}
+
+int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+void
+store_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+long
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
