@@ -23,9 +23,12 @@ ms_since(const struct timespec *a, const struct timespec *b)
 }
 
 /* Milliseconds poll() may wait for FD: the idle timeout counted from START,
- * capped by the deadline; -1 for no limit, 0 when time is up. */
+ * capped by the deadline and, for a read (READING), by the session's end;
+ * -1 for no limit, 0 when time is up.  A write is not cut by the session's
+ * end: the reply that says so must still go out (its idle timeout bounds
+ * a client that does not read). */
 static int
-io_wait_ms(const struct io *io, const struct timespec *start)
+io_wait_ms(const struct io *io, const struct timespec *start, int reading)
 {
 	struct timespec now;
 	long ms = -1, left;
@@ -38,6 +41,13 @@ io_wait_ms(const struct io *io, const struct timespec *start)
 	}
 	if (io->deadline.tv_sec != 0 || io->deadline.tv_nsec != 0) {
 		left = ms_since(&now, &io->deadline);
+		if (left < 0)
+			left = 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+	}
+	if (reading && (io->end.tv_sec != 0 || io->end.tv_nsec != 0)) {
+		left = ms_since(&now, &io->end);
 		if (left < 0)
 			left = 0;
 		if (ms < 0 || left < ms)
@@ -61,7 +71,7 @@ io_poll(const struct io *io, int fd, short events)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		ms = io_wait_ms(io, &start);
+		ms = io_wait_ms(io, &start, events == POLLIN);
 		if (ms == 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -156,15 +166,34 @@ io_deadline(struct io *io, int seconds)
 	io->deadline.tv_sec += seconds;
 }
 
+void
+io_lifetime(struct io *io, int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, &io->end);
+	io->end.tv_sec += seconds;
+}
+
 static int
-deadline_passed(const struct io *io)
+passed(const struct timespec *t)
 {
 	struct timespec now;
 
-	if (io->deadline.tv_sec == 0 && io->deadline.tv_nsec == 0)
+	if (t->tv_sec == 0 && t->tv_nsec == 0)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return ms_since(&now, &io->deadline) <= 0;
+	return ms_since(&now, t) <= 0;
+}
+
+int
+io_expired(const struct io *io)
+{
+	return passed(&io->end);
+}
+
+static int
+deadline_passed(const struct io *io)
+{
+	return passed(&io->deadline) || passed(&io->end);
 }
 
 /* Read more input after the unread bytes, which move to the front.  Output is

@@ -34,6 +34,7 @@ struct io {
 	void		*ctx;		/* for injected callbacks */
 	int		 timeout;	/* idle seconds per read, 0 = none */
 	struct timespec	 deadline;	/* absolute (CLOCK_MONOTONIC), 0 = none */
+	struct timespec	 end;		/* the session's end (-E), 0 = none */
 	int		 werr;		/* a write failed: further output is dropped */
 	int		 crlf;		/* last line ended in CRLF (1) or bare LF (0) */
 	int		 nul;		/* last line (or piece) contained a NUL byte */
@@ -51,6 +52,12 @@ void io_init_cb(struct io *io, io_read_fn *r, io_write_fn *w, void *ctx);
 
 /* Set (SECONDS > 0) or clear (0) an absolute deadline for all reads. */
 void io_deadline(struct io *io, int seconds);
+/* Set the end of the whole session, SECONDS from now (-E): no read or
+ * write waits past it, whatever the idle timeout and deadline say; reads
+ * then give IO_TIMEOUT and io_expired() tells why. */
+void io_lifetime(struct io *io, int seconds);
+/* 1 when the session's end (io_lifetime) has passed. */
+int io_expired(const struct io *io);
 
 /* Read one line into BUF (CAP bytes, not NUL-terminated), its length in *LEN
  * without the line end.  The line end is LF or CRLF; io->crlf tells which.

@@ -18,11 +18,15 @@
 #include "opts.h"
 
 void
-opts_init(struct opts *o, int timeout)
+opts_init(struct opts *o, int timeout, int lifetime)
 {
 	memset(o, 0, sizeof(*o));
 	o->spool = "/var/mail";
 	o->timeout = timeout;
+	o->lifetime = lifetime;
+	o->sessuser = SESSION_USER_DEFAULT;
+	o->sessuid = (uid_t)-1;
+	o->sessgid = (gid_t)-1;
 	o->logto = LOG_SYSLOG;
 	o->uid = (uid_t)-1;
 	o->gid = (gid_t)-1;
@@ -76,11 +80,13 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 	case 'p':
 	case 'r':
 	case 'u':
+	case 'U':
 		if (arg[0] == '\0') {
 			*err = ch == 'm' ? "empty spool directory (-m)" :
 			    ch == 'p' ? "empty users file (-p)" :
 			    ch == 'r' ? "empty chroot directory (-r)" :
-			    "empty user name (-u)";
+			    ch == 'u' ? "empty user name (-u)" :
+			    "empty session account (-U)";
 			return -1;
 		}
 		if (ch == 'm')
@@ -89,8 +95,17 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 			o->users = arg;
 		else if (ch == 'r')
 			o->chroot = arg;
-		else
+		else if (ch == 'u')
 			o->user = arg;
+		else
+			o->sessuser = arg;
+		return 1;
+	case 'E':
+		if (num_parse(arg, strlen(arg), 1, LIFETIME_MAX, &v) < 0) {
+			*err = "bad session lifetime (-E), want seconds 1..604800";
+			return -1;
+		}
+		o->lifetime = (int)v;
 		return 1;
 	case 't':
 		if (num_parse(arg, strlen(arg), 1, TIMEOUT_MAX, &v) < 0) {
@@ -155,6 +170,23 @@ opts_finish(struct opts *o, const char **err)
 		}
 		o->uid = pw->pw_uid;
 		o->gid = pw->pw_gid;
+		/* -u: everything runs as that user, the session too. */
+		o->sessuid = o->uid;
+		o->sessgid = o->gid;
+	} else if (geteuid() == 0) {
+		/* Root without -u: the session, which reads the client's
+		 * bytes, runs as the session account (priv_split). */
+		pw = getpwnam(o->sessuser);
+		if (pw == NULL) {
+			*err = "unknown session account (-U)";
+			return -1;
+		}
+		if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+			*err = "the session account (-U) is root or in group root";
+			return -1;
+		}
+		o->sessuid = pw->pw_uid;
+		o->sessgid = pw->pw_gid;
 	}
 	if (o->host[0] == '\0') {
 		if (gethostname(o->host, sizeof(o->host)) < 0)

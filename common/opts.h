@@ -7,7 +7,7 @@
 #include "log.h"
 
 /* getopt letters of the shared options; each program appends its own. */
-#define OPTS_SHARED	"h:m:p:t:l:r:u:L:c:C:"
+#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:L:c:C:"
 
 struct opts {
 	char		 host[256];	/* -h, default gethostname() */
@@ -19,20 +19,27 @@ struct opts {
 	const char	*user;		/* -u */
 	uid_t		 uid;		/* -u resolved */
 	gid_t		 gid;
+	const char	*sessuser;	/* -U: the session's account as root */
+	uid_t		 sessuid;	/* -U resolved (as root without -u) */
+	gid_t		 sessgid;
+	int		 lifetime;	/* -E: seconds a session may last */
 	const char	*listen;	/* -L ADDR:PORT */
 	int		 maxconn;	/* -c sessions at once, with -L */
 	int		 maxperip;	/* -C sessions per client address, with -L */
 	char		 client[64];	/* peer address, "unknown" if none */
 };
 
-/* Fill in defaults; TIMEOUT is the program's default idle timeout. */
-void opts_init(struct opts *o, int timeout);
+/* Fill in defaults; TIMEOUT is the program's default idle timeout,
+ * LIFETIME its default session lifetime (-E). */
+void opts_init(struct opts *o, int timeout, int lifetime);
 
 /* Handle shared option CH with ARG.  Returns 1 when handled, 0 when CH is not a
  * shared option, -1 when ARG is bad (*ERR says why, for the log). */
 int opts_handle(struct opts *o, int ch, const char *arg, const char **err);
 
-/* After parsing: resolve -u, default host name.  Returns 0 or -1 (*ERR set). */
+/* After parsing: resolve -u and, as root without -u, the session account
+ * -U (never root, never group root), default host name.  Returns 0 or -1
+ * (*ERR set). */
 int opts_finish(struct opts *o, const char **err);
 
 /* Find the client address: getpeername(0), $TCPREMOTEIP, $REMOTE_ADDR,
@@ -44,6 +51,21 @@ void opts_client(struct opts *o);
  * chroot, chdir("/"), setgroups, setgid, setuid, then check that neither root
  * nor group root can be regained.  Returns 0 or -1 (logged). */
 int priv_startup(const struct opts *o);
+
+/* Split into the session and the privileged part (privilege separation):
+ * fork, with a channel (chan.h) between the two.  The child is the session:
+ * as root it drops to the session account (O->sessuid, -U) and it keeps the
+ * client connection on fds 0 and 1; priv_split returns 0 there.  The parent
+ * is the privileged part: its fds 0 and 1 (and 2 when it is the client
+ * too) are replaced by /dev/null, so it never holds the connection;
+ * priv_split returns the child's pid there.  *FD is each side's end of the
+ * channel.  Returns -1 (logged) when it cannot split. */
+pid_t priv_split(const struct opts *o, int *fd);
+
+/* In the privileged part: wait for the session to end.  Returns the exit
+ * status to leave with: the session's, or 128 + the signal that killed it
+ * (logged), like a shell. */
+int priv_wait(pid_t pid);
 
 /* Drop to UID/GID for mailbox work; keeps EXTRA_GID (the spool directory's
  * group, for dotlocks) as the only supplementary group when it is not -1.

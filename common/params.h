@@ -23,6 +23,17 @@
 /* The message buffer's first allocation; doubled as needed up to -s, so a
  * small message costs little and a big one few reallocations. */
 #define BODY_START		65536
+/* The session hands the message to the delivery side in pieces of this
+ * size: the session itself never holds more of it (privilege separation,
+ * issue 9); the delivery side holds it whole, up to -s, until it is stored. */
+#define SMTP_CHUNK		(64 * 1024)
+/* The delivery side holds every recipient's mailbox open and locked until
+ * all are written (all or nothing), one descriptor each: it accepts no more
+ * recipients than its descriptor limit (RLIMIT_NOFILE, raised to the hard
+ * limit) less this reserve (standard fds, log, channel, directory, marker,
+ * dotlock and journal files), so a 250 is never given to a recipient it
+ * could not deliver to (issue 9). */
+#define SMTPD_FD_RESERVE	32
 /* smtpd -n: RFC 5321 4.5.3.1.8 asks a server to accept at least 100
  * recipients a message.  The table costs about 400 bytes a recipient. */
 #define SMTPD_RCPT_DEFAULT	100u
@@ -76,6 +87,18 @@
  * minute, and asks 17 KiB/s for a message of the default -s.  A site with
  * slow links raises -t. */
 #define SMTP_DATA_DEADLINE_MUL	2
+/* -E: the most a whole session may last, however busy the client keeps it,
+ * so that steady slow clients cannot hold -L slots (or inetd's processes)
+ * for ever (issue 9).  Generous: a relay's batch of mail, or a POP3
+ * download of a large maildrop over a slow link, fits well within it. */
+#define SMTP_LIFETIME_DEFAULT	3600
+#define POP3_LIFETIME_DEFAULT	7200
+#define LIFETIME_MAX		604800
+/* As root without -u, the session (the process that reads the client's
+ * bytes) runs as this account unless -U names another.  Debian has it on
+ * every system; a dedicated account is better and is one -U away. */
+#define SESSION_USER_DEFAULT	"nobody"
+
 /* At the end of a session on a socket: how long to read and discard what
  * the client still sends after our side is shut (io_linger).  A client
  * closes at once when it has our last reply; a pipelining one whose input
@@ -104,6 +127,8 @@
 /* Log lines: foreign strings are escaped and cut to this many bytes. */
 #define LOG_FIELD_MAX		128
 #define LOG_LINE_MAX		1024
+/* A transaction's log line names its mailboxes, cut to a log field. */
+#define SMTPD_LOG_BOXES_MAX	LOG_FIELD_MAX
 
 /* Users and aliases files: a longer line is an error in that file. */
 #define USERS_LINE_MAX		1024

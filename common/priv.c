@@ -1,11 +1,16 @@
-/* priv.c: chroot and privilege drop in a fixed, checked order.  Runs as root
+/* priv.c: chroot and privilege drop in a fixed, checked order, and the
+ * split of a server into its session and its privileged part.  Runs as root
  * at start-up; after priv_startup/priv_drop nothing can regain root. */
 /* chroot() and setgroups() are not POSIX: ask glibc for them. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "log.h"
 #include "opts.h"
 
@@ -112,4 +117,85 @@ priv_drop(uid_t uid, gid_t gid, gid_t extra_gid)
 		return -1;
 	}
 	return verify_dropped(uid, gid);
+}
+
+/* The privileged part must not hold the client's connection: fds 0 and 1
+ * become /dev/null, and so does fd 2 when it is the same socket (inetd
+ * passes the connection as 0, 1 and 2; with -l stderr fd 2 is the log). */
+static int
+detach_client(void)
+{
+	struct stat s0, s2;
+	int nul, same;
+
+	same = fstat(0, &s0) == 0 && fstat(2, &s2) == 0 &&
+	    S_ISSOCK(s0.st_mode) && s0.st_dev == s2.st_dev &&
+	    s0.st_ino == s2.st_ino;
+	if ((nul = open("/dev/null", O_RDWR)) == -1)
+		return -1;
+	if (dup2(nul, 0) == -1 || dup2(nul, 1) == -1 ||
+	    (same && dup2(nul, 2) == -1)) {
+		close(nul);
+		return -1;
+	}
+	if (nul > 2)
+		close(nul);
+	return 0;
+}
+
+pid_t
+priv_split(const struct opts *o, int *fd)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (chan_pair(sv) == -1) {
+		log_warn("privsep: socketpair");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("privsep: fork");
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* The session: it reads the client's bytes, so as root it
+		 * becomes the session account before it reads one. */
+		close(sv[0]);
+		*fd = sv[1];
+		if (geteuid() == 0 &&
+		    priv_drop(o->sessuid, o->sessgid, (gid_t)-1) == -1) {
+			close(sv[1]);
+			return -1;
+		}
+		return 0;
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	if (detach_client() == -1) {
+		log_warn("privsep: detach from the client");
+		close(sv[0]);
+		return -1;
+	}
+	return pid;
+}
+
+int
+priv_wait(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			log_warn("privsep: wait for the session");
+			return 70;	/* EX_SOFTWARE */
+		}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st)) {
+		log_warnx("session process killed signal=%d", WTERMSIG(st));
+		return 128 + WTERMSIG(st);
+	}
+	return 70;
 }

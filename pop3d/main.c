@@ -35,7 +35,7 @@ main(int argc, char *argv[])
 	const char *err = NULL, *usage = NULL;
 	int ch, r, apop = 0;
 
-	opts_init(&o, POP3_TIMEOUT_DEFAULT);
+	opts_init(&o, POP3_TIMEOUT_DEFAULT, POP3_LIFETIME_DEFAULT);
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	/* Parse everything first: -l decides where the error is logged. */
 	while ((ch = getopt(argc, argv, OPTS_SHARED "a")) != -1) {

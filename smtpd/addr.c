@@ -1,10 +1,12 @@
 /* addr.c: the parsers of MAIL FROM / RCPT TO arguments: paths (RFC 5321
- * 4.1.2) and ESMTP parameters (RFC 1870, 6152, 6531).  Pure functions. */
+ * 4.1.2) and ESMTP parameters (RFC 1870, 6152, 6531), and the rules for a
+ * domain of ours and a mailbox name.  Pure functions, used by both sides. */
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #include "num.h"
+#include "store.h"
 #include "smtpd.h"
 
 static int
@@ -256,4 +258,32 @@ smtp_params_parse(const char *s, size_t len, struct mail_params *mp)
 			return R_PARAM_UNKNOWN;
 	}
 	return R_NONE;
+}
+
+int
+smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain)
+{
+	size_t i;
+
+	if (c->ndomain == 0)
+		return strcasecmp(domain, c->o.host) == 0;
+	for (i = 0; i < c->ndomain; i++)
+		if (strcasecmp(domain, c->domain[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+smtp_rcpt_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (!store_name_ok(name, len))
+		return 0;
+	/* store_name_ok() already refuses '/' and a leading dot, so ".." can
+	 * climb nowhere; refused anyway, as issue 3 asks, to keep names plain. */
+	for (i = 0; i + 1 < len; i++)
+		if (name[i] == '.' && name[i + 1] == '.')
+			return 0;
+	return 1;
 }

@@ -1,6 +1,8 @@
 /* cmd.c: the SMTP command table (verbs and the states they are allowed in)
- * and its handlers.  Only smtp_cmd_dispatch() answers unknown or out-of-state
- * commands; handlers return a reply that smtp_reply() writes. */
+ * and the handlers of the commands outside a transaction (txn.c has MAIL,
+ * RCPT, DATA).  Only smtp_cmd_dispatch() answers unknown or out-of-state
+ * commands; handlers return a reply that smtp_reply() writes.  Session
+ * side, unprivileged. */
 #include <string.h>
 #include <strings.h>
 
@@ -50,137 +52,6 @@ cmd_ehlo(struct smtp *s, const char *arg, size_t len)
 	return greet(s, arg, len, 1);
 }
 
-/* "FROM:" or "TO:" then the path.  Spaces after the colon are a common
- * deviation (RFC 5321 forbids them) that costs nothing to accept. */
-static int
-path_start(const char *arg, size_t len, const char *kw, size_t *off)
-{
-	size_t k = strlen(kw);
-
-	if (len < k || strncasecmp(arg, kw, k) != 0)
-		return 0;
-	while (k < len && arg[k] == ' ')
-		k++;
-	if (k >= len || arg[k] != '<')
-		return 0;
-	*off = k;
-	return 1;
-}
-
-static enum reply
-cmd_mail(struct smtp *s, const char *arg, size_t len)
-{
-	struct mail_params mp;
-	struct addr a;
-	enum reply r;
-	size_t off, end, i;
-
-	if (!path_start(arg, len, "FROM:", &off))
-		return R_MAIL_SYNTAX;
-	switch (smtp_addr_parse(arg + off, len - off, &a, &end)) {
-	case ADDR_OK:
-		break;
-	case ADDR_ELONG:
-		return R_PATH_LONG;
-	default:
-		return R_BAD_SENDER;
-	}
-	/* RFC 5321 4.1.2: a sender is a Mailbox, with a domain.  Control
-	 * bytes (legal only inside quotes) would land in Return-Path. */
-	if (!a.null && a.domain[0] == '\0')
-		return R_BAD_SENDER;
-	for (i = 0; i < a.locallen; i++)
-		if ((unsigned char)a.local[i] < 0x20 || a.local[i] == 0x7f)
-			return R_BAD_SENDER;
-	off += end;
-	if ((r = smtp_params_parse(arg + off, len - off, &mp)) != R_NONE)
-		return r;
-	/* RFC 6531 3.4: non-ASCII addresses only with SMTPUTF8. */
-	if (a.utf8 && !mp.utf8)
-		return R_NEED_UTF8;
-	/* RFC 1870 6.1: refuse a declared size over the limit at once. */
-	if (mp.has_size && mp.size > s->conf->maxsize)
-		return R_SIZE;
-	s->from = a;
-	s->mp = mp;
-	smtp_set_state(s, ST_MAIL);
-	return R_SENDER_OK;
-}
-
-static enum reply
-cmd_rcpt(struct smtp *s, const char *arg, size_t len)
-{
-	struct addr a;
-	enum reply r;
-	size_t off, end;
-
-	/* params.h, SMTPD_RCPT_SLACK: duplicates never fill the table. */
-	if (++s->rcptcmds > 2 * s->conf->maxrcpt + SMTPD_RCPT_SLACK)
-		return R_TOO_MANY;
-	if (!path_start(arg, len, "TO:", &off))
-		return R_RCPT_SYNTAX;
-	switch (smtp_addr_parse(arg + off, len - off, &a, &end)) {
-	case ADDR_OK:
-		break;
-	case ADDR_ELONG:
-		return R_PATH_LONG;
-	default:
-		return R_BAD_RCPT;
-	}
-	if (a.null)
-		return R_BAD_RCPT;
-	off += end;
-	if ((r = smtp_params_parse(arg + off, len - off, NULL)) != R_NONE)
-		return r;
-	if (a.utf8 && !s->mp.utf8)
-		return R_NEED_UTF8;
-	r = smtp_rcpt_add(s, &a);
-	if (r == R_RCPT_OK)
-		smtp_set_state(s, ST_RCPT);
-	return r;
-}
-
-/* RFC 5321 4.1.1.4: 354, then the session reads the message through
- * smtp_cmd_data_end(), so this handler replies like any other. */
-static enum reply
-cmd_data(struct smtp *s, const char *arg, size_t len)
-{
-	(void)arg;
-	if (len > 0)
-		return R_NOARGS;
-	smtp_set_state(s, ST_DATA);
-	return R_DATA_GO;
-}
-
-enum reply
-smtp_cmd_data_end(struct smtp *s)
-{
-	enum reply r;
-	int rc;
-
-	/* The DATA line's end (io->crlf, untouched since) starts the end
-	 * mark.  The whole message within a deadline (params.h). */
-	io_deadline(s->io, s->conf->o.timeout * SMTP_DATA_DEADLINE_MUL);
-	rc = smtp_data_read(s, s->io->crlf);
-	io_deadline(s->io, 0);
-	if (rc < 0) {
-		/* EOF or a read error mid-message: nothing is stored. */
-		r = R_NONE;
-		s->result = "eof";
-		s->quit = 1;
-		s->why = "eof in data";
-	} else if ((r = (enum reply)rc) == R_TIMEOUT) {
-		s->result = "timeout";
-		s->quit = 1;
-		s->why = "timeout in data";
-	} else if (r == R_NONE)
-		r = smtp_deliver(s);
-	else
-		s->result = r == R_SIZE ? "too-big" : "no-memory";
-	smtp_set_state(s, ST_READY);
-	return r;
-}
-
 static enum reply
 cmd_rset(struct smtp *s, const char *arg, size_t len)
 {
@@ -207,7 +78,7 @@ cmd_quit(struct smtp *s, const char *arg, size_t len)
 	if (len > 0)
 		return R_NOARGS;
 	s->quit = 1;
-	s->why = "quit";
+	s->end = "quit";
 	return R_QUIT;
 }
 
@@ -238,9 +109,9 @@ cmd_expn(struct smtp *s, const char *arg, size_t len)
 static const struct smtp_cmd cmds[] = {
 	{ "HELO", cmd_helo, ANY,			R_NONE },
 	{ "EHLO", cmd_ehlo, ANY,			R_NONE },
-	{ "MAIL", cmd_mail, 1u << ST_READY,		R_NESTED },
-	{ "RCPT", cmd_rcpt, (1u << ST_MAIL) | (1u << ST_RCPT), R_NOMAIL },
-	{ "DATA", cmd_data, 1u << ST_RCPT,		R_NORCPT },
+	{ "MAIL", smtp_txn_mail, 1u << ST_READY,	R_NESTED },
+	{ "RCPT", smtp_txn_rcpt, (1u << ST_MAIL) | (1u << ST_RCPT), R_NOMAIL },
+	{ "DATA", smtp_txn_data, 1u << ST_RCPT,	R_NORCPT },
 	{ "RSET", cmd_rset, ANY,			R_NONE },
 	{ "NOOP", cmd_noop, ANY,			R_NONE },
 	{ "QUIT", cmd_quit, ANY,			R_NONE },

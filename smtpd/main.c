@@ -1,7 +1,9 @@
 /* main.c: smtpd's start-up: options, logging, chroot and -u drop (common
- * priv_startup), the users and aliases files, then one session on fds 0/1.
- * Starts as whoever inetd runs it as: root keeps root for delivery (users'
- * 0600 mailboxes) unless -u names the one user everything runs as. */
+ * priv_startup), the users and aliases files, then the split (priv_split):
+ * the session on fds 0/1 as the unprivileged session account, and the
+ * delivery side (priv.c), which keeps the start-up identity -- root under
+ * inetd, for users' 0600 mailboxes -- unless -u names the one user
+ * everything runs as. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "listen.h"
 #include "log.h"
 #include "num.h"
@@ -20,6 +23,7 @@
 
 static struct smtpd_conf conf;
 static struct io io;
+static struct smtp_link session_link;
 
 /* A start-up failure: one log line (WHY NULL: the callee that found it
  * has logged it), a 421 for the client (never garbage on the socket), and
@@ -38,6 +42,7 @@ fail(int status, const char *why, const char *what)
 	memset(&s, 0, sizeof(s));
 	s.conf = &conf;
 	s.io = &io;
+	s.link = &session_link;
 	io_init_fd(&io, 0, 1, conf.o.timeout);
 	smtp_reply(&s, R_UNAVAIL);
 	(void)io_flush(&io);
@@ -63,13 +68,14 @@ main(int argc, char **argv)
 	char sid[16], *al;
 	uint64_t v;
 	size_t allen;
+	pid_t pid;
 	int ch, rc;
 
 	/* A vanished client or a file size limit must come back as EPIPE or
 	 * EFBIG, so the store can roll back and we can answer 451. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
-	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	conf.maxsize = SMTPD_SIZE_DEFAULT;
 	conf.maxrcpt = SMTPD_RCPT_DEFAULT;
 	/* getopt() must not print: under inetd fd 2 is the client.  The first
@@ -154,10 +160,19 @@ main(int argc, char **argv)
 		conf.aliases = al;
 		conf.aliaseslen = allen;
 	}
+	/* No process that reads the client's bytes runs as root: the session
+	 * goes on as the session account, the delivery side never sees the
+	 * connection (issue 9). */
+	pid = priv_split(&conf.o, &session_link.fd);
+	if (pid == -1)
+		fail(EX_OSERR, NULL, NULL);
+	if (pid > 0)
+		return smtp_priv_serve(&conf, session_link.fd, pid);
 	io_nodelay(1);
 	io_init_fd(&io, 0, 1, conf.o.timeout);
-	rc = smtp_session(&conf, &io);
+	io_lifetime(&io, conf.o.lifetime);
+	rc = smtp_session(&conf, &io, &session_link);
 	/* A 421 or a 221 may leave pipelined input unread. */
 	io_linger(&io, LINGER_MS);
-	return rc < 0 ? EX_OSERR : EX_OK;
+	return rc;
 }

@@ -1,5 +1,6 @@
 /* reply.c: the text of every smtpd reply and the one function that writes
- * them, counts the client's errors and logs rejections.  Unprivileged work. */
+ * them, counts the client's errors and logs rejections.  Session side,
+ * unprivileged. */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ static const char *const text[R__COUNT] = {
 	[R_FULL]	= "451 4.3.1 Mail system full, try again later",
 	[R_ERRORS]	= "421 4.7.0 %h Too many errors, closing connection",
 	[R_TIMEOUT]	= "421 4.4.2 %h Timeout, closing connection",
+	[R_LIFETIME]	= "421 4.4.2 %h Session time limit reached, closing connection",
 	[R_UNAVAIL]	= "421 4.3.0 %h Service not available, closing connection",
 };
 

@@ -52,6 +52,7 @@ enum reply {
 	/* 421: the session ends after these */
 	R_ERRORS,
 	R_TIMEOUT,
+	R_LIFETIME,
 	R_UNAVAIL,
 	R__COUNT
 };

@@ -1,6 +1,12 @@
-/* smtpd.h: smtpd's configuration, its session state and the functions its
- * files share; its limits are in params.h.  The session runs as main() left
- * it. */
+/* smtpd.h: smtpd's configuration, its session state, the requests between
+ * the session and the delivery side, and the functions its files share; its
+ * limits are in params.h.
+ *
+ * Two processes (privilege separation, issue 9): the session (session.c,
+ * cmd.c, txn.c, data.c, addr.c) holds the client connection and runs as an
+ * unprivileged account; the delivery side (priv.c, rcpt.c, aliases.c) never
+ * sees the connection, resolves recipients and writes the mailboxes.  They
+ * talk through a channel (chan.h) in the frames of enum smtp_req. */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -13,7 +19,7 @@
 #include "opts.h"
 #include "reply.h"
 
-/* Read-only configuration, set by main() before the session. */
+/* Read-only configuration, set by main() before the split. */
 struct smtpd_conf {
 	struct opts	 o;
 	const char	*domain[SMTPD_DOMAINS_MAX];	/* -d; none = o.host */
@@ -38,10 +44,11 @@ struct addr {
 #define ADDR_ESYNTAX	(-1)
 #define ADDR_ELONG	(-2)	/* a part over its RFC 5321 limit */
 
-/* Parse a path "<...>" at the start of S (LEN bytes) into *A; *END is set
- * to the offset after '>'.  Accepts <>, a source route (ignored), a Dot-string
- * (dots anywhere: validation of the name comes later) or Quoted-string local
- * part, and an optional domain (RCPT TO:<postmaster>).  Returns ADDR_*. */
+/* addr.c: parse a path "<...>" at the start of S (LEN bytes) into *A; *END
+ * is set to the offset after '>'.  Accepts <>, a source route (ignored), a
+ * Dot-string (dots anywhere: validation of the name comes later) or
+ * Quoted-string local part, and an optional domain (RCPT TO:<postmaster>).
+ * Returns ADDR_*. */
 int smtp_addr_parse(const char *s, size_t len, struct addr *a, size_t *end);
 
 /* ESMTP parameters of MAIL FROM (RFC 1870, 6152, 6531). */
@@ -52,9 +59,16 @@ struct mail_params {
 	int		 utf8;		/* SMTPUTF8 */
 };
 
-/* Parse the parameters after a path: (SP keyword["=" value])*.  Returns
- * R_NONE, R_PARAM_SYNTAX or R_PARAM_UNKNOWN.  RCPT takes none (MP = NULL). */
+/* addr.c: parse the parameters after a path: (SP keyword["=" value])*.
+ * Returns R_NONE, R_PARAM_SYNTAX or R_PARAM_UNKNOWN.  RCPT takes none (MP =
+ * NULL). */
 enum reply smtp_params_parse(const char *s, size_t len, struct mail_params *mp);
+/* addr.c: 1 when NAME (LEN bytes) may name a mailbox: store_name_ok() and no
+ * "..".  Checked before any lookup, by both sides, so a hostile name never
+ * reaches a file. */
+int smtp_rcpt_name_ok(const char *name, size_t len);
+/* addr.c: 1 when DOMAIN is one of ours (case-insensitive). */
+int smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain);
 
 /* RFC 5321 4.1.4 and 3.3: the session's states. */
 enum smtp_state {
@@ -65,29 +79,54 @@ enum smtp_state {
 	ST_DATA		/* 354 sent: the message comes next */
 };
 
-struct rcpt {
-	char	 box[USER_MAX + 1];	/* mailbox name in the spool */
-	char	 addr[ADDR_PATH_MAX + 1];	/* the address that led to it */
-	uid_t	 uid;			/* owner of a new mailbox, or (uid_t)-1 */
-	gid_t	 gid;
+/* Requests of the session to the delivery side: one frame each, the
+ * payload checked by the delivery side (priv.c) before any use.
+ *   MAIL  a new transaction: four NUL-terminated fields: HELO name, client
+ *         address, sender address ("" for <>), "SMTP" or "ESMTP"
+ *   RCPT  a recipient: two NUL-terminated fields: local part, address as
+ *         written; answered by REP_RCPT
+ *   BODY  the next piece of the message: LF line ends, dot-stuffing undone,
+ *         not yet quoted (the store quotes)
+ *   END   the message is whole: deliver it; answered by REP_END
+ * Replies: a uint32 enum reply and a uint32 count first, then
+ *   REP_RCPT  the count of mailboxes in the transaction, and the names of
+ *             those this address added, comma-separated (cut to
+ *             SMTPD_LOG_BOXES_MAX bytes), for the log
+ *   REP_END   count 0, two NUL-terminated fields: queue id, result */
+enum smtp_req {
+	REQ_MAIL = 1,
+	REQ_RCPT,
+	REQ_BODY,
+	REQ_END,
+	REP_RCPT = 101,
+	REP_END
 };
+/* A reply's payload: the code and the text after it. */
+#define REP_MAX		(8 + SMTPD_LOG_BOXES_MAX + 64)
 
-/* The message in mbox form (LF line ends, dot-stuffing undone, quoted). */
-struct body {
-	char	*p;
-	size_t	 len, cap;
+/* The delivery side's state (priv.c), opaque to the session. */
+struct smtp_priv;
+
+/* The session's link to the delivery side: the channel to the privileged
+ * process, or, in tests and fuzzers, that side's state in this process
+ * (FD -1), so one transcript exercises both through the same requests. */
+struct smtp_link {
+	int		 fd;
+	struct smtp_priv *local;
 };
 
 /* Everything one session knows.  Passed explicitly; nothing global. */
 struct smtp {
 	const struct smtpd_conf *conf;
 	struct io	*io;
+	struct smtp_link *link;
 	enum smtp_state	 state;
 	int		 esmtp;		/* EHLO rather than HELO */
 	int		 quit;		/* end after this reply */
-	const char	*why;		/* and why, for the log */
+	const char	*end;		/* and why, for the log */
 	unsigned	 errors;	/* 5xx replies, RCPT's aside */
 	unsigned	 rcpterrors;	/* refused recipients in the session */
+	unsigned	 rcpterrmax;	/* ... before 421 (params.h) */
 	unsigned	 txrcpterrors;	/* ... in this transaction */
 	const char	*verb;		/* current command, for the log; NULL
 					 * for the reply to the message */
@@ -96,24 +135,25 @@ struct smtp {
 	char		 helo[HELO_MAX + 1];
 	struct addr	 from;
 	struct mail_params mp;
-	struct rcpt	*rcpt;		/* conf->maxrcpt entries */
-	size_t		 nrcpt;
+	size_t		 nrcpt;		/* mailboxes, as the delivery side says */
+	char		 boxes[SMTPD_LOG_BOXES_MAX + 1];	/* their names,
+					 * comma-separated, for the log */
 	size_t		 rcptcmds;	/* RCPT commands in the transaction */
 	int		 toomany;	/* 452s in it, logged once */
 	char		 qid[16];
 	const char	*result;	/* how the transaction ended, for the
 					 * log; NULL: abandoned */
-	struct body	 body;
+	char		 resbuf[48];
 	uint64_t	 size;		/* message octets with CRLF line ends */
+	char		*chunk;		/* the message piece not yet sent */
+	size_t		 chunklen;
 };
 
-/* session.c: run one SMTP session on IO to its end.  Returns 0, or -1 when
- * the session could not start (out of memory). */
-int smtp_session(const struct smtpd_conf *c, struct io *io);
-/* Change state.  Going back to ST_READY (or ST_GREET) ends a transaction:
- * its one log line is written (result S->result, or "abandoned" when it
- * never got to its message) and it is forgotten. */
-void smtp_set_state(struct smtp *s, enum smtp_state st);
+/* session.c: run one SMTP session on IO to its end, with LINK to the
+ * delivery side.  Returns an exit status: 0, or EX_OSERR when the session
+ * could not start (out of memory). */
+int smtp_session(const struct smtpd_conf *c, struct io *io,
+    struct smtp_link *link);
 
 /* reply.c: write reply R; log it when negative (4xx, 5xx; 421 aside) and
  * count a 5xx in S->errors or, for a refused recipient address, in
@@ -133,33 +173,65 @@ const struct smtp_cmd *smtp_cmd_find(const char *line, size_t len,
     const char **arg, size_t *arglen);
 /* Run one command line: state check, handler, reply. */
 void smtp_cmd_dispatch(struct smtp *s, const char *line, size_t len);
-/* In ST_DATA, after 354: read the message, store it and end the
- * transaction.  Returns the reply to the message (R_NONE at EOF, when the
- * session ends with no reply). */
-enum reply smtp_cmd_data_end(struct smtp *s);
 
-/* rcpt.c: check recipient A and add its mailboxes.  Returns the reply. */
-enum reply smtp_rcpt_add(struct smtp *s, const struct addr *a);
-/* 1 when DOMAIN is one of ours (case-insensitive). */
-int smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain);
-/* 1 when NAME (LEN bytes) may name a mailbox: store_name_ok() and no "..".
- * Checked before any lookup, so a hostile name never reaches a file. */
-int smtp_rcpt_name_ok(const char *name, size_t len);
+/* txn.c: the mail transaction: MAIL, RCPT and DATA (the whole exchange:
+ * 354, the message, the delivery request and the reply), the requests to
+ * the delivery side, and the transaction's one log line. */
+enum reply smtp_txn_mail(struct smtp *s, const char *arg, size_t len);
+enum reply smtp_txn_rcpt(struct smtp *s, const char *arg, size_t len);
+enum reply smtp_txn_data(struct smtp *s, const char *arg, size_t len);
+/* Change state.  Going back to ST_READY (or ST_GREET) ends a transaction:
+ * its one log line is written (result S->result, or "abandoned" when it
+ * never got to its message) and it is forgotten. */
+void smtp_set_state(struct smtp *s, enum smtp_state st);
+/* Hand LEN bytes of the message to the delivery side (buffered in pieces
+ * of SMTP_CHUNK).  Returns 0, or -1 when the link failed. */
+int smtp_txn_body(struct smtp *s, const void *p, size_t len);
 
-/* data.c: read the message after 354 into S->body and S->size.  PREV_CRLF
- * says whether the DATA line ended in CRLF (the end mark is CRLF.CRLF).
- * Returns R_NONE (read, to be stored), R_SIZE or R_NOMEM (read to its end,
- * not stored), or R_TIMEOUT; -1 on EOF or read error. */
+/* data.c: read the message after 354, handing it to smtp_txn_body() and
+ * counting S->size.  PREV_CRLF says whether the DATA line ended in CRLF
+ * (the end mark is CRLF.CRLF).  Returns R_NONE (read, to be delivered),
+ * R_SIZE (read to its end, over the limit), R_TIMEOUT, R_UNAVAIL (the link
+ * to the delivery side failed); -1 on EOF or read error. */
 int smtp_data_read(struct smtp *s, int prev_crlf);
-/* Append LEN bytes to B, never growing it past MAX.  Returns 0 or -1. */
-int smtp_body_add(struct body *b, const void *p, size_t len, size_t max);
 
-/* deliver.c: store S->body for every recipient and set S->result (the
- * store has logged a failure's cause).  Returns R_QUEUED or a 451 reply. */
-enum reply smtp_deliver(struct smtp *s);
-/* The one log line of a transaction that ended with RESULT (for
- * smtp_set_state()). */
-void smtp_deliver_log(struct smtp *s, const char *result);
+/* priv.c: the delivery side. */
+/* Its state for configuration C, or NULL (out of memory). */
+struct smtp_priv *smtp_priv_new(const struct smtpd_conf *c);
+void smtp_priv_free(struct smtp_priv *p);
+/* Handle request TYPE with LEN bytes at REQ.  Returns 1 with a reply in
+ * *RTYPE, REP (REP_MAX bytes) and *RLEN; 0 when the request has no reply;
+ * -1 when it is malformed or out of order (logged): the session is not
+ * to be believed any more, and the caller ends it. */
+int smtp_priv_handle(struct smtp_priv *p, uint32_t type,
+    const unsigned char *req, size_t len, uint32_t *rtype, unsigned char *rep,
+    size_t *rlen);
+/* Bytes of the message held in memory (for tests of its bound). */
+size_t smtp_priv_held(const struct smtp_priv *p);
+/* The privileged process: serve the session SESSION (a pid) on channel FD
+ * until it ends, then reap it.  Returns the exit status to leave with. */
+int smtp_priv_serve(const struct smtpd_conf *c, int fd, pid_t session);
+
+/* rcpt.c: the delivery side's recipient table. */
+struct rcpt {
+	char	 box[USER_MAX + 1];	/* mailbox name in the spool */
+	char	 addr[ADDR_PATH_MAX + 1];	/* the address that led to it */
+	uid_t	 uid;			/* the mailbox's owner, or (uid_t)-1
+					   for the delivering user */
+	gid_t	 gid;
+};
+struct rcpt_table {
+	struct rcpt	*r;
+	size_t		 n, cap;	/* cap: -n, or fewer (descriptors) */
+};
+/* Resolve the local part NAME (LEN bytes, a checked name) of address ADDR
+ * and add its mailboxes to T: an alias, a user (users file or system
+ * account), user+tag, or postmaster.  The names it added go to BOXES (CAP
+ * bytes, comma-separated, cut where they do not fit; *BLEN bytes).
+ * Returns the reply: R_RCPT_OK, R_NO_USER, R_LOOKUP or R_TOO_MANY. */
+enum reply smtp_rcpt_resolve(const struct smtpd_conf *c, struct rcpt_table *t,
+    const char *name, size_t len, const char *addr, char *boxes, size_t cap,
+    size_t *blen);
 
 /* aliases.c: the -a file, read once at start-up. */
 /* Read PATH into *BUF (*LEN bytes) and check every line.  Returns 0, -1 when

@@ -6,8 +6,8 @@
 # fresh scratch folder $T holding spool/ (the -m DIR) and users (the -p FILE,
 # copied from tests/transcripts/users).  Optional files beside NAME.in:
 #   NAME.args    extra arguments (one line, word-split by the shell; $T expands)
-#   NAME.setup   sh script run in $T first (make mailboxes, files, limits)
-#   NAME.post    sh script run in $T after: its exit status must be 0
+#   NAME.setup   sh -e script run in $T first (make mailboxes, files, limits)
+#   NAME.post    sh -e script run in $T after: every command must succeed
 #   NAME.status  the expected exit status of the server (default: any)
 #   NAME.ulimit  a file size limit for the server, as `ulimit -f` takes it
 #                (blocks; its log and output count too, so keep them small)
@@ -38,7 +38,7 @@ for in in "$D"/*.in; do
 	mkdir "$T/spool"
 	cp "$D/users" "$T/users"
 	ok=1 why=""
-	if [ -f "$D/$name.setup" ] && ! (cd "$T" && sh "$D/$name.setup") >"$T/setup.log" 2>&1; then
+	if [ -f "$D/$name.setup" ] && ! (cd "$T" && sh -e "$D/$name.setup") >"$T/setup.log" 2>&1; then
 		ok=0 why="setup failed: $(cat "$T/setup.log")"
 	fi
 	args=""
@@ -52,10 +52,13 @@ for in in "$D"/*.in; do
 		timeout 30 "$@" "$bin" -h mail.example.org -m "$T/spool" -p "$T/users" \
 		    -l stderr $args <"$in" >"$T/out.raw" 2>"$T/log"
 		rc=$?
-		if [ -f "$D/$name.status" ] && [ "$rc" != "$(cat "$D/$name.status")" ]; then
+		# 124: timeout(1) ended it; 125-127: it did not run; above
+		# 128: a signal killed it (or its session process: the
+		# delivery or login side exits 128 + the session's signal).
+		if [ "$rc" -ge 124 ]; then
+			ok=0 why="exit status $rc (timeout, not run, or killed by a signal)"
+		elif [ -f "$D/$name.status" ] && [ "$rc" != "$(cat "$D/$name.status")" ]; then
 			ok=0 why="exit status $rc, expected $(cat "$D/$name.status")"
-		elif [ "$rc" -ge 124 ] && [ "$rc" -le 137 ]; then
-			ok=0 why="exit status $rc (timeout or signal)"
 		fi
 		sed -E -f "$D/$prog.sed" "$T/out.raw" >"$T/out"
 		if ! cmp -s "$T/out" "$D/$name.out"; then
@@ -63,11 +66,12 @@ for in in "$D"/*.in; do
 $(diff -u "$D/$name.out" "$T/out" | head -40)"
 		fi
 		if [ $ok = 1 ] && [ -f "$D/$name.post" ] &&
-		    ! (cd "$T" && sh "$D/$name.post") >"$T/post.log" 2>&1; then
+		    ! (cd "$T" && sh -e "$D/$name.post") >"$T/post.log" 2>&1; then
 			ok=0 why="post check failed: $(cat "$T/post.log")"
 		fi
-		if grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' "$T/log"; then
-			ok=0 why="sanitizer report: $(grep -m3 'runtime error\|Sanitizer' "$T/log")"
+		# Any sanitizer's report, whichever process wrote it.
+		if grep -q 'runtime error\|Sanitizer' "$T/log" "$T/out.raw"; then
+			ok=0 why="sanitizer report: $(grep -h -m3 'runtime error\|Sanitizer' "$T/log" "$T/out.raw")"
 		fi
 	fi
 	if [ $ok = 1 ]; then

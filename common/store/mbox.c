@@ -13,46 +13,6 @@
 #include "mbox_int.h"
 
 
-size_t
-mbox_from_line(char *buf, size_t cap, const char *sender, time_t t)
-{
-	static const char *const day[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-	size_t len, i;
-	int n;
-
-	if (sender == NULL || *sender == '\0')
-		sender = "MAILER-DAEMON";
-	if (localtime_r(&t, &tm) == NULL)
-		return 0;
-	/* asctime(3) form, spelled out so the locale cannot change it. */
-	n = snprintf(buf, cap, "From %s %s %s %2d %02d:%02d:%02d %d\n", sender,
-	    day[tm.tm_wday % 7], mon[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
-	if (n < 0 || (size_t)n >= cap)
-		return 0;
-	len = (size_t)n;
-	/* The sender is one word of the From_ line: a space or control byte in
-	 * it (legal inside a quoted local part) would make readers misparse. */
-	for (i = 5, n = (int)strlen(sender); i < 5 + (size_t)n; i++)
-		if ((unsigned char)buf[i] <= ' ' || buf[i] == 0x7f)
-			buf[i] = '_';
-	return len;
-}
-
-int
-mbox_is_fromish(const char *line, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && line[i] == '>')
-		i++;
-	return len - i >= 5 && memcmp(line + i, "From ", 5) == 0;
-}
-
 static uint64_t
 rotl(uint64_t x, int r)
 {

@@ -16,6 +16,29 @@ size_t mbox_from_line(char *buf, size_t cap, const char *sender, time_t t);
  * '>' when stored and loses one when read back (mboxrd). */
 int mbox_is_fromish(const char *line, size_t len);
 
+/* format.c: what a delivery writes before and around a message. */
+/* The envelope of one delivery, as the delivery side checked it. */
+struct mbox_env {
+	const char	*sender;	/* "" for the null sender <> */
+	const char	*helo;		/* the client's HELO/EHLO name */
+	const char	*client;	/* its address, or "unknown" */
+	const char	*host;		/* our name */
+	const char	*proto;		/* "SMTP" or "ESMTP" */
+	const char	*qid;		/* queue id */
+	time_t		 t;		/* arrival */
+};
+/* The trace block for recipient RCPT: the From_ line, Return-Path (RFC
+ * 5321 4.4) and Received (with RFC 3848's "with"), LF line ends, into BUF.
+ * Returns its length, or 0 when CAP is too small (HEAD_MAX always does). */
+size_t mbox_trace(char *buf, size_t cap, const struct mbox_env *e,
+    const char *rcpt);
+/* mboxrd quoting of a message body of LEN bytes (LF line ends): the bytes
+ * it takes once every line matching ^>*From  has one more '>'. */
+size_t mbox_quoted_len(const char *p, size_t len);
+/* Quote P in place: LEN bytes of body become NEWLEN (mbox_quoted_len) in a
+ * buffer that has room for them. */
+void mbox_quote(char *p, size_t len, size_t newlen);
+
 /* One message of a scanned mailbox: 48 bytes. */
 struct mbox_msg {
 	uint64_t	off;		/* offset of its From_ line */

@@ -203,7 +203,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		scan_path(box[i].path, &box[i].ix, &box[i].st);
 	}
 
-	opts_init(&o, POP3_TIMEOUT_DEFAULT);
+	opts_init(&o, POP3_TIMEOUT_DEFAULT, POP3_LIFETIME_DEFAULT);
 	snprintf(o.host, sizeof(o.host), "mail.example.org");
 	o.spool = spool;
 	o.users = users;

@@ -1,7 +1,9 @@
 /* fuzz_smtp.c: libFuzzer harness for a whole smtpd session.  The input is
  * the client's byte stream (commands, DATA, junk), fed through the injected
- * io callbacks to smtp_session(), which delivers for real into a scratch
- * spool (users file tests/transcripts/users, a small aliases file).
+ * io callbacks to smtp_session(), whose requests the delivery side handles
+ * in this same process (struct smtp_link with fd -1); it delivers for real
+ * into a scratch spool (users file tests/transcripts/users, a small aliases
+ * file).
  * Oracles besides ASan/UBSan:
  *  - every output line is a reply: "NNN " or "NNN-" with CRLF, no other CR
  *    or LF, continuation lines followed by the same code;
@@ -133,7 +135,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof(path), "%s/aliases", dir);
 	fuzz_put(path, aliases, sizeof(aliases) - 1, 0644);
 
-	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	snprintf(conf.o.host, sizeof(conf.o.host), "mail.example.org");
 	snprintf(conf.o.client, sizeof(conf.o.client), "192.0.2.7");
 	conf.o.spool = spool;
@@ -218,6 +220,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct feed f;
+	struct smtp_link link = { -1, NULL };
 
 	if (runs++ % CLEAN_EVERY == 0) {
 		fuzz_clean_dir(spool);
@@ -231,8 +234,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * mark get split across reads; which ones follows from the size. */
 	f.chunk = size % 4 == 1 ? size % 13 + 1 : 0;
 	io_init_cb(&io, feed_read, feed_write, &f);
-	if (smtp_session(&conf, &io) != 0)
+	if ((link.local = smtp_priv_new(&conf)) == NULL)
+		fuzz_fail("smtp_priv_new: out of memory");
+	if (smtp_session(&conf, &io, &link) != 0)
 		fuzz_fail("smtp_session failed to start");
+	smtp_priv_free(link.local);
 	check_replies(f.out, f.outlen);
 	check_spool();
 	return 0;

@@ -26,7 +26,7 @@ opt(int ch, const char *arg)
 
 START_TEST(test_defaults)
 {
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	ck_assert_str_eq(o.spool, "/var/mail");
 	ck_assert_ptr_null(o.users);
 	ck_assert_int_eq(o.timeout, 300);
@@ -45,7 +45,7 @@ END_TEST
 
 START_TEST(test_good_options)
 {
-	opts_init(&o, POP3_TIMEOUT_DEFAULT);
+	opts_init(&o, POP3_TIMEOUT_DEFAULT, POP3_LIFETIME_DEFAULT);
 	ck_assert_int_eq(opt('h', "mail.example.org"), 1);
 	ck_assert_int_eq(opt('m', "/srv/spool"), 1);
 	ck_assert_int_eq(opt('p', "/etc/inetmail/users"), 1);
@@ -93,7 +93,7 @@ START_TEST(test_bad_options)
 	};
 	size_t i;
 
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_msg(opt(bad[i].ch, bad[i].arg) == -1, "-%c '%s' accepted",
 		    bad[i].ch, bad[i].arg);
@@ -107,16 +107,16 @@ END_TEST
 
 START_TEST(test_finish_user)
 {
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	ck_assert_int_eq(opt('u', "no-such-user-here"), 1);
 	ck_assert_int_eq(opts_finish(&o, &err), -1);
 	ck_assert_ptr_nonnull(err);
 
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	ck_assert_int_eq(opt('u', "root"), 1);
 	ck_assert_int_eq(opts_finish(&o, &err), -1);
 
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	ck_assert_int_eq(opt('u', "nobody"), 1);
 	if (geteuid() == 0) {
 		ck_assert_int_eq(opts_finish(&o, &err), 0);
@@ -184,7 +184,7 @@ fd0_setup(void)
 	unsetenv("TCPREMOTEIP");
 	unsetenv("REMOTE_ADDR");
 	unsetenv("REMOTE_HOST");
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 }
 
 static void
@@ -276,7 +276,7 @@ START_TEST(test_priv_refuse_root)
 {
 	ck_assert_int_eq(priv_drop(0, 0, (gid_t)-1), -1);
 	/* No -r, no -u: nothing to do. */
-	opts_init(&o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	ck_assert_int_eq(priv_startup(&o), 0);
 }
 END_TEST
@@ -320,7 +320,7 @@ startup_child(void)
 {
 	struct opts jo;
 
-	opts_init(&jo, 300);
+	opts_init(&jo, 300, 3600);
 	jo.chroot = jail;
 	jo.user = "nobody";
 	jo.uid = 65534;

@@ -87,7 +87,7 @@ setup(void)
 	    "noids:{PLAIN}noidspw\n", ids, ids, ids, ids, ids, ids);
 	put(users, text, (size_t)n);
 	log_init("pop3d-test", LOG_SYSLOG);
-	opts_init(&o, POP3_TIMEOUT_DEFAULT);
+	opts_init(&o, POP3_TIMEOUT_DEFAULT, POP3_LIFETIME_DEFAULT);
 	snprintf(o.host, sizeof(o.host), "mail.example.org");
 	o.spool = spool;
 	o.users = users;

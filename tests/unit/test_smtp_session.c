@@ -21,6 +21,23 @@
 static char dir[64], spool[128], users[128];
 static struct smtpd_conf conf;
 static struct io io;
+/* The delivery side in this process: the same requests, no fork. */
+static struct smtp_link lnk = { -1, NULL };
+
+extern size_t smtp_priv_mem_limit;
+
+static int
+session(void)
+{
+	int rc;
+
+	lnk.local = smtp_priv_new(&conf);
+	ck_assert_ptr_nonnull(lnk.local);
+	rc = smtp_session(&conf, &io, &lnk);
+	smtp_priv_free(lnk.local);
+	lnk.local = NULL;
+	return rc;
+}
 
 /* A client in memory: INPUT handed out CHUNK bytes a read (0 = all), then
  * EOF or, with TIMEOUT set, a timeout; from offset SLOW on (when DRIP_MS
@@ -86,7 +103,7 @@ run_len(const char *in, size_t len, size_t chunk)
 	cl.inlen = len;
 	cl.chunk = chunk;
 	io_init_cb(&io, mem_read, mem_write, &cl);
-	ck_assert_int_eq(smtp_session(&conf, &io), 0);
+	ck_assert_int_eq(session(), 0);
 	return cl.out != NULL ? cl.out : "";
 }
 
@@ -170,7 +187,7 @@ setup(void)
 	ck_assert_int_eq(fclose(f), 0);
 	log_init("smtpd-test", LOG_SYSLOG);
 	memset(&conf, 0, sizeof(conf));
-	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT);
+	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	snprintf(conf.o.host, sizeof(conf.o.host), "mx.example.org");
 	snprintf(conf.o.client, sizeof(conf.o.client), "192.0.2.7");
 	conf.o.spool = spool;
@@ -186,6 +203,8 @@ teardown(void)
 
 	free(cl.out);
 	memset(&cl, 0, sizeof(cl));
+	smtp_priv_free(lnk.local);
+	lnk.local = NULL;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		perror(cmd);
@@ -272,20 +291,43 @@ START_TEST(data_bytewise)
 }
 END_TEST
 
-/* Drive smtp_data_read() directly to see the buffer it keeps. */
+/* Drive smtp_data_read() directly, after a MAIL and RCPT to alice, to see
+ * what the delivery side holds. */
 static int
 data_direct(const char *in, size_t len, uint64_t max, struct smtp *s)
 {
+	static const char mail[] = "h.example\0" "192.0.2.7\0" "\0" "ESMTP";
+	static const char rcpt[] = "alice\0" "alice@mx.example.org";
+	unsigned char rep[REP_MAX];
+	uint32_t rt;
+	size_t rl;
+	int rc;
+
 	memset(s, 0, sizeof(*s));
 	conf.maxsize = max;
 	s->conf = &conf;
 	s->io = &io;
+	s->link = &lnk;
+	s->chunk = malloc(SMTP_CHUNK);
+	ck_assert_ptr_nonnull(s->chunk);
+	smtp_priv_free(lnk.local);
+	lnk.local = smtp_priv_new(&conf);
+	ck_assert_int_eq(smtp_priv_handle(lnk.local, REQ_MAIL,
+	    (const unsigned char *)mail, sizeof(mail), &rt, rep, &rl), 0);
+	ck_assert_int_eq(smtp_priv_handle(lnk.local, REQ_RCPT,
+	    (const unsigned char *)rcpt, sizeof(rcpt), &rt, rep, &rl), 1);
 	free(cl.out);
 	memset(&cl, 0, sizeof(cl));
 	cl.in = in;
 	cl.inlen = len;
 	io_init_cb(&io, mem_read, mem_write, &cl);
-	return smtp_data_read(s, 1);
+	rc = smtp_data_read(s, 1);
+	/* The last piece goes over as the DATA handler sends it. */
+	if (s->chunklen > 0)
+		ck_assert_int_eq(smtp_priv_handle(lnk.local, REQ_BODY,
+		    (const unsigned char *)s->chunk, s->chunklen, &rt, rep, &rl), 0);
+	free(s->chunk);
+	return rc;
 }
 
 START_TEST(data_size_bound)
@@ -293,45 +335,68 @@ START_TEST(data_size_bound)
 	static char big[300000];
 	struct smtp s;
 	char line[SMTP_LINE_MAX];
-	size_t n, i;
+	size_t n, i, total;
 
 	/* 300 kB of long lines against a 1000-byte limit: read to the end,
-	 * refused, and the buffer never grew past the limit. */
+	 * refused, and the delivery side never held more than the limit. */
 	for (i = 0; i < sizeof(big) - 20; i++)
 		big[i] = (i % 3000 == 2999) ? '\n' : 'x';
 	memcpy(big + i, "\r\n.\r\nNOOP\r\n", 11);
-	n = i + 11;
+	total = n = i + 11;
 	ck_assert_int_eq(data_direct(big, n, 1000, &s), R_SIZE);
-	ck_assert_uint_le(s.body.cap, 1000);
+	ck_assert_uint_le(smtp_priv_held(lnk.local), 1000);
 	ck_assert_uint_gt(s.size, 1000);
 	/* What follows the end mark is the next command. */
 	ck_assert_int_eq(io_getline(&io, line, sizeof(line), &n, 0), IO_OK);
 	ck_assert(n == 4 && memcmp(line, "NOOP", 4) == 0);
-	free(s.body.p);
+	/* Against the default limit: the session sends it in pieces of
+	 * SMTP_CHUNK (it holds one at most), the delivery side has it all. */
+	ck_assert_int_eq(data_direct(big, total, SMTPD_SIZE_DEFAULT, &s), R_NONE);
+	ck_assert_uint_ge(smtp_priv_held(lnk.local), total - 200);
 }
 END_TEST
 
-START_TEST(data_size_exact)
+/* What the delivery side stores for P/LEN at the limit MAX: deliver it to
+ * alice and return the stored body (after the trace block). */
+static const char *
+stored_at_limit(const char *msg, size_t len, uint64_t max, int *rc)
 {
 	struct smtp s;
+	unsigned char rep[REP_MAX];
+	uint32_t rt;
+	size_t rl;
+	uint32_t code;
+
+	if (exists("alice"))
+		rm_box("alice");
+	*rc = data_direct(msg, len, max, &s);
+	if (*rc != R_NONE)
+		return NULL;
+	ck_assert_int_eq(smtp_priv_handle(lnk.local, REQ_END, NULL, 0, &rt,
+	    rep, &rl), 1);
+	memcpy(&code, rep, 4);
+	ck_assert_uint_eq(code, R_QUEUED);
+	ck_assert_uint_le(smtp_priv_held(lnk.local), max);
+	return stored_body("alice");
+}
+
+START_TEST(data_size_exact)
+{
 	/* ">From" lines: the '>' the quoting adds is paid for by the CR
 	 * the LF form drops, so a message at the limit still fits. */
 	static const char msg[] = "From a\r\nFrom b\r\n..\r\n.\r\n";
+	const char *b;
+	int rc;
 
-	ck_assert_int_eq(data_direct(msg, sizeof(msg) - 1, 19, &s), R_NONE);
-	ck_assert_uint_eq(s.size, 19);
-	ck_assert_uint_eq(s.body.len, 18);
-	ck_assert(memcmp(s.body.p, ">From a\n>From b\n.\n", 18) == 0);
-	ck_assert_uint_le(s.body.cap, 19);
-	free(s.body.p);
-	ck_assert_int_eq(data_direct(msg, sizeof(msg) - 1, 18, &s), R_SIZE);
-	free(s.body.p);
+	b = stored_at_limit(msg, sizeof(msg) - 1, 19, &rc);
+	ck_assert_int_eq(rc, R_NONE);
+	ck_assert_str_eq(b, ">From a\n>From b\n.\n\n");
+	b = stored_at_limit(msg, sizeof(msg) - 1, 18, &rc);
+	ck_assert_int_eq(rc, R_SIZE);
 	/* Bare LF lines count as CRLF lines (RFC 1870 counts CRLF). */
-	ck_assert_int_eq(data_direct("From a\nFrom b\n..\r\n.\r\n", 21, 19, &s),
-	    R_NONE);
-	ck_assert_uint_eq(s.size, 19);
-	ck_assert_uint_le(s.body.len, 19);
-	free(s.body.p);
+	b = stored_at_limit("From a\nFrom b\n..\r\n.\r\n", 21, 19, &rc);
+	ck_assert_int_eq(rc, R_NONE);
+	ck_assert_str_eq(b, ">From a\n>From b\n.\n\n");
 }
 END_TEST
 
@@ -340,9 +405,24 @@ START_TEST(data_eof)
 	struct smtp s;
 
 	ck_assert_int_eq(data_direct("abc\r\n.", 6, 100, &s), -1);
-	free(s.body.p);
 	ck_assert_int_eq(data_direct("abc\r\n.\n", 7, 100, &s), -1);
-	free(s.body.p);
+}
+END_TEST
+
+/* The message does not fit in memory on the delivery side: 451, nothing
+ * stored, and the session goes on. */
+START_TEST(out_of_memory)
+{
+	const char *out;
+
+	smtp_priv_mem_limit = 100;
+	out = run(HELLO "0123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789\r\n"
+	    "0123456789012345678901234567890123456789\r\n.\r\nNOOP\r\nQUIT\r\n");
+	smtp_priv_mem_limit = 0;
+	ck_assert_ptr_nonnull(strstr(out, "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "451 4.3.0 Out of memory, try again later\r\n250 2.0.0 Ok\r\n"));
+	ck_assert_int_eq(exists("alice"), 0);
 }
 END_TEST
 
@@ -431,15 +511,17 @@ START_TEST(error_limit_rcpt)
 	ck_assert_ptr_nonnull(strstr(out, "550 5.1.1 User unknown\r\n421 4.7.0 "
 	    "mx.example.org Too many errors, closing connection\r\n"));
 	ck_assert_ptr_null(strstr(out, "queued as"));
-	/* The bound is per transaction: two list messages with 60 stale
-	 * addresses each over one connection are both delivered. */
+	/* The bound is per connection (issue 9): a valid recipient in each
+	 * transaction (postmaster, say) does not reset it, so probing many
+	 * names over one connection ends at the bound. */
 	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
 	n = add_txn(in, sizeof(in), n, 60, 1);
 	n = add_txn(in, sizeof(in), n, 60, 1);
 	snprintf(in + n, sizeof(in) - n, "QUIT\r\n");
 	out = run(in);
-	ck_assert_uint_eq(count(out, "Ok: queued as "), 2);
-	ck_assert_ptr_null(strstr(out, "421 4.7.0"));
+	ck_assert_uint_eq(count(out, "Ok: queued as "), 1);
+	ck_assert_uint_eq(count(out, "550 5.1.1"), SMTPD_RCPT_ERRORS_MAX + 1);
+	ck_assert_ptr_nonnull(strstr(out, "421 4.7.0"));
 	/* A dictionary attack spread over transactions: each that finds no
 	 * recipient is one error, and the tenth ends the session. */
 	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
@@ -476,7 +558,7 @@ START_TEST(timeout)
 	cl.inlen = sizeof(in) - 1;
 	cl.timeout = 1;
 	io_init_cb(&io, mem_read, mem_write, &cl);
-	ck_assert_int_eq(smtp_session(&conf, &io), 0);
+	ck_assert_int_eq(session(), 0);
 	ck_assert_ptr_nonnull(strstr(cl.out, "354 End data"));
 	ck_assert_ptr_nonnull(strstr(cl.out,
 	    "\r\n421 4.4.2 mx.example.org Timeout, closing connection\r\n"));
@@ -488,7 +570,7 @@ END_TEST
  * line or the message never done.  Fed from PREFIX's end on, a byte every
  * 100 ms, with -t 1.  Returns the seconds the session took. */
 static double
-drip(const char *in, size_t prefix)
+drip_for(const char *in, size_t prefix, int lifetime)
 {
 	struct timespec a, b;
 
@@ -500,12 +582,40 @@ drip(const char *in, size_t prefix)
 	cl.drip_ms = 100;
 	conf.o.timeout = 1;
 	io_init_cb(&io, mem_read, mem_write, &cl);
+	if (lifetime > 0)
+		io_lifetime(&io, lifetime);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	ck_assert_int_eq(smtp_session(&conf, &io), 0);
+	ck_assert_int_eq(session(), 0);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ck_assert_ptr_nonnull(cl.out);
 	return (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 }
+
+static double
+drip(const char *in, size_t prefix)
+{
+	return drip_for(in, prefix, 0);
+}
+
+/* -E (issue 9): a client that keeps the session busy with steady
+ * commands, each in time, is still ended at the session's end. */
+START_TEST(lifetime)
+{
+	static char in[2048];
+	double t;
+	int i;
+
+	strcpy(in, "EHLO c.example\r\nMAIL FROM:<>\r\n"
+	    "RCPT TO:<alice@mx.example.org>\r\n");
+	for (i = 0; i < 200; i++)
+		strcat(in, "NOOP\r\n");
+	t = drip_for(in, strlen("EHLO c.example\r\nMAIL FROM:<>\r\n"
+	    "RCPT TO:<alice@mx.example.org>\r\n"), 2);
+	ck_assert_ptr_nonnull(strstr(cl.out, "250 2.0.0 Ok\r\n421 4.4.2 "
+	    "mx.example.org Session time limit reached, closing connection\r\n"));
+	ck_assert(t >= 1.9 && t < 3.5);
+}
+END_TEST
 
 START_TEST(deadline_command)
 {
@@ -553,7 +663,7 @@ START_TEST(write_failure)
 	cl.inlen = sizeof(in) - 1;
 	cl.wfail = 1;
 	io_init_cb(&io, mem_read, mem_write, &cl);
-	ck_assert_int_eq(smtp_session(&conf, &io), 0);
+	ck_assert_int_eq(session(), 0);
 	ck_assert_int_eq(cl.writes, 0);
 	ck_assert_int_eq(exists("alice"), 1);
 }
@@ -633,10 +743,12 @@ suite(void)
 	tcase_add_test(tc, data_size_bound);
 	tcase_add_test(tc, data_size_exact);
 	tcase_add_test(tc, data_eof);
+	tcase_add_test(tc, out_of_memory);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("deadline");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, deadline_command);
+	tcase_add_test(tc, lifetime);
 	tcase_add_test(tc, deadline_data);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("robustness");

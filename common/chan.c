@@ -1,0 +1,181 @@
+/* chan.c: length-framed messages, with descriptors, between the two parts
+ * of a server.  Runs on either side of the privilege line. */
+/* SCM_RIGHTS and CMSG_* are not in POSIX 2008's base: ask glibc. */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "chan.h"
+
+/* Descriptors in one frame: pop3d passes the connection (2). */
+#define CHAN_FDS	4
+
+struct hdr {
+	uint32_t	 type;
+	uint32_t	 len;
+};
+
+int
+chan_pair(int fd[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fd) == -1)
+		return -1;
+	if (fcntl(fd[0], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(fd[1], F_SETFD, FD_CLOEXEC) == -1) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+chan_send(int fd, uint32_t type, const void *p, size_t len, const int *fds,
+    int nfds)
+{
+	union {
+		struct cmsghdr	 c;
+		char		 b[CMSG_SPACE(CHAN_FDS * sizeof(int))];
+	} ctl;
+	struct hdr h = { type, (uint32_t)len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)p, len } };
+	struct msghdr m;
+	struct cmsghdr *c;
+	ssize_t n;
+	size_t k;
+
+	if (len > CHAN_MAX || nfds < 0 || nfds > CHAN_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = len > 0 ? 2 : 1;
+	if (nfds > 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_control = ctl.b;
+		m.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	/* The descriptors ride on the first byte; the rest may need more
+	 * writes on a busy socket. */
+	while (m.msg_iovlen > 0) {
+		n = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		m.msg_control = NULL;
+		m.msg_controllen = 0;
+		for (k = (size_t)n; k > 0 && m.msg_iovlen > 0; ) {
+			struct iovec *v = &m.msg_iov[0];
+
+			if (k < v->iov_len) {
+				v->iov_base = (char *)v->iov_base + k;
+				v->iov_len -= k;
+				k = 0;
+			} else {
+				k -= v->iov_len;
+				m.msg_iov++;
+				m.msg_iovlen--;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Read exactly LEN bytes into P.  Returns 1, 0 at the end before the first
+ * byte, -1 on an error or an end after some bytes (EPROTO). */
+static int
+read_all(int fd, void *p, size_t len, int *fds, int *nfds)
+{
+	union {
+		struct cmsghdr	 c;
+		char		 b[CMSG_SPACE(CHAN_FDS * sizeof(int))];
+	} ctl;
+	struct msghdr m;
+	struct cmsghdr *c;
+	struct iovec iov;
+	size_t got = 0, k, max = nfds != NULL ? (size_t)*nfds : 0, have;
+	ssize_t n;
+	int *in;
+
+	if (nfds != NULL)
+		*nfds = 0;
+	while (got < len) {
+		iov.iov_base = (char *)p + got;
+		iov.iov_len = len - got;
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = ctl.b;
+		m.msg_controllen = sizeof(ctl.b);
+		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		/* Descriptors we did not ask for are closed, never kept. */
+		for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			have = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			in = (int *)(void *)CMSG_DATA(c);
+			for (k = 0; k < have; k++) {
+				if (nfds != NULL && (size_t)*nfds < max)
+					fds[(*nfds)++] = in[k];
+				else
+					close(in[k]);
+			}
+		}
+		if (n == 0) {
+			if (got == 0)
+				return 0;
+			errno = EPROTO;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+int
+chan_recv(int fd, uint32_t *type, void *buf, size_t cap, size_t *len,
+    int *fds, int *nfds)
+{
+	struct hdr h;
+	int r, k;
+
+	r = read_all(fd, &h, sizeof(h), fds, nfds);
+	if (r <= 0)
+		return r;
+	if (h.len > cap || h.len > CHAN_MAX) {
+		errno = EPROTO;
+		goto bad;
+	}
+	if (h.len > 0 && (r = read_all(fd, buf, h.len, NULL, NULL)) != 1) {
+		if (r == 0)
+			errno = EPROTO;		/* the end inside a frame */
+		goto bad;
+	}
+	*type = h.type;
+	*len = h.len;
+	return 1;
+bad:
+	if (nfds != NULL) {
+		for (k = 0; k < *nfds; k++)
+			close(fds[k]);
+		*nfds = 0;
+	}
+	return -1;
+}
