@@ -1,22 +1,17 @@
 /* auth.c: the AUTHORIZATION state: USER/PASS, AUTH PLAIN (RFC 5034, 4616),
- * APOP (RFC 1939 7).  Runs as root (users file, shadow), before the drop. */
+ * APOP (RFC 1939 7).  Runs in the session process, unprivileged: the
+ * credentials go to the privileged part (priv.c) to be checked, and on
+ * success the connection goes with them. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include "chan.h"
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include "log.h"
 #include "pop3.h"
-
-/* Passwords do not outlive their check in our buffers (core dumps, swap). */
-static void
-wipe(void *p, size_t len)
-{
-	volatile unsigned char *v = p;
-
-	while (len-- > 0)
-		*v++ = 0;
-}
 
 /* A failed login: one log line, the fixed delay counted from START, the same
  * reply for every reason (RFC 3206 [AUTH]), and the end after three. */
@@ -50,58 +45,117 @@ failed(struct pop3 *s, const struct timespec *start, const char *name,
 	return PR_ERR_AUTH;
 }
 
-/* Check NAME's password (PASS != NULL) or APOP DIGEST, then open the
- * maildrop. */
+/* The connection goes to the privileged part, which has switched to the
+ * mailbox owner: first our replies so far, then the descriptors with the
+ * input we read but did not use (pipelined commands after the login).
+ * This process then holds the connection no more. */
 static enum pop3_res
-login(struct pop3 *s, const char *name, const char *pass, const char *digest,
-    const char *method)
+hand_over(struct pop3 *s)
 {
-	const struct opts *o = s->conf->o;
+	static const int fds[2] = { 0, 1 };
+	struct io *io = s->io;
+	int nul;
+
+	if (io_flush(io) == -1) {
+		s->close = 1;
+		s->end = "write-error";
+		return PR_DONE;
+	}
+	if (chan_send(s->conf->link, REQ_HANDOVER, io->rbuf + io->rpos,
+	    io->rlen - io->rpos, fds, 2) == -1) {
+		log_warn("login: handing the connection over");
+		s->why = "login failed";
+		s->close = 1;
+		s->end = "login-error";
+		return PR_ERR_TEMP;
+	}
+	if ((nul = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(nul, 0);
+		(void)dup2(nul, 1);
+		if (nul > 2)
+			close(nul);
+	}
+	s->handed = 1;
+	s->close = 1;
+	return PR_DONE;
+}
+
+/* Ask the privileged part to check the credentials.  Returns what to
+ * reply, after the hand-over on success. */
+static enum pop3_res
+ask(struct pop3 *s, const struct timespec *start, const char *name,
+    const char *secret, const char *method)
+{
+	char req[16 + USER_MAX + POP3_AUTH_LINE_MAX + 8], rep[128];
+	size_t nl = strlen(name), sl = strlen(secret), ml = strlen(method), len;
+	uint32_t type, res;
+	int n;
+
+	if (ml + nl + sl + 3 > sizeof(req))
+		return failed(s, start, name, method, "too-long");
+	memcpy(req, method, ml + 1);
+	memcpy(req + ml + 1, name, nl + 1);
+	memcpy(req + ml + nl + 2, secret, sl + 1);
+	n = chan_send(s->conf->link, REQ_LOGIN, req, ml + nl + sl + 3, NULL, 0);
+	pop3_wipe(req, sizeof(req));
+	if (n == -1 || chan_recv(s->conf->link, &type, rep, sizeof(rep) - 1, &len,
+	    NULL, NULL) != 1 || type != REP_LOGIN || len < 5) {
+		log_warnx("login: no answer from the privileged part");
+		s->why = "login failed";
+		s->close = 1;
+		s->end = "login-error";
+		return PR_ERR_TEMP;
+	}
+	rep[len] = '\0';
+	memcpy(&res, rep, 4);
+	switch (res) {
+	case PR_OK:
+		return hand_over(s);
+	case PR_ERR_AUTH:
+		return failed(s, start, name, method, rep + 4);
+	default:
+		/* Its own text: no client byte is in it. */
+		snprintf(s->whybuf, sizeof(s->whybuf), "%.*s",
+		    (int)sizeof(s->whybuf) - 1, rep + 4);
+		s->why = s->whybuf;
+		s->close = 1;
+		s->end = "login-error";
+		return res == PR_ERR_PERM ? PR_ERR_PERM : PR_ERR_TEMP;
+	}
+}
+
+/* Check NAME's password or APOP digest (SECRET) and log in: through the
+ * privileged part, or in this process (tests, fuzzers: conf->link -1). */
+static enum pop3_res
+login(struct pop3 *s, const char *name, const char *secret, const char *method)
+{
 	struct timespec start;
+	const char *reason;
 	struct user u;
 	enum pop3_res r;
-	int found = 0, ok = 0;
+	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	memset(&u, 0, sizeof(u));
-	if (store_name_ok(name, strlen(name)))
-		found = users_lookup(o->users, name, strlen(name), 0, &u);
-	if (found == -1) {
-		/* Logged by users_lookup; a broken users file is our fault. */
+	if (s->conf->link >= 0)
+		return ask(s, &start, name, secret, method);
+	rc = pop3_check_login(s->conf, method, name, secret, s->stamp, &u,
+	    &reason);
+	if (rc == 0)
+		return failed(s, &start, name, method, reason);
+	if (rc == -1) {
 		s->why = "user database unavailable";
 		s->close = 1;
 		s->end = "login-error";
 		return PR_ERR_TEMP;
 	}
-	if (pass != NULL) {
-		if (found)
-			ok = users_check_pass(u.pass, pass);
-		else
-			users_dummy_check(pass);
-	} else {
-		ok = found && pop3_apop_check(s->stamp, u.pass, digest);
-	}
-	if (!ok) {
-		wipe(&u, sizeof(u));
-		return failed(s, &start, name, method,
-		    found ? "bad-password" : "unknown-user");
-	}
-	wipe(u.pass, sizeof(u.pass));
 	snprintf(s->user, sizeof(s->user), "%s", name);
 	log_quote(s->quser, sizeof(s->quser), name, strlen(name));
-	if ((r = pop3_drop_open(s, &u)) != PR_OK) {
-		/* Privileges may be gone: no second login in this session. */
+	if ((r = pop3_drop_switch(s->conf, &u, s->quser, &s->why)) != PR_OK) {
 		s->close = 1;
 		s->end = "login-error";
 		return r;
 	}
-	log_info("login user=%s method=%s messages=%zu size=%llu",
-	    s->quser, method, s->ix.n,
-	    (unsigned long long)s->ix.total);
-	pop3_set_state(s, ST_TRANS);
-	pop3_reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
-	    (unsigned long long)s->ix.total);
-	return PR_OK;
+	return pop3_drop_login(s, method);
 }
 
 enum pop3_res
@@ -124,8 +178,8 @@ pop3_cmd_pass(struct pop3 *s, char *args)
 	/* RFC 1939 7: the whole rest of the line is the password, spaces and
 	 * all. */
 	snprintf(name, sizeof(name), "%s", s->user);
-	r = login(s, name, args, NULL, "pass");
-	wipe(args, strlen(args));
+	r = login(s, name, args, "pass");
+	pop3_wipe(args, strlen(args));
 	return r;
 }
 
@@ -263,7 +317,7 @@ pop3_cmd_auth(struct pop3 *s, char *args)
 	/* RFC 5034 4: "=" is an empty initial response. */
 	n = strcmp(resp, "=") == 0 ? 0 :
 	    pop3_b64_decode(resp, strlen(resp), msg, sizeof(msg) - 1);
-	wipe(resp, strlen(resp));
+	pop3_wipe(resp, strlen(resp));
 	if (n < 0) {
 		r = failed(s, &start, "", "plain", "bad-base64");
 		return r == PR_ERR_AUTH ? PR_ERR_B64 : r;
@@ -271,11 +325,11 @@ pop3_cmd_auth(struct pop3 *s, char *args)
 	if ((k = pop3_sasl_plain((char *)msg, (size_t)n, &user, &pass)) != 0) {
 		r = failed(s, &start, user != NULL ? user : "", "plain",
 		    k == -2 ? "authzid" : "malformed");
-		wipe(msg, sizeof(msg));
+		pop3_wipe(msg, sizeof(msg));
 		return r;
 	}
-	r = login(s, user, pass, NULL, "plain");
-	wipe(msg, sizeof(msg));
+	r = login(s, user, pass, "plain");
+	pop3_wipe(msg, sizeof(msg));
 	return r;
 }
 
@@ -288,44 +342,6 @@ pop3_cmd_apop(struct pop3 *s, char *args)
 		return PR_ERR_APOP;
 	if (pop3_split(args, argv, 2) != 2)
 		return PR_ERR_SYNTAX;
-	return login(s, argv[0], NULL, argv[1], "apop");
+	return login(s, argv[0], argv[1], "apop");
 }
 
-/* RFC 1939 7: DIGEST is MD5(timestamp password) in lower-case hex.  Only
- * plain passwords ({PLAIN}, {CLEAR}, {CLEARTEXT}, as users_check_pass reads
- * them) can be checked this way; others fail like a bad digest.
- * The two parts are fed to MD5 one after the other: a joining buffer that
- * could be too small once let an overflow hash the empty string instead.
- * Anything unexpected (no timestamp, empty password, a digest of the wrong
- * length) fails closed, before any hashing. */
-int
-pop3_apop_check(const char *stamp, const char *stored, const char *digest)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *pw;
-	struct pop3_md5 m;
-	unsigned char d[16];
-	unsigned diff = 0;
-	size_t i;
-
-	if (stamp == NULL || stored == NULL || digest == NULL)
-		return 0;
-	pw = users_plain_password(stored);
-	if (pw == NULL || pw[0] == '\0' || stamp[0] == '\0' ||
-	    strlen(digest) != 32)
-		return 0;
-	pop3_md5_init(&m);
-	pop3_md5_update(&m, stamp, strlen(stamp));
-	pop3_md5_update(&m, pw, strlen(pw));
-	pop3_md5_final(&m, d);
-	for (i = 0; i < 32; i++) {
-		char c = digest[i];
-		unsigned v = d[i / 2];
-
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		diff |= (unsigned)(hex[i % 2 == 0 ? v >> 4 : v & 15] ^ c);
-	}
-	wipe(d, sizeof(d));
-	return diff == 0;
-}

@@ -1,7 +1,7 @@
 /* drop.c: the maildrop of a session: whose identity it is worked on with,
- * the privilege drop, the IN-USE marker, the snapshot scan at login and the
- * commit at QUIT.  Entered as root; everything after priv_drop runs as the
- * mailbox owner. */
+ * the privilege drop (in the privileged part, the last thing it does as
+ * root), the IN-USE marker, the snapshot scan at login and the commit at
+ * QUIT (as the mailbox owner). */
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,11 +10,12 @@
 
 /* Which uid/gid the mailbox work runs as: the ids the users file (or the
  * system account) gives, else the -u user, else -- when we were started
- * without root -- who we are.  Returns 0, or -1 with s->why set. */
+ * without root -- who we are.  Returns 0, or -1 with *WHY set. */
 static int
-identity(struct pop3 *s, const struct user *u, uid_t *uid, gid_t *gid)
+identity(const struct pop3_conf *c, const struct user *u, uid_t *uid,
+    gid_t *gid, const char **why)
 {
-	const struct opts *o = s->conf->o;
+	const struct opts *o = c->o;
 
 	if (u->has_ids) {
 		*uid = u->uid;
@@ -26,36 +27,35 @@ identity(struct pop3 *s, const struct user *u, uid_t *uid, gid_t *gid)
 		*uid = geteuid();
 		*gid = getegid();
 	} else {
-		s->why = "no user id for this account";
+		*why = "no user id for this account";
 		return -1;
 	}
 	/* A root-owned process writing into a spool directory that users can
 	 * write to is how mail servers get owned (symlink and hard link
 	 * races); mailbox work is never done as root. */
 	if (*uid == 0) {
-		s->why = "refusing to work as root";
+		*why = "refusing to work as root";
 		return -1;
 	}
 	/* Group root is as good as root: /etc/shadow, /root, most of /var
 	 * are readable or writable by gid 0. */
 	if (*gid == 0) {
-		s->why = "refusing to work as group root";
+		*why = "refusing to work as group root";
 		return -1;
 	}
 	return 0;
 }
 
 enum pop3_res
-pop3_drop_open(struct pop3 *s, const struct user *u)
+pop3_drop_switch(const struct pop3_conf *c, const struct user *u,
+    const char *quser, const char **why)
 {
-	const struct opts *o = s->conf->o;
 	struct stat st;
 	gid_t gid, extra = (gid_t)-1;
 	uid_t uid;
-	int r;
 
-	if (identity(s, u, &uid, &gid) == -1) {
-		log_warnx("maildrop user=%s error=\"%s\"", s->quser, s->why);
+	if (identity(c, u, &uid, &gid, why) == -1) {
+		log_warnx("maildrop user=%s error=\"%s\"", quser, *why);
 		return PR_ERR_PERM;
 	}
 	if (geteuid() != uid || getegid() != gid) {
@@ -63,18 +63,27 @@ pop3_drop_open(struct pop3 *s, const struct user *u)
 		 * keep that group so the drop does not cost us locking.  Only
 		 * a group that buys that (group-writable) and is not root's:
 		 * a root:root spool would otherwise leave gid 0 to the user. */
-		if (stat(o->spool, &st) == 0 && st.st_gid != 0 &&
+		if (stat(c->o->spool, &st) == 0 && st.st_gid != 0 &&
 		    (st.st_mode & S_IWGRP) != 0)
 			extra = st.st_gid;
-		if (s->conf->drop(uid, gid, extra) == -1) {
-			s->why = "cannot switch to the mailbox owner";
+		if (c->drop(uid, gid, extra) == -1) {
+			*why = "cannot switch to the mailbox owner";
 			return PR_ERR_PERM;
 		}
 	}
+	return PR_OK;
+}
+
+enum pop3_res
+pop3_drop_open(struct pop3 *s)
+{
+	const struct opts *o = s->conf->o;
+	int r;
 
 	/* RFC 1939 8: one session per maildrop.  The marker is a kernel lock,
 	 * so a session that died (SIGKILL, power loss) never blocks a login. */
-	if ((r = store_session(o->spool, s->user, (uid_t)-1, &s->popfd)) != STORE_OK) {
+	if ((r = store_session(o->spool, s->user, (uid_t)-1, &s->popfd)) !=
+	    STORE_OK) {
 		s->popfd = -1;
 		if (r == STORE_EINUSE) {
 			log_info("maildrop user=%s error=in-use", s->quser);
@@ -86,7 +95,9 @@ pop3_drop_open(struct pop3 *s, const struct user *u)
 	}
 
 	/* The snapshot: lock, scan what is there now, unlock.  Deliveries wait
-	 * only for the scan; what they add later is for the next session. */
+	 * only for the scan; what they add later is for the next session.
+	 * The mailbox must be ours (we are its owner now): one another user
+	 * made under our name is never served (issue 9). */
 	r = store_open(&s->box, o->spool, s->user, (uid_t)-1, (gid_t)-1, 0);
 	if (r == STORE_ENOENT) {
 		/* No mailbox file yet: an empty maildrop, not an error. */
@@ -114,6 +125,25 @@ pop3_drop_open(struct pop3 *s, const struct user *u)
 		log_warnx("maildrop user=%s error=\"%s\"", s->quser, s->why);
 		return PR_ERR_TEMP;
 	}
+	return PR_OK;
+}
+
+enum pop3_res
+pop3_drop_login(struct pop3 *s, const char *method)
+{
+	enum pop3_res r;
+
+	if ((r = pop3_drop_open(s)) != PR_OK) {
+		/* Privileges are gone: no second login in this session. */
+		s->close = 1;
+		s->end = "login-error";
+		return r;
+	}
+	log_info("login user=%s method=%s messages=%zu size=%llu",
+	    s->quser, method, s->ix.n, (unsigned long long)s->ix.total);
+	pop3_set_state(s, ST_TRANS);
+	pop3_reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
+	    (unsigned long long)s->ix.total);
 	return PR_OK;
 }
 

@@ -1,6 +1,8 @@
 /* main.c: pop3d start-up: options, logging, chroot and -u (priv_startup),
- * signals, then one session on fds 0/1.  Runs as root until the session
- * drops to the mailbox owner at login. */
+ * signals, the APOP timestamp, then the split (priv_split): the session on
+ * fds 0/1 as the unprivileged session account, and the privileged part
+ * (priv.c), which checks logins and becomes the mailbox owner at the
+ * first good one. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,7 @@ main(int argc, char *argv[])
 {
 	struct pop3_conf conf;
 	const char *err = NULL, *usage = NULL;
+	pid_t pid;
 	int ch, r, apop = 0;
 
 	opts_init(&o, POP3_TIMEOUT_DEFAULT, POP3_LIFETIME_DEFAULT);
@@ -88,13 +91,24 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 
-	io_init_fd(&io, 0, 1, o.timeout);
-	io_nodelay(1);
 	memset(&conf, 0, sizeof(conf));
 	conf.o = &o;
 	conf.apop = apop;
 	conf.fail_delay_ms = POP3_FAIL_DELAY_MS;
 	conf.drop = priv_drop;
+	if (apop)
+		pop3_make_stamp(conf.stamp, o.host);
+	/* No process that reads the client's bytes runs as root: the
+	 * AUTHORIZATION dialogue goes on as the session account, and the
+	 * privileged part never holds the connection while privileged. */
+	pid = priv_split(&o, &conf.link);
+	if (pid == -1)
+		startup_fail(EX_OSERR, NULL);
+	if (pid > 0)
+		return pop3_priv_serve(&conf, conf.link, pid);
+	io_init_fd(&io, 0, 1, o.timeout);
+	io_lifetime(&io, o.lifetime);
+	io_nodelay(1);
 	r = pop3_session(&conf, &io);
 	/* The close after 3 failed logins, or a QUIT, may leave pipelined
 	 * input unread: don't let the kernel reset the last reply away. */

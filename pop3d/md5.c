@@ -61,9 +61,8 @@ block(uint32_t h[4], const unsigned char *p)
 	h[3] += d;
 }
 
-/* A memset the compiler cannot drop as a dead store. */
-static void
-wipe(void *p, size_t len)
+void
+pop3_wipe(void *p, size_t len)
 {
 	volatile unsigned char *v = p;
 
@@ -121,8 +120,8 @@ pop3_md5_final(struct pop3_md5 *m, unsigned char out[16])
 	for (i = 0; i < 16; i++)
 		out[i] = (unsigned char)(m->h[i / 4] >> (8 * (i % 4)));
 	/* The state held the password's last bytes. */
-	wipe(m, sizeof(*m));
-	wipe(tail, sizeof(tail));
+	pop3_wipe(m, sizeof(*m));
+	pop3_wipe(tail, sizeof(tail));
 }
 
 void

@@ -1,6 +1,13 @@
 /* pop3.h: the POP3 session of pop3d: configuration, session state, and the
- * handlers the command table dispatches to.  The session starts as root (to
- * read passwords) and drops to the mailbox owner at login. */
+ * handlers the command table dispatches to.
+ *
+ * Two processes (privilege separation, issue 9): the session (session.c,
+ * cmd.c, auth.c) runs the AUTHORIZATION dialogue as the unprivileged
+ * session account; the privileged part (priv.c) never sees the connection
+ * until login: it checks the credentials the session sends over the
+ * channel (chan.h), drops to the mailbox owner, and only then takes the
+ * connection from the session and runs the TRANSACTION (drop.c, trans.c)
+ * as that owner. */
 #ifndef INETMAIL_POP3_H
 #define INETMAIL_POP3_H
 
@@ -40,6 +47,27 @@ struct pop3_conf {
 	int		 fail_delay_ms;	/* POP3_FAIL_DELAY_MS; tests use 0 */
 	/* Drop to the mailbox owner: priv_drop, or a stub in unit tests. */
 	int		(*drop)(uid_t uid, gid_t gid, gid_t extra_gid);
+	/* The channel to the privileged part, or -1: the credentials are
+	 * checked in this process (tests, fuzzers). */
+	int		 link;
+	/* The APOP timestamp of the greeting ("" = none yet), made before
+	 * the split, so the privileged part checks a digest against its own
+	 * copy, never against one the session sends. */
+	char		 stamp[POP3_STAMP_SIZE];
+};
+
+/* Requests between the session and the privileged part (chan.h frames).
+ *   LOGIN     three NUL-terminated fields: method ("pass", "plain",
+ *             "apop"), user name, password or APOP digest
+ *   REP_LOGIN a uint32 enum pop3_res (PR_OK, PR_ERR_AUTH, PR_ERR_TEMP or
+ *             PR_ERR_PERM), then a NUL-terminated text: the reason of a
+ *             failed login for the log, or why the maildrop is unavailable
+ *   HANDOVER  after PR_OK: the connection (fds 0 and 1 as descriptors) and
+ *             the input the session read but did not use (pipelining) */
+enum pop3_req {
+	REQ_LOGIN = 1,
+	REQ_HANDOVER,
+	REP_LOGIN = 101
 };
 
 /* RFC 1939 3: the states; AUTH_USER is AUTHORIZATION after a USER command,
@@ -67,6 +95,7 @@ enum pop3_res {
 	PR_ERR_TOOLONG,	/* dispatcher: line over POP3_LINE_MAX */
 	PR_ERR_NUL,	/* dispatcher: NUL byte in the line */
 	PR_ERR_TIMEOUT,	/* session: idle timeout */
+	PR_ERR_LIFETIME,	/* session: its lifetime (-E) is over */
 	PR_ERR_SYNTAX,
 	PR_ERR_ARG,	/* a message number that is not a number */
 	PR_ERR_NOMSG,
@@ -93,11 +122,13 @@ struct pop3 {
 	const char	*end;		/* why it ended, for the log: "quit",
 					 * "eof", "timeout", "auth-failures" ... */
 	int		 fails;		/* failed logins */
+	int		 handed;	/* the connection went to the privileged part */
 	char		 user[USER_MAX + 1];
 	char		 quser[LOG_QUOTE_SIZE];	/* user, quoted for the log */
 	char		 stamp[POP3_STAMP_SIZE];	/* APOP; "" when not offered */
 	char		 text[160];	/* the +OK text of PR_OK / PR_BYE */
 	const char	*why;		/* detail of an -ERR result, for the reply */
+	char		 whybuf[64];	/* ... when the privileged part said it */
 
 	/* TRANSACTION: the snapshot taken at login. */
 	int		 popfd;		/* session marker (IN-USE), -1 if none */
@@ -112,9 +143,19 @@ struct pop3 {
 };
 
 /* session.c */
-/* Run one session on IO until QUIT, EOF, timeout or error.  Returns an exit
- * status (0, or EX_* from <sysexits.h> when output failed). */
+/* Run one session on IO until QUIT, EOF, timeout or error, from the
+ * greeting on.  Returns an exit status (0, or EX_* from <sysexits.h> when
+ * output failed); 0 too when the connection was handed over at login. */
 int pop3_session(const struct pop3_conf *conf, struct io *io);
+/* Go on with a session the privileged part took over at login: USER is
+ * logged in by METHOD; open the maildrop as the owner (already switched
+ * to), answer the login, and run the TRANSACTION.  Returns as
+ * pop3_session. */
+int pop3_session_resume(const struct pop3_conf *conf, struct io *io,
+    const char *user, const char *method);
+/* Make the APOP timestamp into BUF (POP3_STAMP_SIZE bytes) for HOST; ""
+ * when it cannot be made. */
+void pop3_make_stamp(char *buf, const char *host);
 /* Read one command (or AUTH response) line of at most CAP bytes, as
  * io_getline without pieces: the idle timeout (-t) until its first byte,
  * then the whole line within -t of that byte.  IO_TIMEOUT for either. */
@@ -151,19 +192,45 @@ enum pop3_res pop3_cmd_apop(struct pop3 *s, char *args);
  * user (an authzid that is not the authcid).  On failure *USER is still the
  * authcid when the message has one (for the log), else NULL. */
 int pop3_sasl_plain(char *msg, size_t len, char **user, char **pass);
-/* 1 when DIGEST is the APOP answer for timestamp STAMP and the stored
- * password STORED (only plain ones can match: users_plain_password). */
+/* check.c: 1 when DIGEST is the APOP answer for timestamp STAMP and the
+ * stored password STORED (only plain ones can match: users_plain_password). */
 int pop3_apop_check(const char *stamp, const char *stored, const char *digest);
 /* Strict base64 decode of IN (LEN bytes) into OUT (CAP bytes).  Returns the
  * decoded length, or -1 on bad input or overflow. */
 long pop3_b64_decode(const char *in, size_t len, unsigned char *out,
     size_t cap);
 
+/* check.c: check the credentials of NAME: SECRET is the password (METHOD "pass" or
+ * "plain") or the APOP digest for STAMP (METHOD "apop").  Returns 1 with
+ * *U filled (its password wiped) when they match; 0 when not, with
+ * *REASON for the log ("unknown-user", "bad-password"); -1 when the users
+ * database cannot be read (logged).  Unknown users cost a dummy check. */
+int pop3_check_login(const struct pop3_conf *c, const char *method,
+    const char *name, const char *secret, const char *stamp, struct user *u,
+    const char **reason);
+
+/* priv.c: the privileged part. */
+/* The privileged process: serve the session SESSION (a pid) on channel FD:
+ * check its logins, and at the first good one switch to the owner, take
+ * over the connection and run the TRANSACTION.  Returns the exit status to
+ * leave with. */
+int pop3_priv_serve(const struct pop3_conf *c, int fd, pid_t session);
+
 /* drop.c: the maildrop: identity, privilege drop, marker, scan, commit. */
-/* Open the maildrop of s->user as the uid/gid found for it (has_ids from the
- * users file or system accounts, else the -u user).  Returns PR_OK, or a
- * PR_ERR_* result (logged) after which the session must end. */
-enum pop3_res pop3_drop_open(struct pop3 *s, const struct user *u);
+/* Become the owner of U's maildrop: the uid/gid the users file or system
+ * account gives, else the -u user (or who we are, started without root);
+ * never uid 0 or gid 0; with the spool's group kept for dotlocks.  Returns
+ * PR_OK, or PR_ERR_PERM with *WHY set (logged for USER, quoted). */
+enum pop3_res pop3_drop_switch(const struct pop3_conf *c, const struct user *u,
+    const char *quser, const char **why);
+/* Open the maildrop of s->user as its owner (pop3_drop_switch done): the
+ * IN-USE marker, the snapshot scan.  Returns PR_OK, or a PR_ERR_* result
+ * (logged) after which the session must end. */
+enum pop3_res pop3_drop_open(struct pop3 *s);
+/* The login of s->user by METHOD, once the owner is switched to: open the
+ * maildrop, log, enter TRANSACTION.  Returns PR_OK (s->text is the reply)
+ * or an error after which the session ends (s->close, s->end set). */
+enum pop3_res pop3_drop_login(struct pop3 *s, const char *method);
 /* QUIT in TRANSACTION: commit deletions.  PR_BYE, or PR_ERR_COMMIT with
  * s->end "update-failed" (the store logged the cause; the logout line
  * tells the rest). */
@@ -193,5 +260,8 @@ void pop3_md5_init(struct pop3_md5 *m);
 void pop3_md5_update(struct pop3_md5 *m, const void *p, size_t len);
 void pop3_md5_final(struct pop3_md5 *m, unsigned char out[16]);
 void pop3_md5(const void *p, size_t len, unsigned char out[16]);
+/* Clear LEN bytes at P in a way the compiler cannot drop (passwords,
+ * digests, hash states). */
+void pop3_wipe(void *p, size_t len);
 
 #endif

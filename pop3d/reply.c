@@ -17,6 +17,7 @@ static const char *const texts[PR_NRES] = {
 	[PR_ERR_TOOLONG]	= "command line too long",
 	[PR_ERR_NUL]	= "NUL byte in command line",
 	[PR_ERR_TIMEOUT]	= "idle timeout, closing connection",
+	[PR_ERR_LIFETIME]	= "session time limit reached, closing connection",
 	[PR_ERR_SYNTAX]	= "syntax error",
 	[PR_ERR_ARG]	= "invalid message number",
 	[PR_ERR_NOMSG]	= "no such message",

@@ -1,5 +1,7 @@
 /* session.c: one POP3 session: greeting, the command loop, and how it ends
- * (QUIT, EOF, idle timeout).  Starts as root, runs as the user after login. */
+ * (QUIT, EOF, idle timeout, lifetime).  The AUTHORIZATION part runs in the
+ * session process, unprivileged; after login the privileged part, now the
+ * mailbox owner, resumes the session with the connection (priv.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,21 +36,20 @@ pop3_release(struct pop3 *s)
 /* RFC 1939 7: the APOP timestamp must differ for every greeting; process id,
  * clock and nanoseconds do that on one host.  At most 64 octets of the host
  * name go in, so the greeting stays within RFC 2449's 512 octets whatever -h. */
-static void
-make_stamp(struct pop3 *s)
+void
+pop3_make_stamp(char *buf, const char *host)
 {
 	struct timespec ts;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(s->stamp, sizeof(s->stamp), "<%ld.%lld.%ld@%.64s>",
-	    (long)getpid(), (long long)ts.tv_sec, (long)ts.tv_nsec,
-	    s->conf->o->host);
-	if (n < 0 || (size_t)n >= sizeof(s->stamp)) {
+	n = snprintf(buf, POP3_STAMP_SIZE, "<%ld.%lld.%ld@%.64s>",
+	    (long)getpid(), (long long)ts.tv_sec, (long)ts.tv_nsec, host);
+	if (n < 0 || (size_t)n >= POP3_STAMP_SIZE) {
 		/* Cannot happen (POP3_STAMP_SIZE); a cut stamp would still
 		 * work, but say so and offer no APOP rather than guess. */
 		log_warnx("apop timestamp too long, APOP not offered");
-		s->stamp[0] = '\0';
+		buf[0] = '\0';
 	}
 }
 
@@ -60,29 +61,33 @@ pop3_getline(struct pop3 *s, char *buf, size_t cap, size_t *len)
 	return io_getline_within(s->io, buf, cap, len, s->conf->o->timeout);
 }
 
-int
-pop3_session(const struct pop3_conf *conf, struct io *io)
+/* A new session's state on IO; NULL (logged, answered) when out of memory. */
+static struct pop3 *
+session_new(const struct pop3_conf *conf, struct io *io)
 {
 	struct pop3 *s;
-	char line[POP3_LINE_MAX];	/* the line, then a NUL in its CRLF's place */
-	size_t len;
-	int rc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("session start failed");
 		io_printf(io, "-ERR [SYS/TEMP] out of memory\r\n");
 		io_flush(io);
-		return EX_TEMPFAIL;
+		return NULL;
 	}
 	s->conf = conf;
 	s->io = io;
 	s->popfd = -1;
 	s->box.fd = -1;
-	pop3_set_state(s, ST_AUTH);
-	if (conf->apop)
-		make_stamp(s);
-	pop3_reply_ok(s, "%s POP3 ready%s%s", conf->o->host,
-	    s->stamp[0] != '\0' ? " " : "", s->stamp);
+	return s;
+}
+
+/* The command loop until the session ends, and its one closing line. */
+static int
+run(struct pop3 *s)
+{
+	struct io *io = s->io;
+	char line[POP3_LINE_MAX];	/* the line, then a NUL in its CRLF's place */
+	size_t len;
+	int rc;
 
 	while (!s->close) {
 		/* RFC 2449 4: 255 octets including CRLF; longer lines are
@@ -100,8 +105,13 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 			break;
 		case IO_TIMEOUT:
 			/* RFC 1939 3: an autologout does not enter UPDATE. */
-			pop3_reply_result(s, PR_ERR_TIMEOUT);
-			s->end = "timeout";
+			if (io_expired(io)) {
+				pop3_reply_result(s, PR_ERR_LIFETIME);
+				s->end = "lifetime";
+			} else {
+				pop3_reply_result(s, PR_ERR_TIMEOUT);
+				s->end = "timeout";
+			}
 			s->close = 1;
 			break;
 		case IO_EOF:
@@ -122,7 +132,8 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 	rc = io_flush(io) == 0 ? 0 : EX_IOERR;
 	if (rc != 0)
 		s->end = "write-error";
-	/* One line for every ending but a QUIT before login. */
+	/* One line for every ending but a QUIT before login, and a login
+	 * handed over: the privileged part logs from there on. */
 	if (s->end == NULL)
 		s->end = "error";	/* a handler closed without saying why */
 	if (s->state == ST_TRANS || s->state == ST_UPDATE)
@@ -131,9 +142,43 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 		    (unsigned long long)s->retrbytes,
 		    s->state == ST_UPDATE ? s->ndel : 0,
 		    s->ix.n - (s->state == ST_UPDATE ? s->ndel : 0));
-	else if (strcmp(s->end, "quit") != 0)
+	else if (!s->handed && strcmp(s->end, "quit") != 0)
 		log_info("disconnect end=%s", s->end);
 	pop3_release(s);
 	free(s);
 	return rc;
+}
+
+int
+pop3_session(const struct pop3_conf *conf, struct io *io)
+{
+	struct pop3 *s;
+
+	if ((s = session_new(conf, io)) == NULL)
+		return EX_TEMPFAIL;
+	pop3_set_state(s, ST_AUTH);
+	/* The privileged part made the timestamp before the split; in
+	 * process (tests) it is made here. */
+	if (conf->stamp[0] != '\0')
+		memcpy(s->stamp, conf->stamp, sizeof(s->stamp));
+	else if (conf->apop)
+		pop3_make_stamp(s->stamp, conf->o->host);
+	pop3_reply_ok(s, "%s POP3 ready%s%s", conf->o->host,
+	    s->stamp[0] != '\0' ? " " : "", s->stamp);
+	return run(s);
+}
+
+int
+pop3_session_resume(const struct pop3_conf *conf, struct io *io,
+    const char *user, const char *method)
+{
+	struct pop3 *s;
+
+	if ((s = session_new(conf, io)) == NULL)
+		return EX_TEMPFAIL;
+	pop3_set_state(s, ST_AUTH);
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	log_quote(s->quser, sizeof(s->quser), user, strlen(user));
+	pop3_reply_result(s, pop3_drop_login(s, method));
+	return run(s);
 }

@@ -96,6 +96,7 @@ setup(void)
 	conf.apop = 0;
 	conf.fail_delay_ms = 0;
 	conf.drop = stub_drop;
+	conf.link = -1;	/* credentials checked in this process */
 	drops = drop_fail = 0;
 }
 
