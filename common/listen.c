@@ -148,6 +148,15 @@ peer_of(const struct sockaddr_storage *ss, struct peer *p)
 	}
 }
 
+/* -C counts an IPv6 client by its /64: one host is given a whole /64 (RFC
+ * 6177), so counting single addresses would let it take every slot. */
+static void
+peer_key(struct peer *p)
+{
+	if (p->family == AF_INET6)
+		memset(p->addr + 8, 0, 8);
+}
+
 static const char *
 peer_text(const struct peer *p, char *buf, size_t cap)
 {
@@ -318,6 +327,7 @@ listen_serve(const struct opts *o, const char *busy)
 		}
 		peer_of(&ss, &p);
 		ctext = peer_text(&p, client, sizeof(client));
+		peer_key(&p);
 		/* A client that reconnects the moment a session closes must
 		 * not meet that session's child, exited but not yet reaped. */
 		if (sv.nsess >= sv.maxconn || peer_count(&sv, &p) >= sv.maxperip)

@@ -11,7 +11,8 @@
 #define LISTEN_CONN_DEFAULT	40
 #define LISTEN_CONN_MAX		4096
 /* -C: sessions at once from one client address, so a single host cannot take
- * every slot (IPv6: one address, not one /64). */
+ * every slot.  An IPv6 client counts by its /64: a host may use any address
+ * of the /64 it was given. */
 #define LISTEN_PERIP_DEFAULT	10
 
 /* Listen on O->listen (numeric "a.b.c.d:PORT" or "[v6]:PORT"), then accept

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pop3d-privs.py: who a logged-in pop3d session really is, read from
 /proc/PID/status while the session is open (the stub drop of the unit tests
-cannot show this).  Needs root; skipped (exit 0) otherwise.
+cannot show this).  Needs root; skipped (exit 77) otherwise.
 
 Checks: after login no uid and no gid is 0, the real, effective, saved and
 file-system ones alike, and no supplementary group is 0, whatever the spool
@@ -79,7 +79,7 @@ def session(t, user, pw):
 def main():
     if os.geteuid() != 0:
         print("skip: pop3d-privs needs root")
-        return 0
+        return 77
     t = tempfile.mkdtemp(prefix="pop3d-privs.")
     try:
         os.chmod(t, 0o755)
