@@ -831,6 +831,28 @@ START_TEST(slow_drip_cut)
 }
 END_TEST
 
+/* -E (issue 9): steady commands, each in time, still end at the
+ * session's end, and nothing is deleted. */
+START_TEST(lifetime)
+{
+	struct client *c = client("USER alice\r\nPASS alicepw\r\nDELE 1\r\n");
+	int i;
+
+	o.timeout = 1;
+	for (i = 0; i < 6; i++)
+		add(c, "NOOP\r\n");
+	mailbox("alice", three);
+	drip_ms = 80;
+	io_init_cb(&io, drip_read, c_write, c);
+	io_lifetime(&io, 1);
+	ck_assert_int_eq(pop3_session(&conf, &io), 0);
+	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR session time limit "
+	    "reached, closing connection\r\n"));
+	ck_assert_ptr_null(strstr(c->out, "+OK bye"));
+	done(c);
+}
+END_TEST
+
 START_TEST(slow_drip_in_time)
 {
 	struct client *c = client("USER alice\r\nPASS alicepw\r\n");
@@ -950,6 +972,7 @@ pop3_session_suite(void)
 	tcase_add_test(tc, write_error_ends);
 	tcase_add_test(tc, slow_drip_cut);
 	tcase_add_test(tc, slow_drip_in_time);
+	tcase_add_test(tc, lifetime);
 	tcase_add_test(tc, slow_drip_auth);
 	tcase_add_test(tc, junk_input);
 	tcase_set_timeout(tc, 60);
