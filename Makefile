@@ -41,7 +41,7 @@ LIBPOP3D   = $(B)/libpop3d.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check all-tests tools clean bench demo install deps interop fuzz stress
+.PHONY: all check all-tests tools clean bench demo install deps interop fuzz fuzz-long stress
 all: $(B)/smtpd/smtpd $(B)/pop3d/pop3d
 ifneq ($(SANITIZE),1)
 all: smtpd/smtpd pop3d/pop3d
@@ -98,6 +98,11 @@ interop: all
 FUZZ_SECONDS ?= 30
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+# One CPU-hour for each harness, one harness per CPU at a time: about
+# 4 hours on 2 CPUs.  Not part of CI; its figures go to docs/RELIABILITY.md.
+fuzz-long:
+	@FUZZ_SECONDS=3600 FUZZ_PAR=$$(nproc 2>/dev/null || echo 2) \
+	    FUZZ_OUT=build/fuzz-long sh tests/fuzz/run.sh
 stress: all $(TOOL_BIN)
 	@B=$(B) sh tests/stress/run.sh
 

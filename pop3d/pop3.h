@@ -210,6 +210,13 @@ int pop3_check_login(const struct pop3_conf *c, const char *method,
     const char **reason);
 
 /* priv.c: the privileged part. */
+/* A LOGIN request, parsed: pointers into the request. */
+struct pop3_login {
+	const char	*method, *name, *secret;
+};
+/* Parse LOGIN request REQ (LEN bytes): exactly three NUL-terminated fields,
+ * a known method, a name of at most USER_MAX bytes.  Returns 0 or -1. */
+int pop3_login_parse(char *req, size_t len, struct pop3_login *l);
 /* The privileged process: serve the session SESSION (a pid) on channel FD:
  * check its logins, and at the first good one switch to the owner, take
  * over the connection and run the TRANSACTION.  Returns the exit status to

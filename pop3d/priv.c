@@ -19,13 +19,8 @@
 /* The connection, once taken over: 80 KiB of buffers, not on the stack. */
 static struct io io;
 
-/* A LOGIN request: "method\0name\0secret\0". */
-struct login {
-	const char	*method, *name, *secret;
-};
-
-static int
-parse_login(char *req, size_t len, struct login *l)
+int
+pop3_login_parse(char *req, size_t len, struct pop3_login *l)
 {
 	const char *f[3];
 	char *p = req, *end = req + len, *z;
@@ -66,7 +61,7 @@ reply(int fd, enum pop3_res r, const char *text)
  * the mailbox owner (*U filled), 0 when the session goes on (or ends on
  * its own), -1 when the channel failed. */
 static int
-check(const struct pop3_conf *c, int fd, const struct login *l,
+check(const struct pop3_conf *c, int fd, const struct pop3_login *l,
     struct user *u)
 {
 	char quser[LOG_QUOTE_SIZE];
@@ -131,7 +126,7 @@ pop3_priv_serve(const struct pop3_conf *c, int fd, pid_t session)
 	char req[16 + USER_MAX + POP3_AUTH_LINE_MAX + 8], method[8];
 	struct timespec t0;
 	struct pollfd pfd;
-	struct login l;
+	struct pop3_login l;
 	struct user u;
 	uint32_t type;
 	size_t len;
@@ -162,7 +157,7 @@ pop3_priv_serve(const struct pop3_conf *c, int fd, pid_t session)
 		k = chan_recv(fd, &type, req, sizeof(req), &len, NULL, NULL);
 		if (k == 0)
 			break;		/* the session ended without a login */
-		if (k == -1 || type != REQ_LOGIN || parse_login(req, len, &l) == -1) {
+		if (k == -1 || type != REQ_LOGIN || pop3_login_parse(req, len, &l) == -1) {
 			/* Broken or taken over: nothing more is believed. */
 			log_warnx("privsep: bad request type=%u len=%zu",
 			    k == 1 ? type : 0, k == 1 ? len : 0);

@@ -92,9 +92,12 @@ mbox_trace(char *buf, size_t cap, const struct mbox_env *e, const char *rcpt)
 size_t
 mbox_quoted_len(const char *p, size_t len)
 {
-	const char *end = p + len, *nl;
+	const char *end, *nl;
 	size_t add = 0;
 
+	if (len == 0)
+		return 0;	/* P may be NULL: no buffer for an empty message */
+	end = p + len;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)

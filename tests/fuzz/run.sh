@@ -6,8 +6,9 @@
 # result; exits 1 when any harness found a crash, a leak, a timeout or a
 # broken oracle.  The crashing input is kept in build/fuzz/artifacts/NAME/.
 #   FUZZ_SECONDS=N   seconds per harness
-#   FUZZ_ONLY="a b"  only these harnesses (smtp pop3 mbox users aliases addr)
+#   FUZZ_ONLY="a b"  only these harnesses (smtp pop3 priv mbox users aliases addr)
 #   FUZZ_JOBS=N      parallel compiles (default: the number of CPUs)
+#   FUZZ_PAR=N       harnesses run at once (default 1)
 #   FUZZ_CFLAGS=...  more compiler flags (a change rebuilds everything)
 #   FUZZ_OUT=DIR     build and work directory (default build/fuzz)
 # Reproduce one input:  build/fuzz/fuzz_NAME FILE   (FUZZ_LOG=1 shows the log)
@@ -17,8 +18,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 SECONDS_EACH=${FUZZ_SECONDS:-30}
-HARNESSES=${FUZZ_ONLY:-"smtp pop3 mbox users aliases addr"}
+HARNESSES=${FUZZ_ONLY:-"smtp pop3 priv mbox users aliases addr"}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+PAR=${FUZZ_PAR:-1}
 OUT=${FUZZ_OUT:-build/fuzz}
 CC=${FUZZ_CC:-clang}
 
@@ -30,6 +32,7 @@ case $SECONDS_EACH in ''|*[!0-9]*) echo "FUZZ_SECONDS must be a number" >&2; exi
 max_len() {
 	case $1 in
 	smtp|pop3) echo 65536 ;;
+	priv) echo 16384 ;;
 	mbox) echo 16384 ;;
 	users|aliases) echo 8192 ;;
 	addr) echo 1024 ;;
@@ -117,6 +120,7 @@ for h in $HARNESSES; do
 	case $h in
 	smtp) extra="-DUSERS_FILE=\"$TOP/tests/transcripts/users\""
 	      ldextra="-Wl,--wrap=store_deliver" ;;
+	priv) extra="-DUSERS_FILE=\"$TOP/tests/transcripts/users\"" ;;
 	esac
 	o=$(obj "tests/fuzz/fuzz_$h.c" "$extra") || { echo "fuzz: build of fuzz_$h failed" >&2; exit 1; }
 	# shellcheck disable=SC2086
@@ -130,11 +134,13 @@ done
 FUZZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/inetmail-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$FUZZ_TMP"' EXIT
 trap 'exit 1' INT TERM
-st=0 summary=""
-for h in $HARNESSES; do
+# run_one H: fuzz harness H for SECONDS_EACH; its summary line goes to
+# $OUT/fuzz_H.result, and the exit status says whether it found anything.
+run_one() {
+	h=$1
 	work=$OUT/work/$h art=$OUT/artifacts/$h/
 	rm -rf "$work" "$art"
-	mkdir -p "$work" "$art" || exit 1
+	mkdir -p "$work" "$art" || return 1
 	[ -d "tests/fuzz/corpus/$h" ] && cp -p "tests/fuzz/corpus/$h"/* "$work"/ 2>/dev/null
 	dict=""
 	[ -f "tests/fuzz/$h.dict" ] && dict="-dict=tests/fuzz/$h.dict"
@@ -155,16 +161,30 @@ for h in $HARNESSES; do
 		res=ok
 	else
 		res="FAILED (exit $rc)"
-		st=1
 		grep -m1 -E 'ERROR: |FUZZ ORACLE|runtime error|==ERROR|SUMMARY' "$log" | sed 's/^/  /'
 		find "$art" -type f | sed 's|^|  input: |'
 		echo "  log: $log"
 	fi
-	line=$(printf '%-8s %10s execs %7s/s  cov %s  %s' "$h" "${execs:-?}" \
-	    "${rate:-?}" "${cov:-?}" "$res")
-	echo "$line"
-	summary="$summary$line
-"
+	printf '%-8s %10s execs %7s/s  cov %s  %s\n' "$h" "${execs:-?}" \
+	    "${rate:-?}" "${cov:-?}" "$res" | tee "$OUT/fuzz_$h.result"
+	[ $rc = 0 ]
+}
+
+# FUZZ_PAR harnesses at a time (make fuzz-long: one per CPU).
+st=0 n=0 pids=""
+for h in $HARNESSES; do
+	rm -f "$OUT/fuzz_$h.result"
+	run_one "$h" &
+	pids="$pids $!"
+	n=$((n + 1))
+	if [ $n -ge "$PAR" ]; then
+		for p in $pids; do wait "$p" || st=1; done
+		pids="" n=0
+	fi
 done
-printf '\nfuzz summary (%ss each):\n%s' "$SECONDS_EACH" "$summary"
+for p in $pids; do wait "$p" || st=1; done
+printf '\nfuzz summary (%ss each):\n' "$SECONDS_EACH"
+for h in $HARNESSES; do
+	cat "$OUT/fuzz_$h.result" 2>/dev/null || { echo "$h: no result"; st=1; }
+done
 exit $st

@@ -7,8 +7,8 @@ set -eu
 cd "$(dirname "$0")"
 T=../transcripts
 C=corpus
-rm -rf "$C/smtp" "$C/pop3" "$C/mbox" "$C/users" "$C/aliases" "$C/addr"
-mkdir -p "$C/smtp" "$C/pop3" "$C/mbox" "$C/users" "$C/aliases" "$C/addr"
+rm -rf "$C/smtp" "$C/pop3" "$C/mbox" "$C/users" "$C/aliases" "$C/addr" "$C/priv"
+mkdir -p "$C/smtp" "$C/pop3" "$C/mbox" "$C/users" "$C/aliases" "$C/addr" "$C/priv"
 
 # Sessions: every transcript input as it is.
 for f in "$T"/smtpd-*.in; do n=${f##*/}; cp "$f" "$C/smtp/${n%.in}"; done
@@ -51,3 +51,28 @@ while IFS= read -r l; do
 	printf '%s' "$l" >"$C/addr/line-$i"
 	printf '%s' "${l#*:}" >"$C/addr/path-$i"
 done
+
+# Requests to the privileged sides (fuzz_priv.c): frames of a type byte, a
+# 16-bit length and the payload; 0 MAIL, 1 RCPT, 2 BODY, 3 END, 5 LOGIN.
+python3 - "$C/priv" <<'PY'
+import os, struct, sys
+d = sys.argv[1]
+def f(t, p):
+    return bytes([t]) + struct.pack(">H", len(p)) + p
+mail = f(0, b"client.example\0" b"192.0.2.7\0" b"s@remote.example\0" b"ESMTP\0")
+seeds = {
+    "deliver": mail + f(1, b"alice\0alice@mail.example.org\0") +
+               f(2, b"Subject: x\n\nFrom here\n>From there\n") + f(3, b""),
+    "two-rcpt": mail + f(1, b"alice\0alice@x\0") + f(1, b"bob+tag\0bob+tag@x\0") +
+                f(1, b"postmaster\0postmaster\0") + f(2, b"hi\n") + f(3, b""),
+    "null-sender": f(0, b"h\0::1\0\0SMTP\0") + f(1, b"carol\0carol@x\0") + f(3, b""),
+    "unknown": mail + f(1, b"nobody-here\0x@y\0") + f(3, b""),
+    "bad-envelope": f(0, b"h\nFrom x\0" b"1.2.3.4\0a\0ESMTP\0") + f(3, b""),
+    "no-mail": f(1, b"alice\0a@b\0") + f(2, b"x") + f(3, b"") + f(9, b"junk"),
+    "logins": f(5, b"pass\0alice\0alicepw\0") + f(5, b"apop\0bob\0" + b"0" * 32 + b"\0") +
+              f(5, b"plain\0\0\0") + f(5, b"bogus\0x\0y\0"),
+}
+for name, data in seeds.items():
+    with open(os.path.join(d, name), "wb") as fh:
+        fh.write(data)
+PY
