@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <time.h>
 #include "log.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 /* A failed login: one log line, the fixed delay counted from START, the same
  * reply for every reason (RFC 3206 [AUTH]), and the end after three. */

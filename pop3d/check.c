@@ -4,7 +4,7 @@
  * process, which holds no password hash. */
 #include <string.h>
 #include "log.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 int
 pop3_check_login(const struct pop3_conf *c, const char *method,

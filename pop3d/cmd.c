@@ -3,7 +3,7 @@
  * commands.  Runs in every state (as root before login, the user after). */
 #include <string.h>
 #include <strings.h>
-#include "pop3.h"
+#include "pop3d.h"
 
 struct command {
 	const char	*name;

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "log.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 /* Which uid/gid the mailbox work runs as: the ids the users file (or the
  * system account) gives, else the -u user, else -- when we were started

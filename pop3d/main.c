@@ -12,7 +12,7 @@
 #include "listen.h"
 #include "log.h"
 #include "opts.h"
-#include "pop3.h"
+#include "pop3d.h"
 #include "users.h"
 
 static struct opts o;
@@ -21,9 +21,12 @@ static struct io io;	/* 80 KiB of buffers: not on the stack */
 /* A start-up failure: one log line, one -ERR line for the client (under
  * inetd stdout is the socket), a <sysexits.h> status. */
 static _Noreturn void
-startup_fail(int status, const char *why)
+startup_fail(int status, const char *why, const char *what)
 {
-	if (why != NULL)	/* NULL: the cause is logged where it was found */
+	/* WHY NULL: the cause is logged where it was found. */
+	if (why != NULL && what != NULL)
+		log_warnx("startup failed: %s: %s", why, what);
+	else if (why != NULL)
 		log_warnx("startup failed: %s", why);
 	printf("-ERR [SYS/TEMP] service unavailable\r\n");
 	fflush(stdout);
@@ -67,12 +70,12 @@ main(int argc, char *argv[])
 	if (usage == NULL && apop && o.users == NULL)
 		usage = "-a (APOP) needs -p FILE";
 	if (usage != NULL)
-		startup_fail(EX_USAGE, usage);
+		startup_fail(EX_USAGE, usage, NULL);
 	/* -L: bind before the chroot (a port below 1024 needs root); each
 	 * connection's child returns here and goes on as under inetd. */
 	if (o.listen != NULL &&
 	    listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n") < 0)
-		startup_fail(EX_OSERR, "cannot listen");
+		startup_fail(EX_OSERR, "cannot listen", o.listen);
 
 	opts_client(&o);
 	{
@@ -82,9 +85,9 @@ main(int argc, char *argv[])
 		log_session(sid, o.client);
 	}
 	if (priv_startup(&o) == -1)
-		startup_fail(EX_OSERR, "chroot or privilege drop failed");
+		startup_fail(EX_OSERR, "chroot or privilege drop", NULL);
 	if (o.users != NULL && (r = users_check_file(o.users)) < 0)
-		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL);
+		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
 
 	/* A client that goes away mid-reply gives EPIPE, not a silent death;
 	 * a file size limit gives EFBIG, handled by the store. */
@@ -103,7 +106,7 @@ main(int argc, char *argv[])
 	 * privileged part never holds the connection while privileged. */
 	pid = priv_split(&o, &conf.link);
 	if (pid == -1)
-		startup_fail(EX_OSERR, NULL);
+		startup_fail(EX_OSERR, NULL, NULL);
 	if (pid > 0)
 		return pop3_priv_serve(&conf, conf.link, pid);
 	io_init_fd(&io, 0, 1, o.timeout);

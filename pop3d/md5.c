@@ -2,7 +2,7 @@
  * Not for anything where collisions matter.  Unprivileged. */
 #include <stdint.h>
 #include <string.h>
-#include "pop3.h"
+#include "pop3d.h"
 
 #define ROTL(x, c)	(((x) << (c)) | ((x) >> (32 - (c))))
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "chan.h"
 #include "log.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 /* The connection, once taken over: 80 KiB of buffers, not on the stack. */
 static struct io io;

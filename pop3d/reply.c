@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include "log.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 /* RFC 2449 8 and RFC 3206: [AUTH], [SYS/TEMP], [SYS/PERM] and [IN-USE] tell a
  * client whether to ask the user for a new password or simply retry later.

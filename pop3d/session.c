@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 void
 pop3_set_state(struct pop3 *s, enum pop3_state st)
@@ -156,6 +156,7 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 
 	if ((s = session_new(conf, io)) == NULL)
 		return EX_TEMPFAIL;
+	log_info("connect");
 	pop3_set_state(s, ST_AUTH);
 	/* The privileged part made the timestamp before the split; in
 	 * process (tests) it is made here. */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "log.h"
 #include "num.h"
-#include "pop3.h"
+#include "pop3d.h"
 
 /* Message number ARG: PR_OK with *I its index, or why not.  Sign, junk and
  * overflow are refused by the one strict parser; 0 and numbers past the end

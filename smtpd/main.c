@@ -29,7 +29,7 @@ static struct smtp_link session_link;
  * has logged it), a 421 for the client (never garbage on the socket), and
  * a <sysexits.h> status for inetd's log. */
 static _Noreturn void
-fail(int status, const char *why, const char *what)
+startup_fail(int status, const char *why, const char *what)
 {
 	struct smtp s;
 
@@ -124,9 +124,9 @@ main(int argc, char **argv)
 		err = "unexpected argument", what = argv[optind];
 	log_init("smtpd", conf.o.logto);
 	if (err != NULL)
-		fail(EX_USAGE, err, what);
+		startup_fail(EX_USAGE, err, what);
 	if (opts_finish(&conf.o, &e) < 0)
-		fail(EX_USAGE, e, NULL);
+		startup_fail(EX_USAGE, e, NULL);
 	/* -L: bind before the chroot and the drop (a port below 1024 needs
 	 * root).  Each connection's child returns here and goes on as under
 	 * inetd; the listener itself never gets past this line. */
@@ -136,27 +136,27 @@ main(int argc, char **argv)
 		snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many connections,"
 		    " try again later\r\n", conf.o.host);
 		if (listen_serve(&conf.o, busy) < 0)
-			fail(EX_OSERR, "cannot listen", conf.o.listen);
+			startup_fail(EX_OSERR, "cannot listen", conf.o.listen);
 	}
 	opts_client(&conf.o);
 	session_id(sid, sizeof(sid));
 	log_session(sid, conf.o.client);
 	if (priv_startup(&conf.o) < 0)
-		fail(EX_OSERR, "chroot or privilege drop", NULL);
+		startup_fail(EX_OSERR, "chroot or privilege drop", NULL);
 	/* After the chroot: -p and -a name files inside it. */
 	if (conf.o.users != NULL) {
 		rc = users_check_file(conf.o.users);	/* logs why */
 		if (rc == -1)
-			fail(EX_NOINPUT, NULL, NULL);
+			startup_fail(EX_NOINPUT, NULL, NULL);
 		if (rc < 0)
-			fail(EX_CONFIG, NULL, NULL);
+			startup_fail(EX_CONFIG, NULL, NULL);
 	}
 	if (conf.aliases != NULL) {
 		rc = smtp_aliases_load(conf.aliases, &al, &allen);
 		if (rc == -1)
-			fail(EX_NOINPUT, "aliases file unreadable", strerror(errno));
+			startup_fail(EX_NOINPUT, "aliases file unreadable", strerror(errno));
 		if (rc < 0)
-			fail(EX_CONFIG, NULL, NULL);	/* logged with its line */
+			startup_fail(EX_CONFIG, NULL, NULL);	/* logged with its line */
 		conf.aliases = al;
 		conf.aliaseslen = allen;
 	}
@@ -165,7 +165,7 @@ main(int argc, char **argv)
 	 * connection (issue 9). */
 	pid = priv_split(&conf.o, &session_link.fd);
 	if (pid == -1)
-		fail(EX_OSERR, NULL, NULL);
+		startup_fail(EX_OSERR, NULL, NULL);
 	if (pid > 0)
 		return smtp_priv_serve(&conf, session_link.fd, pid);
 	io_nodelay(1);

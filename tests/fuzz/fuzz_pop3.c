@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pop3.h"
+#include "pop3d.h"
 #include "fuzz.h"
 
 static const char login[] = "USER alice\r\nPASS alicepw\r\n";

@@ -28,7 +28,7 @@
 #include "store.h"
 #include "users.h"
 #include "smtpd.h"
-#include "pop3.h"
+#include "pop3d.h"
 #include "fuzz.h"
 
 #ifndef USERS_FILE

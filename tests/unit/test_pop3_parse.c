@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pop3.h"
+#include "pop3d.h"
 #include "check_main.h"
 
 START_TEST(split_words)

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pop3.h"
+#include "pop3d.h"
 #include "check_main.h"
 #include "capture.h"
 

@@ -1,4 +1,4 @@
-/* pop3.h: the POP3 session of pop3d: configuration, session state, and the
+/* pop3d.h: the POP3 session of pop3d: configuration, session state, and the
  * handlers the command table dispatches to.
  *
  * Two processes (privilege separation, issue 9): the session (session.c,
@@ -8,8 +8,8 @@
  * channel (chan.h), drops to the mailbox owner, and only then takes the
  * connection from the session and runs the TRANSACTION (drop.c, trans.c)
  * as that owner. */
-#ifndef INETMAIL_POP3_H
-#define INETMAIL_POP3_H
+#ifndef POP3D_H
+#define POP3D_H
 
 #include <stddef.h>
 #include <stdint.h>
