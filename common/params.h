@@ -120,6 +120,10 @@
 
 /* Scan: bytes of each message (From_ line included) that feed its UIDL hash. */
 #define UIDL_HASH_BYTES		2048
+/* The header fields mail readers rewrite are left out of the UIDL hash
+ * (uidl.c); they are looked for in this much of a message's header.  Real
+ * headers are a few KiB; a longer one keeps its later fields in the hash. */
+#define UIDL_HEADER_MAX		(64 * 1024)
 /* Messages in one maildrop: bounded so the index (48 bytes a message) stays
  * within 48 MiB however the file was made. */
 #define MBOX_MSGS_MAX		(1u << 20)

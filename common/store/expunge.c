@@ -40,10 +40,10 @@ verify(struct store_box *b, const struct mbox_index *ix, size_t first, char *buf
 		if (pread(b->fd, &last, 1, (off_t)(m->off + m->len - 1)) != 1)
 			return -1;
 		norm = m->len - (last == '\n');
-		n = norm < UIDL_HASH_BYTES ? norm : UIDL_HASH_BYTES;
-		if (pread(b->fd, buf, n, (off_t)m->off) != (ssize_t)n)
+		n = norm < UIDL_HEADER_MAX ? norm : UIDL_HEADER_MAX;
+		if (pread(b->fd, buf, n, (off_t)m->off) != (ssize_t)n ||
+		    mbox_uidl_hash(b->fd, m->off, norm, buf, n, h) == -1)
 			return -1;
-		mbox_msg_hash(buf, norm, h);
 		if (h[0] != m->hash[0] || h[1] != m->hash[1])
 			return -1;
 	}

@@ -75,9 +75,16 @@ void mbox_uidl(const struct mbox_msg *m, char buf[MBOX_UIDL_SIZE]);
 
 /* The 128-bit hash of LEN bytes at P. */
 void mbox_hash(const void *p, size_t len, uint64_t out[2]);
-/* A message's UIDL hash: LEN is its length (From_ line included) less a
- * final LF, P holds its first min(LEN, UIDL_HASH_BYTES) bytes. */
+/* The hash of LEN bytes of message (From_ line included, less a final LF)
+ * whose first min(LEN, UIDL_HASH_BYTES) bytes are at P. */
 void mbox_msg_hash(const void *p, uint64_t len, uint64_t out[2]);
+/* uidl.c: a message's UIDL hash: the message at OFF of FD, NORM bytes long
+ * without a final LF, its first AVAIL bytes at BUF (NULL, or fewer than
+ * needed: the rest is read from FD); the header fields mail readers rewrite
+ * (Status, X-Status, X-UID, X-IMAP, X-IMAPbase, X-Keywords, Content-Length,
+ * Lines) left out.  Returns 0, or -1 on a read error or out of memory. */
+int mbox_uidl_hash(int fd, uint64_t off, uint64_t norm, const char *buf,
+    size_t avail, uint64_t out[2]);
 
 /* Reads back one message's lines, From_ line skipped, quoting undone. */
 struct mbox_reader {

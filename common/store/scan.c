@@ -86,8 +86,7 @@ static int
 finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 {
 	struct mbox_msg *m;
-	uint64_t body, lines, sep, hlen, norm;
-	char tmp[UIDL_HASH_BYTES];
+	uint64_t body, lines, sep, norm;
 
 	if (!s->open)
 		return MBOX_OK;
@@ -123,15 +122,11 @@ finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 	/* The UIDL leaves out a final LF: when mail is appended after a
 	 * file that lacked one, the LF we add must not change it. */
 	norm = m->len - (body > 0 ? (sep || last2[1] == '\n') : s->fromnl);
-	hlen = norm < UIDL_HASH_BYTES ? norm : UIDL_HASH_BYTES;
-	if (m->off >= s->base && m->off + hlen <= s->base + s->n) {
-		mbox_msg_hash(s->buf + (m->off - s->base), norm, m->hash);
-	} else {
-		if (pread(s->fd, tmp, hlen, (off_t)m->off) != (ssize_t)hlen) {
-			errno = EIO;
-			return MBOX_EIO;
-		}
-		mbox_msg_hash(tmp, norm, m->hash);
+	if (mbox_uidl_hash(s->fd, m->off, norm, m->off >= s->base ?
+	    s->buf + (m->off - s->base) : NULL, m->off >= s->base ?
+	    (size_t)(s->base + s->n - m->off) : 0, m->hash) == -1) {
+		errno = EIO;
+		return MBOX_EIO;
 	}
 	s->ix->total += m->size;
 	return MBOX_OK;

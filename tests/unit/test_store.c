@@ -722,6 +722,63 @@ START_TEST(uidl_rules)
 }
 END_TEST
 
+/* The UIDL of one message TEXT (a whole mailbox) into OUT. */
+static void
+uidl_of(const char *text, char out[MBOX_UIDL_SIZE])
+{
+	char u[4][MBOX_UIDL_SIZE];
+	size_t k;
+
+	put("alice", text);
+	uidls("alice", u, &k);
+	ck_assert_int_eq(k, 1);
+	strcpy(out, u[0]);
+}
+
+#define RF_FROM	"From s@x Thu Nov 26 06:00:00 2026\nReturn-Path: <s@x>\n"
+#define RF_HEAD	"Subject: hi\nMessage-ID: <1@x>\n"
+#define RF_BODY	"\nbody\nStatus: RO\nLines: 3\n\n"
+
+/* issue 10: the fields mail readers rewrite are not in the UIDL. */
+START_TEST(uidl_reader_fields)
+{
+	static char big[8000], text[20000];
+	char a[MBOX_UIDL_SIZE], b[MBOX_UIDL_SIZE];
+
+	uidl_of(RF_FROM RF_HEAD RF_BODY, a);
+	/* mutt marks it read; mailutils and Dovecot number it; any case,
+	 * with a continuation line, anywhere in the header. */
+	uidl_of(RF_FROM "X-IMAPbase: 1701234567 5\n" RF_HEAD "Status: RO\n"
+	    "x-status: F\nContent-Length: 26\nLINES: 4\nX-UID: 1\n"
+	    "X-Keywords: $Label1\n    $Label2\nX-IMAP: 0 1\n" RF_BODY, b);
+	ck_assert_str_eq(a, b);
+	/* The same words in the body count, and so do other fields. */
+	uidl_of(RF_FROM RF_HEAD "\nbody\nStatus: R\nLines: 3\n\n", b);
+	ck_assert_str_ne(a, b);
+	uidl_of(RF_FROM RF_HEAD "X-Statusx: R\n" RF_BODY, b);
+	ck_assert_str_ne(a, b);
+	uidl_of(RF_FROM RF_HEAD "Subject: hi\n" RF_BODY, b);
+	ck_assert_str_ne(a, b);
+	/* A header longer than the hashed bytes: a field after them, and a
+	 * body that starts past them, still leave the UIDL alone. */
+	memset(big, 'b', sizeof(big) - 1);
+	snprintf(text, sizeof(text), RF_FROM RF_HEAD "X-Long: %.3000s\n\n%s\n\n",
+	    big, big);
+	uidl_of(text, a);
+	snprintf(text, sizeof(text), RF_FROM RF_HEAD "X-Long: %.3000s\nStatus: O\n"
+	    "\n%s\n\n", big, big);
+	uidl_of(text, b);
+	ck_assert_str_eq(a, b);
+	/* Status as the first field: the hashed bytes come partly from the
+	 * body once it is left out. */
+	snprintf(text, sizeof(text), RF_FROM "\n%s\n\n", big);
+	uidl_of(text, a);
+	snprintf(text, sizeof(text), RF_FROM "Status: RO\n\n%s\n\n", big);
+	uidl_of(text, b);
+	ck_assert_str_eq(a, b);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -745,6 +802,7 @@ store_suite(void)
 	TC("session", session_marker);
 	TC("recovery", recovery_keeps_others);
 	TC("uidl", uidl_rules);
+	TC("uidl-reader-fields", uidl_reader_fields);
 	return s;
 }
 
