@@ -59,18 +59,21 @@ users_scheme(const char *stored, const char **rest)
 	return S_UNKNOWN;
 }
 
-/* User names in the file become mailbox names: refuse what never could be. */
-static int
-name_ok(const char *s, size_t len)
+/* User names in the file become mailbox names: refuse what never could be.
+ * Returns NULL, or why not. */
+static const char *
+name_why(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || len > USER_MAX)
-		return 0;
+	if (len == 0)
+		return "the user name is empty";
+	if (len > USER_MAX)
+		return "the user name is longer than 64 bytes";
 	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '/')
-			return 0;
-	return 1;
+			return "the user name has a space, a control byte or '/'";
+	return NULL;
 }
 
 /* A decimal uid or gid; (uid_t)-1 means "unchanged" to setuid and is refused. */
@@ -81,15 +84,25 @@ id_parse(const char *s, size_t len, uint64_t *v)
 }
 
 int
-users_parse_line(const char *line, size_t len, struct user *u)
+users_parse_line(const char *line, size_t len, struct user *u,
+    const char **why)
 {
-	const char *f[4];
+	const char *f[4], *w = NULL;
 	size_t flen[4], i, nf = 0, start = 0;
 	uint64_t uid, gid;
 
 	memset(u, 0, sizeof(*u));
-	if (len > USERS_LINE_MAX || memchr(line, '\0', len) != NULL)
+	if (why == NULL)
+		why = &w;
+	*why = NULL;
+	if (len > USERS_LINE_MAX) {
+		*why = "the line is longer than 1024 bytes";
 		return -1;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		*why = "the line has a NUL byte";
+		return -1;
+	}
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
 		;
 	if (i == len || line[i] == '#')
@@ -104,18 +117,38 @@ users_parse_line(const char *line, size_t len, struct user *u)
 			start = i + 1;
 		}
 	}
-	if (nf < 2 || !name_ok(f[0], flen[0]) || flen[1] == 0 ||
-	    flen[1] >= sizeof(u->pass))
+	if (nf < 2) {
+		*why = "no ':' after the user name: want name:password[:uid:gid]";
 		return -1;
+	}
+	if ((*why = name_why(f[0], flen[0])) != NULL)
+		return -1;
+	if (flen[1] == 0) {
+		*why = "the password is empty";
+		return -1;
+	}
+	if (flen[1] >= sizeof(u->pass)) {
+		*why = "the password is longer than 255 bytes";
+		return -1;
+	}
 	memcpy(u->name, f[0], flen[0]);
 	memcpy(u->pass, f[1], flen[1]);
 
 	if (nf < 3 || (flen[2] == 0 && (nf < 4 || flen[3] == 0)))
 		return 1;
 	/* One id without the other is a typo, not "use the default". */
-	if (nf < 4 || id_parse(f[2], flen[2], &uid) < 0 ||
-	    id_parse(f[3], flen[3], &gid) < 0)
+	if (nf < 4 || flen[3] == 0 || flen[2] == 0) {
+		*why = "a uid without a gid, or a gid without a uid: give both";
 		return -1;
+	}
+	if (id_parse(f[2], flen[2], &uid) < 0) {
+		*why = "the uid is not a number from 0 to 4294967294";
+		return -1;
+	}
+	if (id_parse(f[3], flen[3], &gid) < 0) {
+		*why = "the gid is not a number from 0 to 4294967294";
+		return -1;
+	}
 	u->has_ids = 1;
 	u->uid = (uid_t)uid;
 	u->gid = (gid_t)gid;
@@ -145,81 +178,131 @@ name_eq(const char *a, const char *b, size_t len, int fold)
 	return 1;
 }
 
-/* Read users file PATH through to its end, looking for NAME (NULL: only check
- * the file).  The whole file is always read: a broken line anywhere is an
- * error however early the name was found, so a typo never half-works.
- * Returns 1 found, 0 not found, -1 unreadable, -2 malformed (both logged). */
-static int
-users_scan(const char *path, const char *name, size_t len, int fold,
-    struct user *u)
+int
+users_walk(const char *path, users_walk_fn *fn, void *ctx)
 {
-	char line[USERS_LINE_MAX + 1], q[LOG_QUOTE_SIZE];
+	char line[USERS_LINE_MAX + 1];
 	struct user e;
 	unsigned long lineno = 0;
+	const char *why;
 	size_t n;
-	int c, r, found = 0, first = 1, eof = 0;
+	int c, r, st = 0, eof = 0, first = 1;
 	FILE *fp;
 
-	log_quote(q, sizeof(q), path, strlen(path));
-	fp = fopen(path, "r");
-	if (fp == NULL) {
-		log_warn("users file=%s unreadable", q);
+	if ((fp = fopen(path, "r")) == NULL)
 		return -1;
-	}
 	while (!eof) {
 		n = 0;
 		lineno++;
+		r = 0;
 		while ((c = getc(fp)) != EOF && c != '\n') {
-			if (n == sizeof(line)) {
-				log_warnx("users file=%s line=%lu too long", q,
-				    lineno);
-				fclose(fp);
-				return -2;
-			}
-			line[n++] = (char)c;
+			if (n < sizeof(line))
+				line[n] = (char)c;
+			n++;	/* counted past the buffer: the line is too long */
 		}
 		if (c == EOF) {
 			if (ferror(fp)) {
-				log_warn("users file=%s read failed", q);
-				fclose(fp);
-				return -1;
+				st = -1;
+				break;
 			}
 			eof = 1;
 			if (n == 0)
 				break;
 		}
 		/* A file edited on Windows: CRLF must not end up in a password. */
-		if (n > 0 && line[n - 1] == '\r')
+		if (n > 0 && n <= sizeof(line) && line[n - 1] == '\r')
 			n--;
 		if (n > USERS_LINE_MAX) {
-			log_warnx("users file=%s line=%lu too long", q, lineno);
-			fclose(fp);
-			return -2;
-		}
-		r = users_parse_line(line, n, &e);
-		if (r < 0) {
-			log_warnx("users file=%s line=%lu malformed", q, lineno);
-			fclose(fp);
-			return -2;
-		}
-		if (r == 0)
-			continue;
-		if (first) {
+			r = -1;
+			why = "the line is longer than 1024 bytes";
+			memset(&e, 0, sizeof(e));
+		} else
+			r = users_parse_line(line, n, &e, &why);
+		if (r < 0)
+			st = -2;
+		if (r > 0 && first) {
 			const char *rest;
 
+			/* The dummy check of an unknown user costs what a
+			 * known one's does (pass.c). */
 			first = 0;
 			if (users_scheme(e.pass, &rest) == S_CRYPT &&
 			    strncmp(rest, "$6$", 3) == 0)
 				users_dummy_sha512 = 1;
 		}
-		if (!found && name != NULL && name_eq(e.name, name, len, fold)) {
-			*u = e;
-			found = 1;
-		}
+		if (r != 0 && fn(ctx, lineno, r > 0 ? &e : NULL, r < 0 ? why : NULL))
+			break;
 	}
+	c = errno;
 	explicit_bzero(&e, sizeof(e));
+	explicit_bzero(line, sizeof(line));
 	fclose(fp);
-	return found;
+	errno = c;	/* the read error, for the caller's log */
+	return st;
+}
+
+/* users_scan's state: the name looked for, what was found, the first
+ * malformed line. */
+struct scan {
+	const char	*name;
+	size_t		 len;
+	int		 fold, found;
+	struct user	*u;
+	unsigned long	 badline;
+	const char	*why;
+};
+
+static int
+scan_line(void *ctx, unsigned long lineno, const struct user *e,
+    const char *why)
+{
+	struct scan *sc = ctx;
+
+	if (e == NULL) {
+		/* A broken line anywhere is an error however early the name
+		 * was found, so a typo never half-works. */
+		sc->badline = lineno;
+		sc->why = why;
+		return 1;
+	}
+	if (!sc->found && sc->name != NULL &&
+	    name_eq(e->name, sc->name, sc->len, sc->fold)) {
+		*sc->u = *e;
+		sc->found = 1;
+	}
+	return 0;
+}
+
+/* Read users file PATH through to its end, looking for NAME (NULL: only
+ * check the file).  Returns 1 found, 0 not found, -1 unreadable, -2
+ * malformed (both logged). */
+static int
+users_scan(const char *path, const char *name, size_t len, int fold,
+    struct user *u)
+{
+	char q[LOG_QUOTE_SIZE];
+	struct scan sc;
+	int r;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.name = name;
+	sc.len = len;
+	sc.fold = fold;
+	sc.u = u;
+	r = users_walk(path, scan_line, &sc);
+	log_quote(q, sizeof(q), path, strlen(path));
+	if (r == -1) {
+		log_warn("users file=%s unreadable", q);
+		return -1;
+	}
+	if (sc.badline > 0) {
+		log_warnx("users file=%s line=%lu malformed: %s", q, sc.badline,
+		    sc.why);
+		if (sc.found)
+			explicit_bzero(u, sizeof(*u));
+		return -2;
+	}
+	return sc.found;
 }
 
 /* System accounts: the passwd entry, and the hash from shadow when we can read it. */

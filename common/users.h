@@ -42,7 +42,18 @@ void users_dummy_check(const char *given);
 const char *users_plain_password(const char *stored);
 
 /* Parse one users-file line (no line end) into *U.  Returns 1 on an entry,
- * 0 on a comment or blank line, -1 on a malformed line.  For tests and fuzzers. */
-int users_parse_line(const char *line, size_t len, struct user *u);
+ * 0 on a comment or blank line, -1 on a malformed line, with *WHY (when WHY
+ * is not NULL) saying what is wrong. */
+int users_parse_line(const char *line, size_t len, struct user *u,
+    const char **why);
+
+/* Read users file PATH line by line: FN gets each entry (*E) or malformed
+ * line (E NULL, WHY set) with its line number; it returns nonzero to stop.
+ * Comments and blank lines are skipped.  Returns 0, -2 when a line was
+ * malformed, -1 when the file could not be read (errno set; not logged:
+ * the caller says so). */
+typedef int users_walk_fn(void *ctx, unsigned long lineno,
+    const struct user *e, const char *why);
+int users_walk(const char *path, users_walk_fn *fn, void *ctx);
 
 #endif

@@ -48,6 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *lf;
 	struct user u, first, found;
+	const char *why;
 	size_t pos = 0, len;
 	int r, ok = 1, have = 0;
 
@@ -56,7 +57,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = lf != NULL ? (size_t)(lf - (p + pos)) : size - pos;
 		/* users_scan drops the CR of a CRLF line end. */
 		r = users_parse_line(p + pos, len > 0 && p[pos + len - 1] == '\r' ?
-		    len - 1 : len, &u);
+		    len - 1 : len, &u, &why);
+		if (r < 0 && why == NULL)
+			fuzz_fail("a malformed line without a reason");
 		if (r < 0)
 			ok = 0;
 		if (r > 0) {

@@ -16,7 +16,7 @@
 static int
 parse(const char *line, struct user *u)
 {
-	return users_parse_line(line, strlen(line), u);
+	return users_parse_line(line, strlen(line), u, NULL);
 }
 
 START_TEST(test_parse_entries)
@@ -83,7 +83,7 @@ START_TEST(test_parse_malformed)
 		ck_assert_msg(parse(bad[i], &u) == -1, "accepted: %s", bad[i]);
 
 	/* A NUL inside the line. */
-	ck_assert_int_eq(users_parse_line("bob:{PLAIN}a\0b", 14, &u), -1);
+	ck_assert_int_eq(users_parse_line("bob:{PLAIN}a\0b", 14, &u, NULL), -1);
 	/* Name longer than USER_MAX. */
 	memset(line, 'n', USER_MAX + 1);
 	strcpy(line + USER_MAX + 1, ":{PLAIN}x");
@@ -97,8 +97,8 @@ START_TEST(test_parse_malformed)
 	ck_assert_int_eq(parse(line, &u), -1);
 	/* Line longer than USERS_LINE_MAX. */
 	memset(line, '#', sizeof(line));
-	ck_assert_int_eq(users_parse_line(line, USERS_LINE_MAX, &u), 0);
-	ck_assert_int_eq(users_parse_line(line, USERS_LINE_MAX + 1, &u), -1);
+	ck_assert_int_eq(users_parse_line(line, USERS_LINE_MAX, &u, NULL), 0);
+	ck_assert_int_eq(users_parse_line(line, USERS_LINE_MAX + 1, &u, NULL), -1);
 }
 END_TEST
 
