@@ -2,6 +2,8 @@
  * each carrying the session id and client address.  Unprivileged. */
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,9 @@
  * which would rewrite our enum constant.  We never use that facility. */
 #include <syslog.h>
 #undef LOG_SYSLOG
+
+/* Where syslog(3) sends its lines on Linux and the BSDs. */
+#define SYSLOG_SOCKET	"/dev/log"
 
 /* Read-only after start-up, except the session fields set once per session. */
 static char		 log_ident[32] = "inetmail";
@@ -42,6 +47,28 @@ log_init(const char *ident, enum log_target target)
 		closelog();
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 	}
+}
+
+void
+log_listen_fallback(const char *ident, enum log_target *target)
+{
+	struct sockaddr_un sun;
+	int fd, ok;
+
+	if (*target != LOG_SYSLOG)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", SYSLOG_SOCKET);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1)
+		return;
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	if (ok)
+		return;
+	*target = LOG_STDERR;
+	log_init(ident, LOG_STDERR);
+	log_warnx("syslog unreachable (%s), logging to stderr", SYSLOG_SOCKET);
 }
 
 void

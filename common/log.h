@@ -11,6 +11,12 @@ enum log_target { LOG_SYSLOG = 0, LOG_STDERR = 1 };
  * to fd 2 unless TARGET is LOG_STDERR: under inetd fd 2 is the client. */
 void log_init(const char *ident, enum log_target target);
 
+/* Standalone (-L) with the log going to syslog: when no syslog daemon can
+ * be reached (/dev/log missing, as in containers and minimal images), log
+ * to stderr instead, which under -L is never a client, and set *TARGET.
+ * Under inetd nothing changes: fd 2 may be the client there. */
+void log_listen_fallback(const char *ident, enum log_target *target);
+
 /* Set the session id and client address put on every following line. */
 void log_session(const char *sid, const char *client);
 const char *log_sid(void);

@@ -2,6 +2,9 @@
  * client address.  Runs at start-up, as root under inetd. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sysexits.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@ opts_init(struct opts *o, int timeout, int lifetime)
 	o->sessuser = SESSION_USER_DEFAULT;
 	o->sessuid = (uid_t)-1;
 	o->sessgid = (gid_t)-1;
+	o->firstuid = FIRST_UID_DEFAULT;
 	o->logto = LOG_SYSLOG;
 	o->uid = (uid_t)-1;
 	o->gid = (gid_t)-1;
@@ -100,6 +104,19 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 		else
 			o->sessuser = arg;
 		return 1;
+	case 'V':
+		o->version = 1;
+		return 1;
+	case 'T':
+		o->test = 1;
+		return 1;
+	case 'F':
+		if (num_parse(arg, strlen(arg), 0, (uid_t)-2, &v) < 0) {
+			*err = "bad first valid uid (-F), want a uid 0..4294967294";
+			return -1;
+		}
+		o->firstuid = (uid_t)v;
+		return 1;
 	case 'E':
 		if (num_parse(arg, strlen(arg), 1, LIFETIME_MAX, &v) < 0) {
 			*err = "bad session lifetime (-E), want seconds 1..604800";
@@ -146,6 +163,68 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 	default:
 		return 0;
 	}
+}
+
+_Noreturn void
+opts_usage_fail(const char *prog, const char *usage, const char *why,
+    const char *what, const char *reply)
+{
+	char q[LOG_QUOTE_SIZE];
+	struct stat st;
+
+	if (what != NULL) {
+		log_quote(q, sizeof(q), what, strlen(what));
+		log_warnx("startup failed: %s: %s", why, q);
+	} else
+		log_warnx("startup failed: %s", why);
+	/* The admin at a terminal, or a test, reads stderr; under inetd it
+	 * is the connection, where only the reply goes. */
+	if (fstat(2, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		if (what != NULL)
+			fprintf(stderr, "%s: %s: %s\n%s\n", prog, why, what, usage);
+		else
+			fprintf(stderr, "%s: %s\n%s\n", prog, why, usage);
+	}
+	fputs(reply, stdout);
+	fflush(stdout);
+	exit(EX_USAGE);
+}
+
+int
+opts_long_words(int argc, char **argv, const char *usage, char *err,
+    size_t cap)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;		/* the end of the options */
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		if (strcmp(argv[i], "--help") == 0) {
+			printf("%s\n", usage);
+			exit(EX_OK);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			argv[i] = "-V";
+			continue;
+		}
+		snprintf(err, cap, "unknown option %.32s", argv[i]);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+opts_getopt_error(int ch, int opt, char *buf, size_t cap)
+{
+	if (opt > ' ' && opt < 0x7f)
+		snprintf(buf, cap, ch == ':' ? "option -%c needs an argument" :
+		    "unknown option -%c", opt);
+	else
+		snprintf(buf, cap, ch == ':' ? "an option needs an argument" :
+		    "unknown option (byte 0x%02x)", (unsigned)(opt & 0xff));
+	return buf;
 }
 
 int
@@ -209,6 +288,18 @@ addr_ok(const char *s)
 	    (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1);
 }
 
+/* 1 when SA is 127.0.0.0/8 or ::1. */
+static int
+loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
 void
 opts_client(struct opts *o)
 {
@@ -240,8 +331,16 @@ opts_client(struct opts *o)
 			len = sizeof(sin);
 		}
 		if (getnameinfo(sa, len, o->client, sizeof(o->client), NULL, 0,
-		    NI_NUMERICHOST) == 0)
+		    NI_NUMERICHOST) == 0) {
+			/* stunnel in exec mode hands us a loopback TCP
+			 * connection of its own and the real client in
+			 * $REMOTE_HOST: that one is the client.  The
+			 * environment is our starter's, never the client's. */
+			v = getenv("REMOTE_HOST");
+			if (loopback(sa) && v != NULL && addr_ok(v))
+				strcpy(o->client, v);
 			return;
+		}
 	}
 	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
 		v = getenv(env[i]);

@@ -7,7 +7,10 @@
 #include "log.h"
 
 /* getopt letters of the shared options; each program appends its own. */
-#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:L:c:C:"
+#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:L:c:C:VT"
+
+/* What -V prints after the program's name. */
+#define INETMAIL_VERSION	"0.3"
 
 struct opts {
 	char		 host[256];	/* -h, default gethostname() */
@@ -23,6 +26,9 @@ struct opts {
 	uid_t		 sessuid;	/* -U resolved (as root without -u) */
 	gid_t		 sessgid;
 	int		 lifetime;	/* -E: seconds a session may last */
+	uid_t		 firstuid;	/* -F: the lowest uid that takes mail */
+	int		 version;	/* -V */
+	int		 test;		/* -T */
 	const char	*listen;	/* -L ADDR:PORT */
 	int		 maxconn;	/* -c sessions at once, with -L */
 	int		 maxperip;	/* -C sessions per client address, with -L */
@@ -37,6 +43,25 @@ void opts_init(struct opts *o, int timeout, int lifetime);
  * shared option, -1 when ARG is bad (*ERR says why, for the log). */
 int opts_handle(struct opts *o, int ch, const char *arg, const char **err);
 
+/* A bad command line (EX_USAGE, 64): "PROG: WHY: WHAT" (WHAT may be NULL)
+ * and the usage USAGE on stderr, unless stderr is a socket (under inetd it
+ * is the client: the log has it then), the same in the log, and REPLY (the
+ * 421 or -ERR line) on stdout for a client.  No session is served. */
+_Noreturn void opts_usage_fail(const char *prog, const char *usage,
+    const char *why, const char *what, const char *reply);
+
+/* The first problem getopt() met, for opts_usage_fail: CH is what getopt
+ * returned ('?' unknown, ':' missing argument), OPT its optopt.  BUF holds
+ * the text. */
+const char *opts_getopt_error(int ch, int opt, char *buf, size_t cap);
+
+/* Before getopt(): the GNU-style words an admin tries first.  "--help"
+ * anywhere prints USAGE on stdout and exits 0; "--version" becomes -V;
+ * any other "--word" is a bad option (*ERR set, returns -1), never read
+ * letter by letter as "-h elp".  Returns 0. */
+int opts_long_words(int argc, char **argv, const char *usage, char *err,
+    size_t cap);
+
 /* After parsing: resolve -u and, as root without -u, the session account
  * -U (never root, never group root), default host name.  Returns 0 or -1
  * (*ERR set). */
@@ -46,6 +71,9 @@ int opts_finish(struct opts *o, const char **err);
  * $REMOTE_HOST (stunnel exec mode; only a numeric address is taken), else
  * "unknown".  Stored in o->client. */
 void opts_client(struct opts *o);
+
+/* chroot to -r, if given, and chdir("/").  Returns 0 or -1 (logged). */
+int priv_chroot(const struct opts *o);
 
 /* chroot (-r) and drop to -u, in the fixed order openlog (done by log_init),
  * chroot, chdir("/"), setgroups, setgid, setuid, then check that neither root

@@ -20,6 +20,8 @@
  * stored, so the ceiling is what one session may allocate. */
 #define SMTPD_SIZE_DEFAULT	10485760u
 #define SMTPD_SIZE_MAX		(1024u * 1024u * 1024u)
+/* smtpd -q: a quota per mailbox, none by default (the disk is the limit). */
+#define SMTPD_QUOTA_MAX		(1ull << 62)
 /* The message buffer's first allocation; doubled as needed up to -s, so a
  * small message costs little and a big one few reallocations. */
 #define BODY_START		65536
@@ -69,6 +71,15 @@
 #define HEAD_MAX		2048
 /* The aliases file is read into memory once; a bigger one is a mistake. */
 #define ALIASES_SIZE_MAX	(1024 * 1024)
+/* Aliases nest, as in /etc/aliases ("postmaster: root", "root: alice"):
+ * this deep at most, and this many targets looked at for one recipient, so
+ * a loop or a fan-out in the file costs a bounded amount of work. */
+#define ALIAS_DEPTH_MAX		8
+#define ALIAS_STEPS_MAX		1000
+/* -F: accounts with a uid below this take no mail from the network and
+ * cannot log in (Dovecot's first_valid_uid; Debian gives users uids from
+ * 1000 up, system accounts below). */
+#define FIRST_UID_DEFAULT	1000
 
 /* Defaults of the shared -t option, in seconds.  RFC 5321 4.5.3.2.7 asks an SMTP
  * server to wait at least 5 minutes for a command; RFC 1939 3 asks a POP3 server

@@ -55,19 +55,27 @@ verify_dropped(uid_t uid, gid_t gid)
 }
 
 int
+priv_chroot(const struct opts *o)
+{
+	if (o->chroot == NULL)
+		return 0;
+	if (chroot(o->chroot) < 0) {
+		log_warn("chroot dir=%s", o->chroot);
+		return -1;
+	}
+	/* Without this the old cwd still reaches outside the jail. */
+	if (chdir("/") < 0) {
+		log_warn("chdir dir=/ after chroot");
+		return -1;
+	}
+	return 0;
+}
+
+int
 priv_startup(const struct opts *o)
 {
-	if (o->chroot != NULL) {
-		if (chroot(o->chroot) < 0) {
-			log_warn("chroot dir=%s", o->chroot);
-			return -1;
-		}
-		/* Without this the old cwd still reaches outside the jail. */
-		if (chdir("/") < 0) {
-			log_warn("chdir dir=/ after chroot");
-			return -1;
-		}
-	}
+	if (priv_chroot(o) < 0)
+		return -1;
 	if (o->user == NULL)
 		return 0;
 	/* Groups first: once the uid is gone we may no longer change them, and

@@ -18,8 +18,13 @@ pop3_check_login(const struct pop3_conf *c, const char *method,
 		found = users_lookup(c->o->users, name, strlen(name), 0, u);
 	if (found == -1)
 		return -1;	/* logged by users_lookup: our fault */
+	/* System accounts (root, daemon, www-data ...) cannot log in (-F,
+	 * Dovecot's first_valid_uid): checked like an unknown user, with the
+	 * same work and the same answer. */
+	if (found && u->has_ids && u->uid < c->o->firstuid && c->o->user == NULL)
+		found = -2;
 	if (strcmp(method, "apop") != 0) {
-		if (found)
+		if (found == 1)
 			ok = users_check_pass(u->pass, secret);
 		else {
 			/* The same work whether the user exists or not. */
@@ -27,10 +32,11 @@ pop3_check_login(const struct pop3_conf *c, const char *method,
 			ok = 0;
 		}
 	} else
-		ok = found && pop3_apop_check(stamp, u->pass, secret);
+		ok = found == 1 && pop3_apop_check(stamp, u->pass, secret);
 	pop3_wipe(u->pass, sizeof(u->pass));
 	if (!ok) {
-		*reason = found ? "bad-password" : "unknown-user";
+		*reason = found == 1 ? "bad-password" : found == -2 ?
+		    "system-account" : "unknown-user";
 		return 0;
 	}
 	return 1;

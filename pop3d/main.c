@@ -1,19 +1,26 @@
-/* main.c: pop3d start-up: options, logging, chroot and -u (priv_startup),
- * signals, the APOP timestamp, then the split (priv_split): the session on
- * fds 0/1 as the unprivileged session account, and the privileged part
- * (priv.c), which checks logins and becomes the mailbox owner at the
- * first good one. */
+/* main.c: pop3d start-up: options (a contract: see pop3d(8)), -V and -T,
+ * logging, chroot and -u (priv_startup), signals, the APOP timestamp, then
+ * the split (priv_split): the session on fds 0/1 as the unprivileged
+ * session account, and the privileged part (priv.c), which checks logins
+ * and becomes the mailbox owner at the first good one. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include "cfgcheck.h"
 #include "io.h"
 #include "listen.h"
 #include "log.h"
 #include "opts.h"
 #include "pop3d.h"
 #include "users.h"
+
+static const char usage[] =
+    "usage: pop3d [-aTV] [-h name] [-m dir] [-p file] [-t seconds] [-E seconds]\n"
+    "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
+    "             [-L addr:port [-c n] [-C n]]";
 
 static struct opts o;
 static struct io io;	/* 80 KiB of buffers: not on the stack */
@@ -33,49 +40,93 @@ startup_fail(int status, const char *why, const char *what)
 	_exit(status);
 }
 
+/* A bad command line: said on stderr (when it is no socket) and in the
+ * log; the client still gets its -ERR. */
+static _Noreturn void
+usage_fail(const char *why, const char *what)
+{
+	opts_usage_fail("pop3d", usage, why, what,
+	    "-ERR [SYS/TEMP] service unavailable\r\n");
+}
+
+/* -T: the configuration as the server would see it. */
+static int
+check(void)
+{
+	struct cfgcheck c = { "pop3d", 0, 0 };
+
+	if (priv_chroot(&o) < 0)
+		cfg_report(&c, 1, o.chroot, 0, "cannot chroot there (-r): %s",
+		    strerror(errno));
+	else
+		cfg_check_common(&c, &o, 1);
+	return cfg_done(&c);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct pop3_conf conf;
-	const char *err = NULL, *usage = NULL;
+	const char *err = NULL, *what = NULL, *why = NULL;
+	char ebuf[64];
 	pid_t pid;
 	int ch, r, apop = 0;
 
 	opts_init(&o, POP3_TIMEOUT_DEFAULT, POP3_LIFETIME_DEFAULT);
+	/* --help, --version; any other --word is refused, never read as
+	 * "-h elp". */
+	if (opts_long_words(argc, argv, usage, ebuf, sizeof(ebuf)) == -1) {
+		log_init("pop3d", LOG_SYSLOG);
+		usage_fail(ebuf, NULL);
+	}
 	opterr = 0;	/* getopt must not write to fd 2: it may be the client */
 	/* Parse everything first: -l decides where the error is logged. */
-	while ((ch = getopt(argc, argv, OPTS_SHARED "a")) != -1) {
+	while ((ch = getopt(argc, argv, ":" OPTS_SHARED "a")) != -1) {
+		if (ch == '?' || ch == ':') {
+			if (why == NULL)
+				why = opts_getopt_error(ch, optopt, ebuf,
+				    sizeof(ebuf)), what = NULL;
+			continue;
+		}
 		if (ch == 'a') {
 			apop = 1;
 			continue;
 		}
 		r = opts_handle(&o, ch, optarg, &err);
-		if (r == 0 && usage == NULL)
-			usage = "unknown option";
-		else if (r == -1 && usage == NULL)
-			usage = err;
+		if (r == 0 && why == NULL)
+			why = opts_getopt_error('?', ch, ebuf, sizeof(ebuf));
+		else if (r == -1 && why == NULL)
+			why = err, what = optarg;
 	}
-	if (usage == NULL && optind != argc)
-		usage = "unexpected argument";
-	log_init("pop3d", o.logto);
+	if (why == NULL && optind != argc)
+		why = "unexpected argument", what = argv[optind];
+	log_init("pop3d", o.test ? LOG_STDERR : o.logto);
 	/* -u drops before any login, so the system accounts' hashes (shadow,
 	 * root only) could never be read: -u without -p would refuse every
 	 * password.  Say so now rather than at each login. */
-	if (usage == NULL && o.user != NULL && o.users == NULL)
-		usage = "-u needs -p FILE: after the drop to -u the system "
+	if (why == NULL && o.user != NULL && o.users == NULL)
+		why = "-u needs -p FILE: after the drop to -u the system "
 		    "accounts' passwords cannot be read";
-	if (usage == NULL && opts_finish(&o, &err) == -1)
-		usage = err;
 	/* APOP needs the plain password, which only a users file can hold. */
-	if (usage == NULL && apop && o.users == NULL)
-		usage = "-a (APOP) needs -p FILE";
-	if (usage != NULL)
-		startup_fail(EX_USAGE, usage, NULL);
+	if (why == NULL && apop && o.users == NULL)
+		why = "-a (APOP) needs -p FILE";
+	if (why != NULL)
+		usage_fail(why, what);
+	if (o.version) {
+		printf("pop3d %s\n", INETMAIL_VERSION);
+		return EX_OK;
+	}
+	if (opts_finish(&o, &err) == -1)
+		usage_fail(err, NULL);
+	if (o.test)
+		return check();
 	/* -L: bind before the chroot (a port below 1024 needs root); each
 	 * connection's child returns here and goes on as under inetd. */
-	if (o.listen != NULL &&
-	    listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n") < 0)
-		startup_fail(EX_OSERR, "cannot listen", o.listen);
+	if (o.listen != NULL) {
+		log_listen_fallback("pop3d", &o.logto);
+		if (listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n") < 0)
+			startup_fail(EX_OSERR, "cannot listen", o.listen);
+	}
 
 	opts_client(&o);
 	{

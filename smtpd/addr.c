@@ -265,8 +265,11 @@ smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain)
 {
 	size_t i;
 
+	/* Without -d: the host name, and Debian's /etc/mailname (policy
+	 * 11.6: the domain this system's mail is known by). */
 	if (c->ndomain == 0)
-		return strcasecmp(domain, c->o.host) == 0;
+		return strcasecmp(domain, c->o.host) == 0 ||
+		    (c->mailname[0] != '\0' && strcasecmp(domain, c->mailname) == 0);
 	for (i = 0; i < c->ndomain; i++)
 		if (strcasecmp(domain, c->domain[i]) == 0)
 			return 1;

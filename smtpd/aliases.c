@@ -1,15 +1,59 @@
-/* aliases.c: the -a file, "name: user[, user...]" lines and '#' comments,
- * read once at start-up and checked whole; lookups scan it in memory. */
+/* aliases.c: the -a file in /etc/aliases syntax (aliases(5)): "name: target,
+ * target", '#' comments, continuation lines that start with white space,
+ * quoted names; read once at start-up into a table.  Local targets are
+ * delivered; |command, /file, :include: and remote user@domain targets are
+ * not supported: they are reported (smtpd -T, the log at start-up) and
+ * never become a mailbox or a file.  Runs before the split; the delivery
+ * side looks aliases up (rcpt.c). */
+/* explicit_bzero() is not POSIX: ask glibc for it. */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgcheck.h"
 #include "log.h"
+#include "users.h"
 #include "smtpd.h"
+
+static const char *const kind_text[] = {
+	[AT_LOCAL] = "local",
+	[AT_PIPE] = "a |command",
+	[AT_FILE] = "a /file",
+	[AT_INCLUDE] = "an :include: list",
+	[AT_REMOTE] = "a remote address",
+};
+
+/* The parser's state: the table being built and where to report. */
+struct parser {
+	const struct smtpd_conf *c;
+	struct aliases	*al;
+	unsigned long	 line;
+	aliases_report_fn *report;
+	void		*ctx;
+	int		 bad;		/* a syntax error was reported */
+};
+
+static void
+report(struct parser *p, int error, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (error)
+		p->bad = 1;
+	if (p->report != NULL)
+		p->report(p->ctx, p->line, error, msg);
+}
 
 static int
 is_space(char c)
@@ -17,127 +61,290 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* 1 when the LEN bytes at L are all white space. */
 static int
-is_name_char(char c)
+blank(const char *l, size_t len)
 {
-	return c != ',' && c != ':' && !is_space(c);
-}
+	size_t i;
 
-/* Parse line L (LEN bytes, no LF).  Returns 1 with the name and the target
- * list set, 0 for a blank or comment line, -1 when malformed. */
-static int
-parse_line(const char *l, size_t len, const char **name, size_t *nlen,
-    const char **t, size_t *tlen)
-{
-	const char *tp, *tn;
-	size_t i = 0, j, tnl, left;
-	int n = 0;
-
-	while (i < len && is_space(l[i]))
-		i++;
-	if (i == len || l[i] == '#')
-		return 0;
-	for (j = i; j < len && is_name_char(l[j]); j++)
-		;
-	*name = l + i;
-	*nlen = j - i;
-	while (j < len && is_space(l[j]))
-		j++;
-	if (j == len || l[j] != ':' || !smtp_rcpt_name_ok(*name, *nlen))
-		return -1;
-	*t = l + j + 1;
-	*tlen = len - j - 1;
-	/* Every target must be a name we could deliver to. */
-	for (i = 0; i < *tlen; i++)
-		if ((*t)[i] == ':')
-			return -1;
-	tp = *t;
-	left = *tlen;
-	while (smtp_aliases_next(&tp, &left, &tn, &tnl)) {
-		if (!smtp_rcpt_name_ok(tn, tnl))
-			return -1;
-		n++;
-	}
-	return n > 0 ? 1 : -1;
-}
-
-int
-smtp_aliases_next(const char **t, size_t *tlen, const char **name,
-    size_t *nlen)
-{
-	const char *p = *t, *end = *t + *tlen;
-	const char *s;
-
-	while (p < end && (is_space(*p) || *p == ','))
-		p++;
-	if (p == end) {
-		*t = p;
-		*tlen = 0;
-		return 0;
-	}
-	for (s = p; p < end && is_name_char(*p); p++)
-		;
-	*name = s;
-	*nlen = (size_t)(p - s);
-	*t = p;
-	*tlen = (size_t)(end - p);
-	/* A stray ':' (not a name character) would stop us forever. */
-	if (*nlen == 0) {
-		*t = end;
-		*tlen = 0;
-		return 0;
-	}
+	for (i = 0; i < len; i++)
+		if (!is_space(l[i]))
+			return 0;
 	return 1;
 }
 
-/* Call the line parser on each line of BUF; stop at the first entry whose
- * name matches NAME (when not NULL) or at the first malformed line. */
+/* Grow array *V (of *CAP elements of SIZE bytes) to hold N + 1.  Returns 0
+ * or -1. */
 static int
-scan(const char *buf, size_t len, const char *name, size_t nlen,
-    const char **t, size_t *tlen, size_t *lineno)
+grow(void **v, size_t *cap, size_t n, size_t size)
 {
-	const char *l, *lf, *n;
-	size_t ll, nl, pos = 0;
-	int rc;
+	size_t nc;
+	void *x;
 
-	*lineno = 0;
-	while (pos < len) {
-		l = buf + pos;
-		lf = memchr(l, '\n', len - pos);
-		ll = lf != NULL ? (size_t)(lf - l) : len - pos;
-		pos += ll + (lf != NULL);
-		++*lineno;
-		if (ll >= USERS_LINE_MAX)
-			return -1;
-		rc = parse_line(l, ll, &n, &nl, t, tlen);
-		if (rc < 0)
-			return -1;
-		if (rc > 0 && name != NULL && nl == nlen &&
-		    strncasecmp(n, name, nlen) == 0)
-			return 1;
+	if (n < *cap)
+		return 0;
+	nc = *cap > 0 ? *cap * 2 : 64;
+	if ((x = realloc(*v, nc * size)) == NULL)
+		return -1;
+	*v = x;
+	*cap = nc;
+	return 0;
+}
+
+/* Copy S (LEN bytes) with surrounding white space and one pair of double
+ * quotes taken off into OUT (CAP bytes).  Returns its length, or -1 when
+ * it does not fit. */
+static long
+unquote(const char *s, size_t len, char *out, size_t cap)
+{
+	while (len > 0 && is_space(*s))
+		s++, len--;
+	while (len > 0 && is_space(s[len - 1]))
+		len--;
+	if (len >= 2 && s[0] == '"' && s[len - 1] == '"')
+		s++, len -= 2;
+	if (len >= cap)
+		return -1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return (long)len;
+}
+
+/* One target T (LEN bytes, as written) of the alias being built. */
+static int
+add_target(struct parser *p, const char *t, size_t len)
+{
+	struct aliases *al = p->al;
+	struct alias_target *x;
+	char v[1024];
+	const char *at;
+	long n;
+
+	if ((n = unquote(t, len, v, sizeof(v))) < 0) {
+		report(p, 1, "a target is longer than 1023 bytes");
+		return 0;
 	}
+	if (n == 0)
+		return 0;		/* "a, , b": nothing between the commas */
+	if (grow((void **)&al->t, &al->tcap, al->nt, sizeof(*al->t)) == -1)
+		return -1;
+	x = &al->t[al->nt];
+	memset(x, 0, sizeof(*x));
+	x->line = p->line;
+	if (v[0] == '|')
+		x->kind = AT_PIPE;
+	else if (v[0] == '/')
+		x->kind = AT_FILE;
+	else if (strncasecmp(v, ":include:", 9) == 0)
+		x->kind = AT_INCLUDE;
+	else if ((at = strchr(v, '@')) != NULL &&
+	    !smtp_rcpt_domain_ok(p->c, at + 1)) {
+		x->kind = AT_REMOTE;
+	} else {
+		/* user, \user (no further aliasing), user@one-of-our-domains */
+		const char *name = v;
+
+		x->kind = AT_LOCAL;
+		if (*name == '\\') {
+			x->noalias = 1;
+			name++;
+		}
+		n = at != NULL ? (long)(at - name) : (long)strlen(name);
+		if (n <= 0 || n > USER_MAX || !smtp_rcpt_name_ok(name, (size_t)n)) {
+			report(p, 1, "target \"%.64s\" is not a user name smtpd can "
+			    "deliver to (1-64 bytes, no '/', '..', space, control "
+			    "byte or leading dot)", v);
+			return 0;
+		}
+		memcpy(x->name, name, (size_t)n);
+		x->name[n] = '\0';
+		al->nt++;
+		return 0;
+	}
+	snprintf(x->name, sizeof(x->name), "%.*s", USER_MAX, v);
+	report(p, 0, "target \"%.64s\" is %s: not supported, never delivered "
+	    "(deliver to a local user instead)", v, kind_text[x->kind]);
+	al->nt++;
+	return 0;
+}
+
+/* One logical entry (continuation lines joined), E (LEN bytes). */
+static int
+entry(struct parser *p, const char *e, size_t len)
+{
+	struct aliases *al = p->al;
+	struct alias *a;
+	const char *colon = NULL, *s;
+	char name[USER_MAX + 8];
+	size_t i, start;
+	long n;
+	int q = 0;
+
+	/* The name ends at the first ':' outside quotes. */
+	for (i = 0; i < len && colon == NULL; i++) {
+		if (e[i] == '"')
+			q = !q;
+		else if (e[i] == ':' && !q)
+			colon = e + i;
+	}
+	if (colon == NULL) {
+		report(p, 1, "no ':' after the alias name: want \"name: user, "
+		    "user\"");
+		return 0;
+	}
+	n = unquote(e, (size_t)(colon - e), name, sizeof(name));
+	if (n <= 0 || !smtp_rcpt_name_ok(name, (size_t)n)) {
+		report(p, 1, "alias name \"%.*s\" is not a name smtpd accepts "
+		    "(1-64 bytes, no '/', '..', space, control byte or leading "
+		    "dot)", (int)(colon - e > 64 ? 64 : colon - e), e);
+		return 0;
+	}
+	if (smtp_aliases_find(al, name, (size_t)n) != NULL) {
+		report(p, 0, "alias \"%s\" again: the first one is used", name);
+		return 0;
+	}
+	if (grow((void **)&al->a, &al->acap, al->na, sizeof(*al->a)) == -1)
+		return -1;
+	a = &al->a[al->na];
+	memset(a, 0, sizeof(*a));
+	memcpy(a->name, name, (size_t)n + 1);
+	a->line = p->line;
+	a->first = al->nt;
+	/* Targets are separated by commas outside quotes. */
+	s = colon + 1;
+	len -= (size_t)(s - e);
+	for (i = 0, start = 0, q = 0; i <= len; i++) {
+		if (i < len && s[i] == '"')
+			q = !q;
+		if (i == len || (s[i] == ',' && !q)) {
+			if (add_target(p, s + start, i - start) == -1)
+				return -1;
+			start = i + 1;
+		}
+	}
+	a->count = al->nt - a->first;
+	if (a->count == 0)
+		report(p, 1, "alias \"%s\" has no target", a->name);
+	al->na++;
 	return 0;
 }
 
 int
-smtp_aliases_find(const char *buf, size_t len, const char *name, size_t nlen,
-    const char **t, size_t *tlen)
+smtp_aliases_parse(const struct smtpd_conf *c, const char *buf, size_t len,
+    struct aliases *al, aliases_report_fn *fn, void *ctx)
 {
-	size_t lineno;
+	struct parser p;
+	const char *l, *lf;
+	char *joined;
+	size_t ll, pos = 0, jlen = 0;
+	unsigned long lineno = 0, first = 0;
 
-	return scan(buf, len, name, nlen, t, tlen, &lineno) == 1;
+	memset(al, 0, sizeof(*al));
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.al = al;
+	p.report = fn;
+	p.ctx = ctx;
+	if ((joined = malloc(len + 1)) == NULL)
+		return -1;
+	/* Lines are gathered into one entry until a line that does not
+	 * start with white space (RFC 822 folding, as aliases(5) has it). */
+	while (pos <= len) {
+		l = buf + pos;
+		lf = pos < len ? memchr(l, '\n', len - pos) : NULL;
+		ll = lf != NULL ? (size_t)(lf - l) : len - pos;
+		if (pos < len)
+			lineno++;
+		if (pos < len && ll >= USERS_LINE_MAX) {
+			p.line = lineno;
+			report(&p, 1, "the line is longer than %d bytes",
+			    USERS_LINE_MAX - 1);
+		}
+		if (pos < len && (ll == 0 || l[0] == '#' || blank(l, ll))) {
+			/* A comment or an empty line: no continuation. */
+		} else if (pos < len && is_space(l[0])) {
+			if (jlen == 0) {
+				p.line = lineno;
+				report(&p, 1, "a continuation line with no entry "
+				    "before it");
+			} else {
+				memcpy(joined + jlen, l, ll);
+				jlen += ll;
+			}
+			pos += ll + 1;
+			continue;
+		}
+		if (jlen > 0) {
+			p.line = first;
+			if (entry(&p, joined, jlen) == -1) {
+				free(joined);
+				smtp_aliases_free(al);
+				return -1;
+			}
+			jlen = 0;
+		}
+		if (pos >= len)
+			break;
+		if (ll > 0 && l[0] != '#' && !is_space(l[0])) {
+			memcpy(joined, l, ll);
+			jlen = ll;
+			first = lineno;
+		}
+		pos += ll + 1;
+	}
+	free(joined);
+	return p.bad ? -2 : 0;
+}
+
+const struct alias *
+smtp_aliases_find(const struct aliases *al, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < al->na; i++)
+		if (strlen(al->a[i].name) == len &&
+		    strncasecmp(al->a[i].name, name, len) == 0)
+			return &al->a[i];
+	return NULL;
+}
+
+void
+smtp_aliases_free(struct aliases *al)
+{
+	free(al->a);
+	free(al->t);
+	memset(al, 0, sizeof(*al));
+}
+
+/* Start-up's report: one log line for each problem. */
+static void
+log_problem(void *ctx, unsigned long line, int error, const char *msg)
+{
+	const char *path = ctx;
+	char q[LOG_QUOTE_SIZE];
+
+	log_quote(q, sizeof(q), path, strlen(path));
+	if (error)
+		log_warnx("aliases file=%s line=%lu malformed: %s", q, line, msg);
+	else
+		log_warnx("aliases file=%s line=%lu %s", q, line, msg);
 }
 
 int
-smtp_aliases_load(const char *path, char **bufp, size_t *lenp)
+smtp_aliases_load(const struct smtpd_conf *c, const char *path,
+    struct aliases *al, aliases_report_fn *fn, void *ctx)
 {
 	struct stat st;
-	const char *t;
 	char *buf = NULL;
-	size_t len = 0, tlen, lineno;
+	size_t len = 0;
 	ssize_t n = 0;
 	int fd, e;
 
+	memset(al, 0, sizeof(*al));
+	if (fn == NULL) {
+		fn = log_problem;
+		ctx = (void *)path;
+	}
 	if ((fd = open(path, O_RDONLY | O_NOCTTY)) < 0)
 		return -1;
 	if (fstat(fd, &st) < 0) {
@@ -148,7 +355,7 @@ smtp_aliases_load(const char *path, char **bufp, size_t *lenp)
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > ALIASES_SIZE_MAX) {
 		close(fd);
-		log_warnx("aliases file too big or not a file");
+		fn(ctx, 0, 1, "not a regular file, or larger than 1 MiB");
 		return -2;
 	}
 	/* One byte more than the size: a file that grew is read to its end
@@ -169,15 +376,117 @@ smtp_aliases_load(const char *path, char **bufp, size_t *lenp)
 	}
 	if (len > (size_t)st.st_size || memchr(buf, '\0', len) != NULL) {
 		free(buf);
-		log_warnx("aliases file changed while read or has NUL bytes");
+		fn(ctx, 0, 1, "changed while read, or has NUL bytes");
 		return -2;
 	}
-	if (scan(buf, len, NULL, 0, &t, &tlen, &lineno) < 0) {
-		free(buf);
-		log_warnx("aliases file malformed line=%zu", lineno);
-		return -2;
-	}
-	*bufp = buf;
-	*lenp = len;
+	e = smtp_aliases_parse(c, buf, len, al, fn, ctx);
+	free(buf);
+	if (e == -1)
+		errno = ENOMEM;
+	return e;
+}
+
+/* -T's report: each problem as a line of the file. */
+struct check {
+	struct cfgcheck	*cc;
+	const char	*path;
+};
+
+static void
+check_problem(void *ctx, unsigned long line, int error, const char *msg)
+{
+	struct check *k = ctx;
+
+	cfg_report(k->cc, error, k->path, line, "%s", msg);
+}
+
+/* 1 when NAME is a user (or user+tag) the delivery side would find. */
+static int
+is_user(const struct smtpd_conf *c, const char *name)
+{
+	struct user u;
+	const char *plus;
+	int rc;
+
+	rc = users_lookup(c->o.users, name, strlen(name), 1, &u);
+	if (rc == 0 && (plus = strchr(name, '+')) != NULL && plus > name)
+		rc = users_lookup(c->o.users, name, (size_t)(plus - name), 1, &u);
+	explicit_bzero(&u, sizeof(u));
+	return rc;
+}
+
+static int
+any_line(void *ctx, unsigned long line, const struct user *e, const char *why)
+{
+	(void)ctx, (void)line, (void)e, (void)why;
 	return 0;
+}
+
+void
+smtp_aliases_check(struct cfgcheck *cc, struct smtpd_conf *c)
+{
+	struct check k = { cc, c->aliases_path };
+	const struct alias *a;
+	const struct alias_target *x;
+	size_t i, j, local;
+	int rc;
+
+	if (c->aliases_path == NULL) {
+		if (is_user(c, "postmaster") <= 0)
+			cfg_report(cc, 0, NULL, 0, "no aliases file (-a) and no user "
+			    "postmaster: mail to postmaster goes to %s/postmaster, "
+			    "which only its creator can read; give -a FILE with "
+			    "\"postmaster: USER\"", c->o.spool);
+		return;
+	}
+	rc = smtp_aliases_load(c, c->aliases_path, &c->aliases, check_problem, &k);
+	if (rc == -1) {
+		cfg_report(cc, 1, c->aliases_path, 0, "the aliases file (-a) cannot "
+		    "be read: %s", strerror(errno));
+		return;
+	}
+	/* Targets are looked up in the users file: not in a broken one, whose
+	 * lines were reported above. */
+	if (c->o.users != NULL && users_walk(c->o.users, any_line, NULL) != 0) {
+		cfg_report(cc, 0, c->aliases_path, 0, "targets not checked: the "
+		    "users file cannot be used (see above)");
+		smtp_aliases_free(&c->aliases);
+		return;
+	}
+	for (i = 0; i < c->aliases.na; i++) {
+		a = &c->aliases.a[i];
+		local = 0;
+		for (j = 0; j < a->count; j++) {
+			x = &c->aliases.t[a->first + j];
+			if (x->kind != AT_LOCAL)
+				continue;
+			if (!x->noalias && strcasecmp(x->name, a->name) != 0 &&
+			    smtp_aliases_find(&c->aliases, x->name,
+			    strlen(x->name)) != NULL) {
+				local++;
+				continue;
+			}
+			rc = is_user(c, x->name);
+			if (rc > 0)
+				local++;
+			else if (rc == 0)
+				cfg_report(cc, 1, c->aliases_path, x->line, "alias "
+				    "'%s': target '%s' is neither an alias nor a user: "
+				    "nothing is delivered to it", a->name, x->name);
+			else
+				cfg_report(cc, 1, c->aliases_path, x->line, "alias "
+				    "'%s': the users file cannot be read to find "
+				    "'%s'", a->name, x->name);
+		}
+		if (local == 0)
+			cfg_report(cc, 1, c->aliases_path, a->line, "alias '%s' has "
+			    "no local target: mail to it is refused (550); give it "
+			    "a local user", a->name);
+	}
+	if (smtp_aliases_find(&c->aliases, "postmaster", 10) == NULL &&
+	    is_user(c, "postmaster") <= 0)
+		cfg_report(cc, 0, c->aliases_path, 0, "no postmaster alias: mail "
+		    "to postmaster goes to %s/postmaster, which only its creator "
+		    "can read; add \"postmaster: USER\"", c->o.spool);
+	smtp_aliases_free(&c->aliases);
 }

@@ -310,7 +310,7 @@ deliver(struct smtp_priv *p, const char *qid, const char **result)
 	/* An empty message still gets its header block; the store adds the
 	 * separating empty line.  250 only once every copy is fsync'ed. */
 	rc = store_deliver(p->c->o.spool, sr, p->t.n,
-	    p->len > 0 ? p->body : "", p->len);
+	    p->len > 0 ? p->body : "", p->len, p->c->quota);
 	free(heads);
 	free(sr);
 	*result = rc == STORE_OK ? "delivered" : store_strerror(rc);
@@ -321,6 +321,8 @@ deliver(struct smtp_priv *p, const char *qid, const char **result)
 		return R_BUSY;
 	case STORE_ENOSPC:
 		return R_FULL;
+	case STORE_EQUOTA:
+		return R_QUOTA;
 	default:
 		return R_FAIL;
 	}

@@ -1,9 +1,14 @@
-/* rcpt.c: which mailboxes a recipient's local part stands for: aliases,
- * user+tag, users (file or system), postmaster; and the delivery side's
- * table of them.  Runs in the delivery side (root under inetd): reads the
- * users file, writes nothing. */
+/* rcpt.c: which mailboxes a recipient's local part stands for: aliases
+ * (nested, as /etc/aliases has them), user+tag, users (file or system),
+ * postmaster; the rules on who may receive mail (issue 10: the first valid
+ * uid, a users-file entry without an owner, the quota); and the delivery
+ * side's table of them.  Runs in the delivery side (root under inetd):
+ * reads the users file, writes nothing. */
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -16,34 +21,38 @@ is_postmaster(const char *name, size_t len)
 	return len == 10 && strncasecmp(name, "postmaster", 10) == 0;
 }
 
-/* Names added by one RCPT, for the session's log: comma-separated, cut
- * where the log would cut them. */
-struct added {
-	char	*buf;
-	size_t	 cap, len;
+/* One RCPT's work: the names it added (for the session's log) and the
+ * alias expansion's budget. */
+struct work {
+	const struct smtpd_conf *c;
+	struct rcpt_table *t;
+	const char	*addr;
+	char		*buf;
+	size_t		 cap, len;
+	unsigned	 steps;		/* alias targets looked at */
 };
 
 static void
-note(struct added *a, const char *box, size_t len)
+note(struct work *w, const char *box, size_t len)
 {
 	size_t room;
 
-	if (a->len > 0 && a->len < a->cap)
-		a->buf[a->len++] = ',';
-	room = a->cap - a->len;
+	if (w->len > 0 && w->len < w->cap)
+		w->buf[w->len++] = ',';
+	room = w->cap - w->len;
 	if (len > room)
 		len = room;
-	memcpy(a->buf + a->len, box, len);
-	a->len += len;
+	memcpy(w->buf + w->len, box, len);
+	w->len += len;
 }
 
-/* Add mailbox BOX (LEN bytes, a checked name) owned by UID:GID for address
- * ADDR.  A mailbox already listed is not added again: duplicates deliver
- * once.  Returns R_RCPT_OK or R_TOO_MANY. */
+/* Add mailbox BOX (LEN bytes, a checked name) owned by UID:GID.  A mailbox
+ * already listed is not added again: duplicates deliver once.  Returns
+ * R_RCPT_OK or R_TOO_MANY. */
 static enum reply
-add_box(struct rcpt_table *t, struct added *a, const char *addr,
-    const char *box, size_t len, uid_t uid, gid_t gid)
+add_box(struct work *w, const char *box, size_t len, uid_t uid, gid_t gid)
 {
+	struct rcpt_table *t = w->t;
 	struct rcpt *r;
 	size_t i;
 
@@ -57,18 +66,24 @@ add_box(struct rcpt_table *t, struct added *a, const char *addr,
 	memcpy(r->box, box, len);
 	r->box[len] = '\0';
 	/* "for <...>" in Received: the address as given, route dropped. */
-	strcpy(r->addr, addr);
+	snprintf(r->addr, sizeof(r->addr), "%s", w->addr);
 	r->uid = uid;
 	r->gid = gid;
-	note(a, box, len);
+	note(w, box, len);
 	return R_RCPT_OK;
 }
 
-/* Look NAME up as a user.  Returns 1 (mailbox, owner set), 0 unknown, or
- * -1 when the users file cannot be read. */
+#define U_FOUND		1
+#define U_UNKNOWN	0
+#define U_LOOKUP	(-1)	/* the users file cannot be read */
+#define U_NOIDS		(-2)	/* as root without -u: no owner known */
+#define U_SYSTEM	(-3)	/* uid below the first valid uid (-F) */
+
+/* Look NAME up as a user and decide whose its mailbox is. */
 static int
 user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 {
+	char q[LOG_QUOTE_SIZE];
 	int rc;
 
 	rc = users_lookup(c->o.users, name, len, 1, u);
@@ -77,16 +92,33 @@ user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 	/* A name we would refuse from a client is refused from a file too. */
 	if (!smtp_rcpt_name_ok(u->name, strlen(u->name))) {
 		log_warnx("user name not usable as a mailbox, skipped");
-		return 0;
+		return U_UNKNOWN;
 	}
-	/* As root, a mailbox belongs to its user: the system account's or
-	 * the users file's ids.  Otherwise (the -u user, or a test run) we
-	 * can only make and keep mailboxes of our own. */
-	if (!u->has_ids || geteuid() != 0) {
+	log_quote(q, sizeof(q), u->name, strlen(u->name));
+	if (geteuid() == 0 && c->o.user == NULL) {
+		/* As root, a mailbox belongs to its user.  A users-file entry
+		 * with no uid:gid has no user to give one to: a mailbox of
+		 * root's would take mail no one can fetch (issue 10). */
+		if (!u->has_ids) {
+			log_warnx("user=%s has no uid:gid in the users file: mail "
+			    "refused (add :UID:GID to the entry, or run with -u)", q);
+			return U_NOIDS;
+		}
+	} else {
+		/* The -u user (or a test run) owns every mailbox it makes. */
+		u->has_ids = 0;
 		u->uid = (uid_t)-1;
 		u->gid = (gid_t)-1;
 	}
-	return 1;
+	/* System accounts (root, daemon, www-data ...) take no mail from the
+	 * network, as Dovecot's first_valid_uid has it; an alias may still
+	 * route their names to someone. */
+	if (u->has_ids && u->uid < c->o.firstuid) {
+		log_info("user=%s uid=%ld is below the first valid uid %ld (-F): "
+		    "refused", q, (long)u->uid, (long)c->o.firstuid);
+		return U_SYSTEM;
+	}
+	return U_FOUND;
 }
 
 /* A user NAME, or NAME's part before '+' (RFC 5233 subaddress). */
@@ -98,59 +130,102 @@ user_or_base(const struct smtpd_conf *c, const char *name, size_t len,
 	int rc;
 
 	rc = user(c, name, len, u);
-	if (rc == 0 && (plus = memchr(name, '+', len)) != NULL && plus > name)
+	if (rc == U_UNKNOWN && (plus = memchr(name, '+', len)) != NULL &&
+	    plus > name)
 		rc = user(c, name, (size_t)(plus - name), u);
 	return rc;
 }
 
-/* Expand alias target list TL (TLEN bytes) for ADDR.  A target that is a
- * user gets that user's mailbox; any other target names a mailbox of its
- * own (the aliases file is the administrator's).  Aliases do not nest. */
+static enum reply resolve(struct work *w, const char *name, size_t len,
+    int depth);
+
+/* Expand alias A: every local target that is an alias again (to a depth
+ * of ALIAS_DEPTH_MAX) or a user.  Targets that are not supported, or name
+ * no user, deliver nothing (start-up and -T report them).  All of the
+ * alias or none of it. */
 static enum reply
-add_alias(const struct smtpd_conf *c, struct rcpt_table *t, struct added *a,
-    const char *addr, const char *tl, size_t tlen)
+expand(struct work *w, const struct alias *a, int depth)
 {
+	const struct aliases *al = &w->c->aliases;
+	const struct alias_target *x;
 	struct user u;
-	const char *name;
-	size_t nlen, n0 = t->n, a0 = a->len;
-	enum reply r = R_RCPT_OK;
+	size_t i, n0 = w->t->n, len0 = w->len;
+	enum reply r = R_NO_USER, k;
 	int rc;
 
-	while (r == R_RCPT_OK && smtp_aliases_next(&tl, &tlen, &name, &nlen)) {
-		rc = user_or_base(c, name, nlen, &u);
-		if (rc < 0)
+	for (i = 0; i < a->count; i++) {
+		x = &al->t[a->first + i];
+		if (x->kind != AT_LOCAL)
+			continue;
+		if (++w->steps > ALIAS_STEPS_MAX) {
+			log_warnx("alias=%s expands to more than %d targets: refused",
+			    a->name, ALIAS_STEPS_MAX);
 			r = R_LOOKUP;
-		else if (rc > 0)
-			r = add_box(t, a, addr, u.name, strlen(u.name), u.uid, u.gid);
-		else
-			r = add_box(t, a, addr, name, nlen, (uid_t)-1, (gid_t)-1);
+			break;
+		}
+		/* "alice: alice, bob" delivers to alice herself; "\\alice"
+		 * too; deeper than the bound, the name is taken as a user. */
+		if (!x->noalias && depth < ALIAS_DEPTH_MAX &&
+		    strcasecmp(x->name, a->name) != 0 &&
+		    smtp_aliases_find(al, x->name, strlen(x->name)) != NULL)
+			k = resolve(w, x->name, strlen(x->name), depth + 1);
+		else {
+			rc = user_or_base(w->c, x->name, strlen(x->name), &u);
+			/* The administrator routed it here: a system account
+			 * is a fine target (root: alice; postmaster: root). */
+			if (rc == U_SYSTEM)
+				rc = U_FOUND;
+			k = rc == U_FOUND ? add_box(w, u.name, strlen(u.name),
+			    u.uid, u.gid) : rc == U_LOOKUP ? R_LOOKUP :
+			    rc == U_NOIDS ? R_NO_IDS : R_NO_USER;
+		}
+		if (k == R_RCPT_OK)
+			r = R_RCPT_OK;
+		else if (k != R_NO_USER) {
+			r = k;
+			break;
+		}
 	}
 	if (r != R_RCPT_OK) {
-		t->n = n0;	/* all of the alias or none of it */
-		a->len = a0;
+		w->t->n = n0;
+		w->len = len0;
 	}
 	return r;
 }
 
 /* NAME as an alias, else as a user.  Returns R_NO_USER when neither. */
 static enum reply
-resolve(const struct smtpd_conf *c, struct rcpt_table *t, struct added *a,
-    const char *addr, const char *name, size_t len)
+resolve(struct work *w, const char *name, size_t len, int depth)
 {
+	const struct alias *a;
 	struct user u;
-	const char *tl;
-	size_t tlen;
-	int rc;
 
-	if (c->aliases != NULL &&
-	    smtp_aliases_find(c->aliases, c->aliaseslen, name, len, &tl, &tlen))
-		return add_alias(c, t, a, addr, tl, tlen);
-	rc = user(c, name, len, &u);
-	if (rc < 0)
+	if ((a = smtp_aliases_find(&w->c->aliases, name, len)) != NULL)
+		return expand(w, a, depth);
+	switch (user(w->c, name, len, &u)) {
+	case U_FOUND:
+		return add_box(w, u.name, strlen(u.name), u.uid, u.gid);
+	case U_LOOKUP:
 		return R_LOOKUP;
-	if (rc == 0)
+	case U_NOIDS:
+		return R_NO_IDS;
+	default:
 		return R_NO_USER;
-	return add_box(t, a, addr, u.name, strlen(u.name), u.uid, u.gid);
+	}
+}
+
+/* -q: a mailbox already at or over the quota takes nothing more.  The
+ * exact check is the store's, under the lock, at delivery. */
+static int
+over_quota(const struct smtpd_conf *c, const char *box)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (c->quota == 0)
+		return 0;
+	snprintf(p, sizeof(p), "%s/%s", c->o.spool, box);
+	return lstat(p, &st) == 0 && (uint64_t)st.st_size >= c->quota;
 }
 
 enum reply
@@ -158,25 +233,32 @@ smtp_rcpt_resolve(const struct smtpd_conf *c, struct rcpt_table *t,
     const char *name, size_t len, const char *addr, char *boxes, size_t cap,
     size_t *blen)
 {
-	struct added a = { boxes, cap, 0 };
+	struct work w = { c, t, addr, boxes, cap, 0, 0 };
 	const char *plus;
 	enum reply r;
-	size_t base;
+	size_t base, i, n0 = t->n;
 
 	/* No "table full" test here: a duplicate of a listed mailbox is
 	 * accepted whatever the count (add_box tests after its duplicate
-	 * check; add_alias takes all of an alias or none of it). */
-	r = resolve(c, t, &a, addr, name, len);
+	 * check; an alias is added all or none). */
+	r = resolve(&w, name, len, 0);
 	plus = memchr(name, '+', len);
 	if (r == R_NO_USER && plus != NULL && plus > name) {
 		base = (size_t)(plus - name);
-		r = resolve(c, t, &a, addr, name, base);
+		r = resolve(&w, name, base, 0);
 	} else
 		base = len;
 	/* RFC 5321 4.5.1: postmaster always exists; without an alias or a
-	 * user of that name it is simply the mailbox "postmaster". */
-	if (r == R_NO_USER && is_postmaster(name, base))
-		r = add_box(t, &a, addr, "postmaster", 10, (uid_t)-1, (gid_t)-1);
-	*blen = a.len;
+	 * user of that name it is the mailbox "postmaster" (smtpd -T warns). */
+	if ((r == R_NO_USER || r == R_NO_IDS) && is_postmaster(name, base))
+		r = add_box(&w, "postmaster", 10, (uid_t)-1, (gid_t)-1);
+	for (i = n0; r == R_RCPT_OK && i < t->n; i++)
+		if (over_quota(c, t->r[i].box))
+			r = R_QUOTA;
+	if (r != R_RCPT_OK) {
+		t->n = n0;
+		w.len = 0;
+	}
+	*blen = w.len;
 	return r;
 }

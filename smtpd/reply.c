@@ -8,11 +8,11 @@
 #include "smtpd.h"
 
 /* RFC 3463 codes: X.0.0 other, X.1.1 bad mailbox, X.1.3 bad recipient
- * syntax, X.1.7 bad sender syntax, X.2.0 mailbox status, X.3.0 mail system,
- * X.3.1 system full, X.3.4 message too big, X.4.2 connection, X.5.1 invalid
- * command, X.5.2 syntax error, X.5.3 too many recipients, X.5.4 invalid
- * arguments, X.6.7 non-ASCII address (RFC 6531), X.7.0 security, X.7.1 not
- * authorized (relaying). */
+ * syntax, X.1.7 bad sender syntax, X.2.0 mailbox status, X.2.2 mailbox
+ * full, X.3.0 mail system, X.3.1 system full, X.3.4 message too big, X.4.2
+ * connection, X.5.1 invalid command, X.5.2 syntax error, X.5.3 too many
+ * recipients, X.5.4 invalid arguments, X.6.7 non-ASCII address (RFC 6531),
+ * X.7.0 security, X.7.1 not authorized (relaying). */
 static const char *const text[R__COUNT] = {
 	[R_GREET]	= "220 %h ESMTP",
 	[R_HELO]	= "250 %h",
@@ -58,6 +58,12 @@ static const char *const text[R__COUNT] = {
 	[R_RELAY]	= "550 5.7.1 Relaying denied",
 	[R_BAD_NAME]	= "553 5.1.3 Invalid local part",
 	[R_LOOKUP]	= "451 4.3.0 Temporary lookup failure",
+	/* A users-file entry without uid:gid as root without -u: the admin's
+	 * to fix; the sender retries meanwhile (issue 10). */
+	[R_NO_IDS]	= "451 4.3.0 Mailbox has no owner, try again later",
+	/* RFC 3463 X.2.2: mailbox full; 452 (RFC 5321 4.2.2: insufficient
+	 * storage) so the sender retries once the user has made room. */
+	[R_QUOTA]	= "452 4.2.2 Mailbox full",
 	[R_NOMEM]	= "451 4.3.0 Out of memory, try again later",
 	[R_FAIL]	= "451 4.3.0 Local delivery failed, try again later",
 	[R_BUSY]	= "451 4.2.0 Mailbox busy, try again later",

@@ -44,6 +44,8 @@ enum reply {
 	R_RELAY,
 	R_BAD_NAME,
 	R_LOOKUP,
+	R_NO_IDS,
+	R_QUOTA,
 	/* delivery failures: always 451 and the message is in no mailbox */
 	R_NOMEM,
 	R_FAIL,

@@ -19,15 +19,47 @@
 #include "opts.h"
 #include "reply.h"
 
+/* aliases.c: the aliases table (-a), built once at start-up. */
+enum alias_kind {
+	AT_LOCAL,	/* a user (or user@one of our domains) */
+	AT_PIPE,	/* |command: not supported */
+	AT_FILE,	/* /file: not supported */
+	AT_INCLUDE,	/* :include:file: not supported */
+	AT_REMOTE	/* user@another.domain: not supported */
+};
+struct alias_target {
+	char		 name[USER_MAX + 1];	/* AT_LOCAL: the user name */
+	unsigned char	 kind;
+	unsigned char	 noalias;	/* \user: no further aliasing */
+	unsigned long	 line;
+};
+struct alias {
+	char		 name[USER_MAX + 1];
+	size_t		 first, count;	/* its targets in aliases.t */
+	unsigned long	 line;
+};
+struct aliases {
+	struct alias	*a;
+	size_t		 na, acap;
+	struct alias_target *t;
+	size_t		 nt, tcap;
+};
+
+/* Debian policy 11.6: the domain this system's mail is known by. */
+#define MAILNAME_FILE	"/etc/mailname"
+
 /* Read-only configuration, set by main() before the split. */
 struct smtpd_conf {
 	struct opts	 o;
-	const char	*domain[SMTPD_DOMAINS_MAX];	/* -d; none = o.host */
+	const char	*domain[SMTPD_DOMAINS_MAX];	/* -d; none: o.host and
+					 * /etc/mailname (mailname) */
 	size_t		 ndomain;
+	char		 mailname[ADDR_DOMAIN_MAX + 1];	/* "" when none */
 	uint64_t	 maxsize;	/* -s */
 	size_t		 maxrcpt;	/* -n */
-	const char	*aliases;	/* -a file contents (NUL-free), or NULL */
-	size_t		 aliaseslen;
+	uint64_t	 quota;		/* -q: bytes a mailbox may hold, 0 none */
+	const char	*aliases_path;	/* -a */
+	struct aliases	 aliases;	/* its table (empty without -a) */
 };
 
 /* A parsed path (RFC 5321 4.1.2): the source route is dropped. */
@@ -233,17 +265,31 @@ enum reply smtp_rcpt_resolve(const struct smtpd_conf *c, struct rcpt_table *t,
     const char *name, size_t len, const char *addr, char *boxes, size_t cap,
     size_t *blen);
 
-/* aliases.c: the -a file, read once at start-up. */
-/* Read PATH into *BUF (*LEN bytes) and check every line.  Returns 0, -1 when
- * unreadable (errno set), -2 when malformed or too big (logged). */
-int smtp_aliases_load(const char *path, char **buf, size_t *len);
-/* Find NAME (LEN bytes, case-insensitive).  Returns 1 and the targets'
- * list in *T, *TLEN, or 0. */
-int smtp_aliases_find(const char *buf, size_t len, const char *name,
-    size_t nlen, const char **t, size_t *tlen);
-/* Take the next target from the list *T (*TLEN): returns 1 with *NAME and
- * *NLEN set, 0 when the list is done. */
-int smtp_aliases_next(const char **t, size_t *tlen, const char **name,
-    size_t *nlen);
+/* aliases.c: the -a file in /etc/aliases syntax, read once at start-up. */
+/* A problem found while reading it: LINE 0 for the file as a whole; ERROR
+ * 1 for a malformed entry (the file is refused), 0 for a target that is
+ * not supported or a duplicate (reported, skipped). */
+typedef void aliases_report_fn(void *ctx, unsigned long line, int error,
+    const char *msg);
+/* Parse LEN bytes of aliases at BUF into *AL (free with smtp_aliases_free);
+ * C says which domains are ours (user@domain targets).  Each problem goes
+ * to FN.  Returns 0, -2 when a line is malformed (the table is still
+ * filled, for -T), -1 out of memory. */
+int smtp_aliases_parse(const struct smtpd_conf *c, const char *buf,
+    size_t len, struct aliases *al, aliases_report_fn *fn, void *ctx);
+/* Read the file PATH and parse it; FN NULL logs each problem.  Returns 0,
+ * -1 when unreadable (errno set), -2 when malformed or too big. */
+int smtp_aliases_load(const struct smtpd_conf *c, const char *path,
+    struct aliases *al, aliases_report_fn *fn, void *ctx);
+/* The alias NAME (LEN bytes, case-insensitive), or NULL. */
+const struct alias *smtp_aliases_find(const struct aliases *al,
+    const char *name, size_t len);
+void smtp_aliases_free(struct aliases *al);
+/* -T: report every problem of the aliases file (C->aliases_path), with C's
+ * users and domains: its syntax, targets that are not supported, local
+ * targets that are neither an alias nor a user, aliases that deliver to
+ * no one, and a missing postmaster (a warning). */
+struct cfgcheck;
+void smtp_aliases_check(struct cfgcheck *cc, struct smtpd_conf *c);
 
 #endif

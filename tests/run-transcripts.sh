@@ -4,9 +4,13 @@
 #
 # NAME starts with "smtpd-" or "pop3d-", which picks the binary.  Each runs in a
 # fresh scratch folder $T holding spool/ (the -m DIR) and users (the -p FILE,
-# copied from tests/transcripts/users).  Optional files beside NAME.in:
+# copied from tests/transcripts/users, every entry given an owner: nobody's
+# uid:gid as root, where the servers refuse entries without one, our own
+# otherwise), made like /var/mail: a searchable folder, a 2775 spool of the
+# users' group.  Optional files beside NAME.in:
 #   NAME.args    extra arguments (one line, word-split by the shell; $T expands)
-#   NAME.setup   sh -e script run in $T first (make mailboxes, files, limits)
+#   NAME.setup   sh -e script run in $T first (make mailboxes, files, limits);
+#                $U and $G are the users' uid and gid, for the files it makes
 #   NAME.post    sh -e script run in $T after: every command must succeed
 #   NAME.status  the expected exit status of the server (default: any)
 #   NAME.ulimit  a file size limit for the server, as `ulimit -f` takes it
@@ -24,6 +28,7 @@ POP3D=${POP3D:-$TOP/$B/pop3d/pop3d}
 export TOP SMTPD POP3D
 only=$1
 st=0
+if [ "$(id -u)" = 0 ]; then U=65534 G=65534; else U=$(id -u) G=$(id -g); fi
 for in in "$D"/*.in; do
 	[ -f "$in" ] || continue
 	name=${in##*/}; name=${name%.in}
@@ -34,9 +39,10 @@ for in in "$D"/*.in; do
 	*) echo "not ok $name (name must start with smtpd- or pop3d-)"; st=1; continue ;;
 	esac
 	T=$(mktemp -d "${TMPDIR:-/tmp}/inetmail-t.XXXXXX")
-	export T
+	export T U G
 	mkdir "$T/spool"
-	cp "$D/users" "$T/users"
+	sed -E "/^[^#][^:]*:[^:]*\$/s/\$/:$U:$G/" "$D/users" >"$T/users"
+	chmod 755 "$T" && chgrp "$G" "$T/spool" && chmod 2775 "$T/spool"
 	ok=1 why=""
 	if [ -f "$D/$name.setup" ] && ! (cd "$T" && sh -e "$D/$name.setup") >"$T/setup.log" 2>&1; then
 		ok=0 why="setup failed: $(cat "$T/setup.log")"

@@ -83,7 +83,7 @@ rollback(struct store_box *box, size_t n)
 
 int
 store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
-    const char *body, size_t bodylen)
+    const char *body, size_t bodylen, uint64_t quota)
 {
 	const struct store_rcpt **v;
 	struct store_box *box;
@@ -117,6 +117,19 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		    v[opened]->gid, 1);
 		if (e != STORE_OK)
 			goto fail;
+		/* The exact size, under the lock: the separator and the
+		 * trailing blank line count, as they take room too. */
+		if (quota > 0 && box[opened].size + strlen(separator(
+		    box[opened].fd, box[opened].size)) + v[opened]->headlen +
+		    bodylen + 1 > quota) {
+			log_info("mailbox=%s over quota size=%llu quota=%llu "
+			    "message=%zu", box[opened].path,
+			    (unsigned long long)box[opened].size,
+			    (unsigned long long)quota, v[opened]->headlen + bodylen);
+			opened++;
+			e = STORE_EQUOTA;
+			goto fail;
+		}
 	}
 	for (written = 0; written < n; written++) {
 		struct store_box *b = &box[written];

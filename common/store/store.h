@@ -31,6 +31,8 @@
 #define STORE_ENOENT	(-9)	/* no such mailbox (and not asked to create) */
 #define STORE_EOWNER	(-10)	/* the mailbox belongs to someone else (temp) */
 #define STORE_ETRUST	(-11)	/* a spool file in the way is not ours (temp) */
+#define STORE_EQUOTA	(-12)	/* the message would take a mailbox past its
+				   quota (temp) */
 
 /* A short text for a STORE_* result, for replies and logs. */
 const char *store_strerror(int err);
@@ -82,10 +84,12 @@ struct store_rcpt {
 };
 /* Append HEAD + BODY + "\n" to every mailbox: BODY is already in mbox form
  * (LF line ends, quoted, ending in LF).  All or nothing: on success every
- * copy is fsync'ed; on failure none is left.  Returns 0 or a STORE_* error
- * (logged with the mailbox name). */
+ * copy is fsync'ed; on failure none is left.  With QUOTA (bytes, 0 for
+ * none), a mailbox the message would take past it refuses the whole
+ * delivery (STORE_EQUOTA), checked under the locks before anything is
+ * written.  Returns 0 or a STORE_* error (logged with the mailbox name). */
 int store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
-    const char *body, size_t bodylen);
+    const char *body, size_t bodylen, uint64_t quota);
 
 /* Mark mailbox NAME as used by this POP3 session: an fcntl lock on SPOOL/.NAME.pop,
  * released by the kernel when the process dies.  The marker must be one we

@@ -29,6 +29,7 @@ store_strerror(int err)
 	case STORE_ENOENT:	return "no mailbox";
 	case STORE_EOWNER:	return "mailbox has the wrong owner";
 	case STORE_ETRUST:	return "a spool file is not ours to trust";
+	case STORE_EQUOTA:	return "over quota";
 	default:		return "unknown error";
 	}
 }

@@ -1,13 +1,13 @@
-/* fuzz_aliases.c: libFuzzer harness for smtpd's aliases file (-a): each
- * input is a whole file, loaded with smtp_aliases_load as main() does,
- * then looked up.  The lookup functions also run on the raw input, loaded
- * or not, since they must never read outside the buffer.
+/* fuzz_aliases.c: libFuzzer harness for smtpd's aliases file (-a), in
+ * /etc/aliases syntax: each input is a whole file, parsed as start-up and
+ * -T parse it, then looked up.
  * Oracles besides ASan/UBSan:
- *  - a file with a NUL byte is refused; a loaded one is the input, byte
- *    for byte;
- *  - in a loaded file every name that has a line is found, and every target
- *    is a name smtpd could deliver to (smtp_rcpt_name_ok);
- *  - smtp_aliases_next always ends, consuming input at each step. */
+ *  - a file with a NUL byte is refused;
+ *  - every problem is reported with a line number within the file;
+ *  - every alias has targets, and every one of them is inside the target
+ *    table; a local target is a name smtpd could deliver to
+ *    (smtp_rcpt_name_ok), at most USER_MAX bytes;
+ *  - every alias is found again by its own name, in any case. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,8 @@
 #include "fuzz.h"
 
 static char path[PATH_MAX];
+static struct smtpd_conf conf;
+static unsigned long lines;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -25,82 +27,61 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_log_init("aliases-fuzz");
 	snprintf(path, sizeof(path), "%s/aliases", fuzz_scratch("aliases"));
+	snprintf(conf.o.host, sizeof(conf.o.host), "mail.example.org");
+	conf.domain[0] = "example.org";
+	conf.ndomain = 1;
 	return 0;
 }
 
-/* Walk target list T, checking each name when CHECK is set. */
 static void
-walk(const char *t, size_t tlen, int check)
+problem(void *ctx, unsigned long line, int error, const char *msg)
 {
-	const char *name;
-	size_t nlen, steps = 0, before, total = tlen;
-
-	for (;;) {
-		before = tlen;
-		if (!smtp_aliases_next(&t, &tlen, &name, &nlen))
-			break;
-		if (tlen >= before || nlen == 0)
-			fuzz_fail("smtp_aliases_next made no progress");
-		if (check && !smtp_rcpt_name_ok(name, nlen))
-			fuzz_fail("alias target %.*s not deliverable", (int)nlen,
-			    name);
-		if (++steps > total)
-			fuzz_fail("smtp_aliases_next does not end");
-	}
-}
-
-/* The name of the line at L (LEN bytes) as the file format reads it, or
- * 0 for a blank or comment line. */
-static size_t
-line_name(const char *l, size_t len, const char **name)
-{
-	size_t i = 0, j;
-
-	while (i < len && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
-		i++;
-	if (i == len || l[i] == '#')
-		return 0;
-	for (j = i; j < len && l[j] != ':' && l[j] != ',' && l[j] != ' ' &&
-	    l[j] != '\t' && l[j] != '\r'; j++)
-		;
-	*name = l + i;
-	return j - i;
+	(void)ctx;
+	(void)error;
+	if (line > lines + 1)
+		fuzz_fail("problem on line %lu of %lu: %s", line, lines, msg);
+	if (msg == NULL || msg[0] == '\0')
+		fuzz_fail("a problem without words");
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *p = (const char *)data, *t, *lf, *name;
-	char *buf = NULL;
-	size_t len = 0, tlen, pos, ll, nl;
+	struct aliases al;
+	const struct alias *a;
+	const struct alias_target *t;
+	char up[USER_MAX + 1];
+	size_t i, j, k;
 	int r;
 
-	/* Lookups on whatever the input is. */
-	walk(p, size, 0);
-	nl = line_name(p, size, &name);
-	if (nl > 0 && smtp_aliases_find(p, size, name, nl, &t, &tlen))
-		walk(t, tlen, 0);
-	(void)smtp_aliases_find(p, size, "postmaster", 10, &t, &tlen);
-
+	lines = 0;
+	for (i = 0; i < size; i++)
+		lines += data[i] == '\n';
 	fuzz_put(path, data, size, 0600);
-	r = smtp_aliases_load(path, &buf, &len);
+	r = smtp_aliases_load(&conf, path, &al, problem, NULL);
 	if (r == -1)
 		fuzz_fail("aliases file unreadable");
 	if (r == 0 && memchr(data, '\0', size) != NULL)
 		fuzz_fail("aliases file with a NUL byte loaded");
-	if (r != 0)
-		return 0;
-	if (len != size || memcmp(buf, data, size) != 0)
-		fuzz_fail("loaded aliases differ from the file");
-	for (pos = 0; pos < len; pos += ll + 1) {
-		lf = memchr(buf + pos, '\n', len - pos);
-		ll = lf != NULL ? (size_t)(lf - (buf + pos)) : len - pos;
-		if ((nl = line_name(buf + pos, ll, &name)) == 0)
-			continue;
-		if (!smtp_aliases_find(buf, len, name, nl, &t, &tlen))
-			fuzz_fail("alias %.*s not found", (int)nl, name);
-		walk(t, tlen, 1);
+	for (i = 0; i < al.na; i++) {
+		a = &al.a[i];
+		if (a->first > al.nt || a->count > al.nt - a->first)
+			fuzz_fail("alias %s: targets outside the table", a->name);
+		for (j = 0; j < a->count; j++) {
+			t = &al.t[a->first + j];
+			if (strlen(t->name) > USER_MAX)
+				fuzz_fail("target name too long");
+			if (t->kind == AT_LOCAL &&
+			    !smtp_rcpt_name_ok(t->name, strlen(t->name)))
+				fuzz_fail("local target %s not deliverable", t->name);
+		}
+		for (k = 0; a->name[k] != '\0'; k++)
+			up[k] = a->name[k] >= 'a' && a->name[k] <= 'z' ?
+			    (char)(a->name[k] - 32) : a->name[k];
+		up[k] = '\0';
+		if (smtp_aliases_find(&al, up, k) == NULL)
+			fuzz_fail("alias %s not found by its name", a->name);
 	}
-	free(buf);
+	smtp_aliases_free(&al);
 	return 0;
 }

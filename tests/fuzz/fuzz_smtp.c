@@ -34,7 +34,8 @@
 
 /* As tests/transcripts/smtpd-aliases.setup and smtpd-postmaster-alias. */
 static const char aliases[] =
-    "# aliases\n\nteam: alice, Bob\n  abuse :carol,abuse-box  \n"
+    "# aliases\n\nteam: alice,\n  Bob\nabuse :carol,\"|cat\", x@remote.example\n"
+    "root: \\alice\nnest: team, root\n"
     "postmaster: alice\n";
 
 /* Clean the spool after this many sessions: mailboxes stay small, and the
@@ -84,18 +85,18 @@ feed_write(struct io *i, const void *buf, size_t len)
 }
 
 int __real_store_deliver(const char *spool, const struct store_rcpt *r,
-    size_t n, const char *body, size_t bodylen);
+    size_t n, const char *body, size_t bodylen, uint64_t quota);
 int __wrap_store_deliver(const char *spool, const struct store_rcpt *r,
-    size_t n, const char *body, size_t bodylen);
+    size_t n, const char *body, size_t bodylen, uint64_t quota);
 
 int
 __wrap_store_deliver(const char *sp, const struct store_rcpt *r, size_t n,
-    const char *body, size_t bodylen)
+    const char *body, size_t bodylen, uint64_t quota)
 {
 	size_t i, j;
 	int rc;
 
-	rc = __real_store_deliver(sp, r, n, body, bodylen);
+	rc = __real_store_deliver(sp, r, n, body, bodylen, quota);
 	if (rc != STORE_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -118,9 +119,9 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dir = fuzz_scratch("smtp");
-	char path[PATH_MAX], *u, *al;
+	char path[PATH_MAX], *u;
 	static char users[PATH_MAX];
-	size_t len, allen;
+	size_t len;
 
 	(void)argc;
 	(void)argv;
@@ -142,10 +143,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf.o.users = users;
 	if (users_check_file(users) < 0)
 		fuzz_fail("users file %s malformed", USERS_FILE);
-	if (smtp_aliases_load(path, &al, &allen) != 0)
+	if (smtp_aliases_load(&conf, path, &conf.aliases, NULL, NULL) != 0)
 		fuzz_fail("aliases file malformed");
-	conf.aliases = al;
-	conf.aliaseslen = allen;
 	/* Small enough that the limits are reachable within -max_len: four
 	 * mailboxes (six are deliverable) and 32 KiB messages. */
 	conf.maxsize = 32768;

@@ -12,6 +12,11 @@ import subprocess
 import sys
 import tempfile
 
+# The users' uid:gid: as root, smtpd refuses a users-file entry without
+# one (issue 10), so every entry gets nobody's; unprivileged, our own.
+OWNER_IDS = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+
+
 SMTPD = os.environ.get("SMTPD", "build/smtpd/smtpd")
 HOST = b"mail.example.org"
 OLD = b"From old@example.org Thu Jan  1 00:00:00 1970\nSubject: old\n\nold mail\n\n"
@@ -48,11 +53,12 @@ def run_case(name, prepare, limit=None, size=2000):
         os.mkdir(spool)
         users = os.path.join(tmp, "users")
         with open(users, "w") as f:
-            f.write("alice:{PLAIN}a\nbob:{PLAIN}b\ncarol:{PLAIN}c\n")
+            f.write("".join("%s:%d:%d\n" % (l, *OWNER_IDS) for l in ['alice:{PLAIN}a', 'bob:{PLAIN}b', 'carol:{PLAIN}c']))
         for u in ("alice", "bob"):
             with open(os.path.join(spool, u), "wb") as f:
                 f.write(OLD)
             os.chmod(os.path.join(spool, u), 0o600)
+            os.chown(os.path.join(spool, u), *OWNER_IDS)
         prepare(tmp, spool)
         before = snapshot(spool)
         body = b"Subject: all or nothing\r\n\r\n" + (b"x" * 99 + b"\r\n") * (size // 101)
@@ -116,6 +122,7 @@ def big(tmp, spool):
     with open(os.path.join(spool, "carol"), "wb") as f:
         f.write(OLD * (100000 // len(OLD)))
     os.chmod(os.path.join(spool, "carol"), 0o600)
+    os.chown(os.path.join(spool, "carol"), *OWNER_IDS)
 
 
 def main():

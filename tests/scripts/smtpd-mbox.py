@@ -15,6 +15,11 @@ import subprocess
 import sys
 import tempfile
 
+# The users' uid:gid: as root, smtpd refuses a users-file entry without
+# one (issue 10), so every entry gets nobody's; unprivileged, our own.
+OWNER_IDS = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+
+
 SMTPD = os.environ.get("SMTPD", "build/smtpd/smtpd")
 HOST = "mail.example.org"
 
@@ -100,7 +105,7 @@ def main():
         os.mkdir(spool)
         users = os.path.join(tmp, "users")
         with open(users, "w") as f:
-            f.write("alice:{PLAIN}x\nbob:{PLAIN}y\n")
+            f.write("".join("%s:%d:%d\n" % (l, *OWNER_IDS) for l in ['alice:{PLAIN}x', 'bob:{PLAIN}y']))
         msgs = messages()
         # One session with many transactions, then one session a message.
         session = b"EHLO client.example\r\n"

@@ -16,6 +16,11 @@ import sys
 import tempfile
 import time
 
+# The users' uid:gid: as root, smtpd refuses a users-file entry without
+# one (issue 10), so every entry gets nobody's; unprivileged, our own.
+OWNER_IDS = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+
+
 SMTPD = os.environ.get("SMTPD", "build/smtpd/smtpd")
 HOST = "mail.example.org"
 
@@ -54,7 +59,7 @@ def main():
         os.mkdir(spool)
         users = os.path.join(tmp, "users")
         with open(users, "w") as f:
-            f.write("alice:{PLAIN}a\n")
+            f.write("".join("%s:%d:%d\n" % (l, *OWNER_IDS) for l in ['alice:{PLAIN}a']))
         base = ["-h", HOST, "-m", spool, "-p", users]
 
         # A delivery over TCP; default logging (syslog) must not reach fd 2.

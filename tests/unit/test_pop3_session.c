@@ -357,6 +357,8 @@ START_TEST(identity_root_refused)
 {
 	struct client *c = client("USER root\r\nPASS rootpw\r\nSTAT\r\n");
 
+	/* -F 0: past the first-valid-uid rule, the identity rule refuses. */
+	o.firstuid = 0;
 	mailbox("root", three);
 	ck_assert_int_eq(run(c), 0);
 	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [SYS/PERM] "));
@@ -397,6 +399,21 @@ START_TEST(identity_spool_group)
 		ck_assert_uint_eq(drop_extra, cases[i].want);
 		done(c);
 	}
+}
+END_TEST
+
+/* -F: an account below the first valid uid cannot log in, with the same
+ * answer as a bad password. */
+START_TEST(first_valid_uid)
+{
+	struct client *c = client("USER other\r\nPASS otherpw\r\n");
+
+	o.firstuid = 20000;
+	mailbox("other", three);
+	run(c);
+	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [AUTH] authentication failed"));
+	ck_assert_int_eq(drops, 0);
+	done(c);
 }
 END_TEST
 
@@ -638,7 +655,7 @@ deliver_hook(struct client *c, int k)
 	r.gid = (gid_t)-1;
 	r.head = head;
 	r.headlen = strlen(head);
-	ck_assert_int_eq(store_deliver(spool, &r, 1, body, strlen(body)), 0);
+	ck_assert_int_eq(store_deliver(spool, &r, 1, body, strlen(body), 0), 0);
 }
 
 START_TEST(commit_keeps_late_mail)
@@ -950,6 +967,7 @@ pop3_session_suite(void)
 	tcase_add_test(tc, identity_root_refused);
 	tcase_add_test(tc, identity_spool_group);
 	tcase_add_test(tc, identity_gid0_refused);
+	tcase_add_test(tc, first_valid_uid);
 	tcase_add_test(tc, identity_none);
 	tcase_add_test(tc, identity_drop_fails);
 	suite_add_tcase(s, tc);

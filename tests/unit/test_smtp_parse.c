@@ -351,13 +351,40 @@ START_TEST(domains)
 END_TEST
 
 static char tmpl[64];
+static struct smtpd_conf aconf;
+static struct aliases al;
+
+/* Problems reported while loading, for the tests to look at. */
+static char reported[4096];
+static int errors, warnings;
+
+static void
+note(void *ctx, unsigned long line, int error, const char *msg)
+{
+	size_t n = strlen(reported);
+
+	(void)ctx;
+	snprintf(reported + n, sizeof(reported) - n, "%lu:%s:%s\n", line,
+	    error ? "E" : "W", msg);
+	if (error)
+		errors++;
+	else
+		warnings++;
+}
 
 static int
-load(const char *text, char **buf, size_t *len)
+load(const char *text)
 {
 	FILE *f;
 	int rc;
 
+	reported[0] = '\0';
+	errors = warnings = 0;
+	smtp_aliases_free(&al);
+	memset(&aconf, 0, sizeof(aconf));
+	snprintf(aconf.o.host, sizeof(aconf.o.host), "mail.example.org");
+	aconf.domain[0] = "example.org";
+	aconf.ndomain = 1;
 	strcpy(tmpl, "/tmp/smtp-aliases.XXXXXX");
 	rc = mkstemp(tmpl);
 	ck_assert_int_ge(rc, 0);
@@ -365,68 +392,99 @@ load(const char *text, char **buf, size_t *len)
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	ck_assert_int_eq(fclose(f), 0);
-	rc = smtp_aliases_load(tmpl, buf, len);
+	rc = smtp_aliases_load(&aconf, tmpl, &al, note, NULL);
 	unlink(tmpl);
 	return rc;
 }
 
+/* Target I of alias NAME, or NULL. */
+static const struct alias_target *
+target(const char *name, size_t i)
+{
+	const struct alias *a = smtp_aliases_find(&al, name, strlen(name));
+
+	if (a == NULL || i >= a->count)
+		return NULL;
+	return &al.t[a->first + i];
+}
+
 START_TEST(aliases_good)
 {
-	const char *t, *n;
-	size_t tlen, nlen, len;
-	char *buf;
+	const struct alias *a;
 
-	ck_assert_int_eq(load("# comment\n\n  \nteam: alice, Bob\n"
-	    "abuse :carol,abuse-box  \r\nlast:dave", &buf, &len), 0);
-	ck_assert_int_eq(smtp_aliases_find(buf, len, "TEAM", 4, &t, &tlen), 1);
-	ck_assert_int_eq(smtp_aliases_next(&t, &tlen, &n, &nlen), 1);
-	ck_assert(nlen == 5 && memcmp(n, "alice", 5) == 0);
-	ck_assert_int_eq(smtp_aliases_next(&t, &tlen, &n, &nlen), 1);
-	ck_assert(nlen == 3 && memcmp(n, "Bob", 3) == 0);
-	ck_assert_int_eq(smtp_aliases_next(&t, &tlen, &n, &nlen), 0);
-	ck_assert_int_eq(smtp_aliases_find(buf, len, "abuse", 5, &t, &tlen), 1);
-	ck_assert_int_eq(smtp_aliases_next(&t, &tlen, &n, &nlen), 1);
-	ck_assert_int_eq(smtp_aliases_next(&t, &tlen, &n, &nlen), 1);
-	ck_assert(nlen == 9 && memcmp(n, "abuse-box", 9) == 0);
-	ck_assert_int_eq(smtp_aliases_next(&t, &tlen, &n, &nlen), 0);
-	ck_assert_int_eq(smtp_aliases_find(buf, len, "last", 4, &t, &tlen), 1);
-	ck_assert_int_eq(smtp_aliases_find(buf, len, "tea", 3, &t, &tlen), 0);
-	ck_assert_int_eq(smtp_aliases_find(buf, len, "comment", 7, &t, &tlen), 0);
-	free(buf);
-	ck_assert_int_eq(load("", &buf, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	free(buf);
+	/* /etc/aliases syntax: comments, continuation lines, quotes, \user,
+	 * user@one-of-ours, CRLF. */
+	ck_assert_int_eq(load("# comment\n\n  \nteam: alice,\n  Bob\n"
+	    "\t, carol\n\"abuse\" :\"dave\",\\root  \r\nlast:eve@example.org\n"
+	    "# tail\n"), 0);
+	ck_assert_int_eq(errors, 0);
+	a = smtp_aliases_find(&al, "TEAM", 4);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq(a->count, 3);
+	ck_assert_str_eq(target("team", 0)->name, "alice");
+	ck_assert_str_eq(target("team", 1)->name, "Bob");
+	ck_assert_str_eq(target("team", 2)->name, "carol");
+	ck_assert_uint_eq(a->line, 4);
+	ck_assert_str_eq(target("abuse", 0)->name, "dave");
+	ck_assert_str_eq(target("abuse", 1)->name, "root");
+	ck_assert_int_eq(target("abuse", 1)->noalias, 1);
+	ck_assert_int_eq(target("last", 0)->kind, AT_LOCAL);
+	ck_assert_str_eq(target("last", 0)->name, "eve");
+	ck_assert_ptr_null(smtp_aliases_find(&al, "tea", 3));
+	ck_assert_ptr_null(smtp_aliases_find(&al, "comment", 7));
+	ck_assert_int_eq(load(""), 0);
+	ck_assert_uint_eq(al.na, 0);
+	smtp_aliases_free(&al);
+}
+END_TEST
+
+/* Targets smtpd does not deliver to are kept, marked, and warned about:
+ * never a mailbox or a file. */
+START_TEST(aliases_unsupported)
+{
+	ck_assert_int_eq(load("a: |/usr/bin/procmail, \"|cat > /tmp/x\"\n"
+	    "b: /var/log/mail, :include:/etc/list\nc: x@remote.example, alice\n"), 0);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_int_eq(warnings, 5);
+	ck_assert_int_eq(target("a", 0)->kind, AT_PIPE);
+	ck_assert_int_eq(target("a", 1)->kind, AT_PIPE);
+	ck_assert_int_eq(target("b", 0)->kind, AT_FILE);
+	ck_assert_int_eq(target("b", 1)->kind, AT_INCLUDE);
+	ck_assert_int_eq(target("c", 0)->kind, AT_REMOTE);
+	ck_assert_int_eq(target("c", 1)->kind, AT_LOCAL);
+	ck_assert_ptr_nonnull(strstr(reported, "3:W:target \"x@remote.example\" is "
+	    "a remote address: not supported"));
+	smtp_aliases_free(&al);
 }
 END_TEST
 
 static const char *const bad_aliases[] = {
 	"team alice\n", "team:\n", "team: ,\n", ": alice\n", "a/b: alice\n",
-	"team: ../x\n", "team: alice:bob\n", "team: a..b\n", ".team: alice\n",
-	"team: alice\nbroken\n", "te am: alice\n",
+	"team: ../x\n", "team: a..b\n", ".team: alice\n",
+	"team: alice\nbroken\n", "te am: alice\n", "  alice\n",
 };
 
 START_TEST(aliases_bad)
 {
-	char *buf = NULL;
-	size_t len;
-
-	ck_assert_int_eq(load(bad_aliases[_i], &buf, &len), -2);
-	ck_assert_ptr_null(buf);
+	ck_assert_int_eq(load(bad_aliases[_i]), -2);
+	ck_assert_int_ge(errors, 1);
+	smtp_aliases_free(&al);
 }
 END_TEST
 
 START_TEST(aliases_io)
 {
-	char *buf, line[USERS_LINE_MAX + 16];
+	char line[USERS_LINE_MAX + 16];
 
-	ck_assert_int_eq(smtp_aliases_load("/nonexistent/aliases", &buf,
-	    (size_t[]){ 0 }), -1);
+	ck_assert_int_eq(smtp_aliases_load(&aconf, "/nonexistent/aliases", &al,
+	    note, NULL), -1);
 	/* A line longer than the users-file limit is malformed. */
 	memset(line, 'a', sizeof(line));
 	memcpy(line, "x: ", 3);
 	line[sizeof(line) - 2] = '\n';
 	line[sizeof(line) - 1] = '\0';
-	ck_assert_int_eq(load(line, &buf, (size_t[]){ 0 }), -2);
+	ck_assert_int_eq(load(line), -2);
+	smtp_aliases_free(&al);
 }
 END_TEST
 
@@ -489,6 +547,7 @@ suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("aliases");
 	tcase_add_test(tc, aliases_good);
+	tcase_add_test(tc, aliases_unsupported);
 	tcase_add_loop_test(tc, aliases_bad, 0,
 	    sizeof(bad_aliases) / sizeof(bad_aliases[0]));
 	tcase_add_test(tc, aliases_io);

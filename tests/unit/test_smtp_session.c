@@ -183,7 +183,11 @@ setup(void)
 	ck_assert_int_eq(mkdir(spool, 0755), 0);
 	f = fopen(users, "w");
 	ck_assert_ptr_nonnull(f);
-	fputs("alice:{PLAIN}a\nbob:{PLAIN}b\n", f);
+	/* As root every entry needs an owner (issue 10): nobody's. */
+	if (geteuid() == 0)
+		fputs("alice:{PLAIN}a:65534:65534\nbob:{PLAIN}b:65534:65534\n", f);
+	else
+		fputs("alice:{PLAIN}a\nbob:{PLAIN}b\n", f);
 	ck_assert_int_eq(fclose(f), 0);
 	log_init("smtpd-test", LOG_SYSLOG);
 	memset(&conf, 0, sizeof(conf));

@@ -97,7 +97,7 @@ deliver(const char **names, size_t n, const char *body)
 		r[i].head = head;
 		r[i].headlen = sizeof(head) - 1;
 	}
-	return store_deliver(spool, r, n, body, strlen(body));
+	return store_deliver(spool, r, n, body, strlen(body), 0);
 }
 
 #define MSG1 "From s@x Thu Nov 26 06:00:00 2026\nReturn-Path: <s@x>\nhello\n\n"

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""admin-rules.py: issue 10's rules that only show when the servers run as
+root, as under inetd.  Needs root; skipped (exit 77) otherwise, and CI runs
+as root.
+  noids      a users-file entry without uid:gid: smtpd 451 4.3.0 at RCPT (no
+             root-owned mailbox for a virtual user), pop3d refuses the login
+  firstuid   system accounts below the first valid uid take no network mail
+             (550 5.1.1); -F changes the limit; an alias still routes them
+             ("root: nobody"); postmaster is always accepted
+  mailname   without -d, /etc/mailname's domain is one of ours (in a mount
+             namespace of our own, where /etc/mailname is ours)
+  logs       -L with no syslog daemon logs to stderr; under inetd (no -L)
+             fd 2 stays silent
+Env: SMTPD, POP3D (binaries)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SMTPD = os.environ.get("SMTPD", os.path.join(os.getcwd(), "build/smtpd/smtpd"))
+POP3D = os.environ.get("POP3D", os.path.join(os.getcwd(), "build/pop3d/pop3d"))
+HOST = "mail.example.org"
+failures = []
+T = None
+
+
+def check(cond, what):
+    print(("ok " if cond else "not ok ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def fresh():
+    sp = os.path.join(T, "spool")
+    shutil.rmtree(sp, ignore_errors=True)
+    os.mkdir(sp)
+    os.chmod(sp, 0o1777)
+    return sp
+
+
+def smtp(rcpts, args, pre=None):
+    s = b"EHLO client.example\r\nMAIL FROM:<s@remote.example>\r\n"
+    for r in rcpts:
+        s += b"RCPT TO:<%s>\r\n" % r.encode()
+    s += b"DATA\r\nSubject: hi\r\n\r\nhello\r\n.\r\nQUIT\r\n"
+    cmd = (pre or []) + [SMTPD, "-h", HOST, "-m", os.path.join(T, "spool"),
+                         "-l", "stderr"] + args
+    p = subprocess.run(cmd, input=s, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    return p.stdout.decode("latin-1"), p.stderr.decode("latin-1")
+
+
+def noids():
+    sp = fresh()
+    users = os.path.join(T, "users")
+    with open(users, "w") as f:
+        f.write("alice:{PLAIN}alicepw\nbob:{PLAIN}bobpw:2002:2002\n")
+    out, log = smtp(["alice@" + HOST, "bob@" + HOST], ["-p", users])
+    check("451 4.3.0 Mailbox has no owner, try again later\r\n250 2.1.5" in out,
+          "noids: alice (no uid:gid) gets 451 4.3.0, bob 250")
+    check("user=\"alice\" has no uid:gid in the users file" in log,
+          "noids: and it is logged")
+    check(not os.path.exists(os.path.join(sp, "alice")),
+          "noids: no root-owned mailbox is made for alice")
+    check(os.stat(os.path.join(sp, "bob")).st_uid == 2002, "noids: bob's is his")
+    p = subprocess.run([POP3D, "-h", HOST, "-m", sp, "-p", users, "-l", "stderr"],
+                       input=b"USER alice\r\nPASS alicepw\r\nQUIT\r\n",
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30)
+    check(b"-ERR [SYS/PERM] maildrop unavailable: no user id for this account"
+          in p.stdout, "noids: pop3d refuses alice's login")
+
+
+def firstuid():
+    sp = fresh()
+    aliases = os.path.join(T, "aliases")
+    with open(aliases, "w") as f:
+        f.write("# root's mail goes to someone who reads it\nroot: nobody\n")
+    # System accounts (no -p): daemon (uid 1) is refused, nobody (65534) is
+    # a user; root is routed by its alias; postmaster always accepted.
+    out, log = smtp(["daemon@" + HOST, "nobody@" + HOST, "root@" + HOST,
+                     "postmaster"], ["-a", aliases])
+    lines = [l for l in out.split("\r\n") if l.startswith(("250 2.1.5", "550 5.1.1"))]
+    check(lines == ["550 5.1.1 User unknown", "250 2.1.5 Recipient ok",
+                    "250 2.1.5 Recipient ok", "250 2.1.5 Recipient ok"],
+          "firstuid: daemon 550, nobody 250, root (alias) 250, postmaster 250 (%r)"
+          % lines)
+    check("user=\"daemon\" uid=1 is below the first valid uid 1000" in log,
+          "firstuid: the refusal is logged")
+    box = os.path.join(sp, "nobody")
+    check(os.path.exists(box) and open(box, "rb").read().count(b"\nSubject: hi") == 1,
+          "firstuid: root's mail is in nobody's mailbox, once")
+    out, log = smtp(["daemon@" + HOST], ["-F", "0"])
+    check("250 2.1.5" in out, "firstuid: -F 0 lets daemon take mail")
+
+
+def mailname():
+    sp = fresh()
+    etc = os.path.join(T, "etc")
+    shutil.copytree("/etc", etc, symlinks=True, ignore_dangling_symlinks=True,
+                    ignore=shutil.ignore_patterns("*.lock", "mtab"))
+    with open(os.path.join(etc, "mailname"), "w") as f:
+        f.write("example.net\n")
+    users = os.path.join(T, "users")
+    with open(users, "w") as f:
+        f.write("alice:{PLAIN}alicepw:2001:2001\n")
+    pre = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc]
+    out, log = smtp(["alice@example.net", "alice@" + HOST, "alice@example.com"],
+                    ["-p", users], pre=pre)
+    lines = [l for l in out.split("\r\n") if l.startswith(("250 2.1.5", "550 5.7.1"))]
+    check(lines == ["250 2.1.5 Recipient ok", "250 2.1.5 Recipient ok",
+                    "550 5.7.1 Relaying denied"],
+          "mailname: /etc/mailname's domain and the host name are ours (%r)" % lines)
+    out, log = smtp(["alice@example.net"], ["-p", users, "-d", "example.org"],
+                    pre=pre)
+    check("550 5.7.1" in out, "mailname: not with -d")
+
+
+def logs():
+    sp = fresh()
+    users = os.path.join(T, "users")
+    with open(users, "w") as f:
+        f.write("alice:{PLAIN}alicepw:2001:2001\n")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    # Whether or not this machine has a syslog daemon, in our own mount
+    # namespace /dev/log is no socket.
+    err = open(os.path.join(T, "listen.err"), "wb")
+    srv = subprocess.Popen(["unshare", "-m", "sh", "-c",
+                            "[ -e /dev/log ] && mount --bind /dev/null /dev/log;"
+                            ' exec "$@"', "sh", SMTPD, "-L", "127.0.0.1:%d" % port,
+                            "-h", HOST, "-m", sp, "-p", users],
+                           stderr=err)
+    try:
+        got = b""
+        for _ in range(100):
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                f = c.makefile("rb")
+                got = f.readline()
+                c.sendall(b"QUIT\r\n")
+                f.readline()
+                f.close()
+                c.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        check(got.startswith(b"220 "), "logs: -L serves")
+        time.sleep(0.5)
+    finally:
+        srv.terminate()
+        srv.wait(timeout=30)
+        err.close()
+    text = open(os.path.join(T, "listen.err"), "rb").read().decode("latin-1")
+    check("syslog unreachable (/dev/log), logging to stderr" in text and
+          " connect" in text and "disconnect end=quit" in text,
+          "logs: -L without syslog logs to stderr (%r)" % text[-200:])
+    # Under inetd fd 2 may be the client: nothing there, syslog or not.
+    p = subprocess.run([SMTPD, "-h", HOST, "-m", sp, "-p", users],
+                       input=b"EHLO x\r\nQUIT\r\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    check(p.stderr == b"" and p.stdout.startswith(b"220 "),
+          "logs: under inetd fd 2 stays silent")
+
+
+def main():
+    global T
+    if os.geteuid() != 0:
+        print("skip: admin-rules needs root")
+        return 77
+    T = tempfile.mkdtemp(prefix="admin-rules.")
+    os.chmod(T, 0o755)
+    try:
+        for t in (noids, firstuid, mailname, logs):
+            t()
+    finally:
+        shutil.rmtree(T, ignore_errors=True)
+    print("admin-rules: %d failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
