@@ -155,7 +155,7 @@ main(int argc, char **argv)
 			r[i - 3].head = head;
 			r[i - 3].headlen = hl;
 		}
-		e = store_deliver(argv[2], r, (size_t)argc - 3, body, len);
+		e = store_deliver(argv[2], r, (size_t)argc - 3, body, len, 0);
 		free(r);
 		if (e != 0)
 			fprintf(stderr, "deliver: %s\n", store_strerror(e));
