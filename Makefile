@@ -9,6 +9,8 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 SANITIZE ?=
 STATIC	?=
+SMTP_PORT ?= 2525
+POP3_PORT ?= 1100
 
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wno-format-nonliteral
@@ -109,8 +111,9 @@ stress: all $(TOOL_BIN)
 bench: all $(TOOL_BIN)
 	@sh bench/run.sh
 
+# Ports: make demo SMTP_PORT=2526 POP3_PORT=1101
 demo: all
-	@sh contrib/demo.sh
+	@SMTP_PORT=$(SMTP_PORT) POP3_PORT=$(POP3_PORT) sh contrib/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \

@@ -33,7 +33,8 @@ fi
 S=$(mktemp -d "${TMPDIR:-/tmp}/sessions-bench.XXXXXX") || exit 1
 chmod 755 "$S"
 mkdir "$S/spool"
-echo "u:{PLAIN}x" >"$S/users"
+# As root every users-file entry needs its owner (issue 10): nobody's.
+if [ "$(id -u)" = 0 ]; then echo "u:{PLAIN}x:65534:65534"; else echo "u:{PLAIN}x"; fi >"$S/users"
 PID=""
 cleanup() {
 	[ -z "$PID" ] || { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }

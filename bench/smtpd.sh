@@ -25,7 +25,9 @@ os.mkdir(spool)
 users = os.path.join(S, "users")
 with open(users, "w") as f:
     for u in ("u0", "u1", "u2", "u3"):
-        f.write("%s:{PLAIN}x\n" % u)
+        # As root (inetd) every entry needs its owner: nobody's.
+        f.write("%s:{PLAIN}x:%d:%d\n" % ((u,) + ((65534, 65534) if os.geteuid() == 0
+                                               else (os.getuid(), os.getgid()))))
 
 # One session file per mailbox: EHLO, MAIL, RCPT, DATA with a 4 KiB message
 # (76-byte lines, headers like real mail), QUIT; pipelined as a client may.

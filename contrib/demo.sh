@@ -24,7 +24,10 @@ fi
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/inetmail-demo.XXXXXX")
 spid="" ppid=""
+# stop STATUS: Ctrl-C ends the demo normally (0); a failure keeps its status,
+# so `make demo` fails when the demo could not run.
 stop() {
+	st=$1
 	trap - INT TERM EXIT
 	# SIGTERM: the listeners stop accepting and wait for open sessions.
 	# (Ctrl-C has already sent them SIGINT, which does the same.)
@@ -33,9 +36,10 @@ stop() {
 	wait || true
 	rm -rf "$D"
 	echo "demo: stopped, $D removed" >&2
-	exit 0
+	exit "$st"
 }
-trap stop INT TERM EXIT
+trap 'stop 0' INT TERM
+trap 'stop $?' EXIT
 
 # The spool: its group may make dotlocks (pop3d keeps that group after it
 # drops to the mailbox owner); smtpd creates the mailbox for uid:gid.
@@ -55,8 +59,11 @@ spid=$!
 ppid=$!
 sleep 0.3
 for p in $spid $ppid; do
-	kill -0 "$p" 2>/dev/null ||
-	    { echo "demo: a server did not start (port in use?)" >&2; exit 1; }
+	kill -0 "$p" 2>/dev/null || {
+		echo "demo: a server did not start: is port $SMTP_PORT or $POP3_PORT" \
+		    "in use?  Try: make demo SMTP_PORT=2526 POP3_PORT=1101" >&2
+		exit 69	# EX_UNAVAILABLE
+	}
 done
 
 cat >&2 <<EOF

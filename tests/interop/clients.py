@@ -14,17 +14,25 @@ Received).  Prints one "ok NAME" or "FAIL NAME: why" line per check and exits
 --tls CAFILE: the ports speak TLS from the first byte (stunnel in front): only
 curl smtps:// and pop3s:// are run, checking the server's certificate
 against CAFILE (the test's throwaway certificate).
+
+--starttls CAFILE: the ports want STARTTLS / STLS before anything else
+(stunnel's protocol = smtp / pop3 in front): every client is run, each told
+to upgrade and to check the certificate against CAFILE: smtplib.starttls,
+poplib.stls, curl --ssl-reqd, swaks --tls, fetchmail sslproto tls1.2+,
+mpop --tls-starttls.
 """
 import argparse
 import os
 import poplib
 import smtplib
+import ssl
 import subprocess
 import sys
 import time
 
 T = 20          # seconds: every socket operation and every client run
 failed = 0
+STARTTLS = None  # --starttls CAFILE: every client upgrades first
 
 
 def report(name, ok, why=""):
@@ -108,6 +116,8 @@ def same(name, got, want):
 
 def pop_login(pop, user, pw, tls=False):
     p = poplib.POP3(pop[0], pop[1], timeout=T)
+    if STARTTLS:
+        p.stls(ssl.create_default_context(cafile=STARTTLS))
     p.user(user)
     p.pass_(pw)
     return p
@@ -151,6 +161,9 @@ def do_smtplib(a, smtp, pop, users, tag):
     try:
         with smtplib.SMTP(smtp[0], smtp[1], timeout=T) as s:
             s.ehlo("client.example.org")
+            if STARTTLS:
+                s.starttls(context=ssl.create_default_context(cafile=STARTTLS))
+                s.ehlo("client.example.org")
             refused = s.sendmail("sender@example.org", rcpts, m)
         report("smtplib: message to %d recipients accepted" % len(rcpts),
                refused == {}, "refused: %r" % (refused,))
@@ -193,6 +206,8 @@ def do_curl(a, smtp, pop, users, tag, tls=False):
     with open(f, "wb") as fh:
         fh.write(m)
     ins = ["--cacert", a.tls] if tls else []
+    if STARTTLS:
+        ins = ["--ssl-reqd", "--cacert", STARTTLS]
     s = "smtps" if tls else "smtp"
     p = "pop3s" if tls else "pop3"
     base = "%s://%s:%s@%s:%d" % (p, user, pw, urlhost(pop[0]), pop[1])
@@ -233,7 +248,9 @@ def do_swaks(a, smtp, pop, users, tag):
     out = run("swaks: send", ["swaks", "--server", smtp[0], "--port",
               str(smtp[1]), "--helo", "client.example.org", "--from",
               "sender@example.org", "--to", "%s@%s" % (user, a.domain),
-              "--data", "@" + f, "--timeout", str(T), "--hide-all"])
+              "--data", "@" + f, "--timeout", str(T), "--hide-all"] +
+              (["--tls", "--tls-verify", "--tls-ca-path", STARTTLS]
+               if STARTTLS else []))
     if out is None:
         return
     report("swaks: send", True)
@@ -267,6 +284,15 @@ def do_fetchmail(a, smtp, pop, users, tag):
                  '  mda "%s %s"\n'
                  % (pop[0], pop[1], T, user, pw, os.environ.get("USER", "root"),
                     mda, d))
+    if STARTTLS:
+        # STLS required, the certificate checked; fetchmail checks only
+        # names, not IP addresses, so it is told the certificate's name.
+        with open(rc, "r+") as fh:
+            t = fh.read().replace(
+                'sslproto ""', 'sslproto "tls1.2+" sslcertck sslcertfile "%s"'
+                ' sslcommonname "localhost"' % STARTTLS)
+            fh.seek(0)
+            fh.write(t)
     os.chmod(rc, 0o600)
     env_home = os.path.join(a.work, "fmhome-%s" % tag)
     os.makedirs(env_home, exist_ok=True)
@@ -306,7 +332,9 @@ def do_mpop(a, smtp, pop, users, tag):
     out = run("mpop: download", [
         "mpop", "-C", conf, "--host=" + pop[0], "--port=%d" % pop[1],
         "--user=" + user, "--passwordeval=echo " + pw, "--auth=user",
-        "--tls=off", "--timeout=%d" % T, "--keep=off", "--only-new=off",
+        *(["--tls=on", "--tls-starttls=on", "--tls-trust-file=" + STARTTLS]
+          if STARTTLS else ["--tls=off"]),
+        "--timeout=%d" % T, "--keep=off", "--only-new=off",
         "--uidls-file=" + os.path.join(d, ".uidls"),
         "--delivery=mda," + mda + " " + d, "-q"])
     if out is None:
@@ -329,8 +357,11 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--tag", default="t")
     ap.add_argument("--tls", metavar="CAFILE")
+    ap.add_argument("--starttls", metavar="CAFILE")
     ap.add_argument("--only", default="smtplib,curl,swaks,fetchmail,mpop")
     a = ap.parse_args()
+    global STARTTLS
+    STARTTLS = a.starttls
     smtp, pop = hostport(a.smtp), hostport(a.pop)
     users = [tuple(x.split(":", 1)) for x in a.users.split(",")]
     os.makedirs(a.work, exist_ok=True)

@@ -8,7 +8,8 @@
 #             contrib/ files by changing only paths, ports and test options,
 #             so those files are what is tested.
 #  clients    tests/interop/clients.py: smtplib, poplib, curl, swaks, fetchmail,
-#             mpop; every message compared byte for byte.
+#             mpop; every message compared byte for byte; mutt and mailutils
+#             on the same spool (readers.sh).
 #  also       make install (PREFIX, DESTDIR), a jail from contrib/mkjail whose
 #             session processes are not root, the fail2ban filter against the
 #             servers' own log lines.
@@ -33,14 +34,20 @@ check() {		# check NAME COMMAND...: ok when the command succeeds
 section() { printf '\n== %s\n' "$*"; }
 
 # ---- what we need ----------------------------------------------------------
-# command:package; xinetd conflicts with openbsd-inetd in Debian, so it is
-# unpacked from its package into the scratch folder instead (below).
+# command:package (or Perl::Module:package); xinetd conflicts with
+# openbsd-inetd in Debian, so it is unpacked from its package into the
+# scratch folder instead (below).
 NEED="python3:python3 curl:curl swaks:swaks fetchmail:fetchmail mpop:mpop
 inetd:openbsd-inetd tcpserver:ucspi-tcp systemd-socket-activate:systemd
-stunnel4:stunnel4 fail2ban-regex:fail2ban openssl:openssl"
+stunnel4:stunnel4 fail2ban-regex:fail2ban openssl:openssl
+Net::SSLeay:libnet-ssleay-perl IO::Socket::INET6:libio-socket-inet6-perl
+mutt:mutt mail.mailutils:mailutils tmux:tmux"
 missing=""
 for cp in $NEED; do
-	command -v "${cp%%:*}" >/dev/null 2>&1 || missing="$missing ${cp#*:}"
+	case ${cp%:*} in
+	*::*) perl -M"${cp%:*}" -e 1 >/dev/null 2>&1 ;;	# swaks: --tls, ::1
+	*) command -v "${cp%:*}" >/dev/null 2>&1 ;;
+	esac || missing="$missing ${cp##*:}"
 done
 apt_install() {
 	export DEBIAN_FRONTEND=noninteractive
@@ -321,6 +328,7 @@ stop_all
 check "tcpserver: spool empty after the clients" spool_empty
 
 . "$HERE/tls.sh"
+. "$HERE/readers.sh"
 . "$HERE/jail.sh"
 . "$HERE/fail2ban.sh"
 
