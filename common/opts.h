@@ -90,6 +90,10 @@ int priv_startup(const struct opts *o);
  * channel.  Returns -1 (logged) when it cannot split. */
 pid_t priv_split(const struct opts *o, int *fd);
 
+/* A descriptor to put in place of a connection given up: /dev/null, or in
+ * a jail without it the root directory read-only.  -1 on failure. */
+int priv_nullfd(void);
+
 /* In the privileged part: wait for the session to end.  Returns the exit
  * status to leave with: the session's, or 128 + the signal that killed it
  * (logged), like a shell. */

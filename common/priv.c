@@ -127,6 +127,18 @@ priv_drop(uid_t uid, gid_t gid, gid_t extra_gid)
 	return verify_dropped(uid, gid);
 }
 
+int
+priv_nullfd(void)
+{
+	int fd;
+
+	/* In a chroot jail (-r) there may be no /dev/null: the jail's root,
+	 * opened read-only, fails every read and write just as safely. */
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fd = open("/", O_RDONLY | O_DIRECTORY);
+	return fd;
+}
+
 /* The privileged part must not hold the client's connection: fds 0 and 1
  * become /dev/null, and so does fd 2 when it is the same socket (inetd
  * passes the connection as 0, 1 and 2; with -l stderr fd 2 is the log). */
@@ -139,7 +151,7 @@ detach_client(void)
 	same = fstat(0, &s0) == 0 && fstat(2, &s2) == 0 &&
 	    S_ISSOCK(s0.st_mode) && s0.st_dev == s2.st_dev &&
 	    s0.st_ino == s2.st_ino;
-	if ((nul = open("/dev/null", O_RDWR)) == -1)
+	if ((nul = priv_nullfd()) == -1)
 		return -1;
 	if (dup2(nul, 0) == -1 || dup2(nul, 1) == -1 ||
 	    (same && dup2(nul, 2) == -1)) {

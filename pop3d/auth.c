@@ -3,7 +3,6 @@
  * credentials go to the privileged part (priv.c) to be checked, and on
  * success the connection goes with them. */
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include "chan.h"
 #include <stdio.h>
@@ -69,7 +68,7 @@ hand_over(struct pop3 *s)
 		s->end = "login-error";
 		return PR_ERR_TEMP;
 	}
-	if ((nul = open("/dev/null", O_RDWR)) != -1) {
+	if ((nul = priv_nullfd()) != -1) {
 		(void)dup2(nul, 0);
 		(void)dup2(nul, 1);
 		if (nul > 2)

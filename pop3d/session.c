@@ -129,6 +129,12 @@ run(struct pop3 *s)
 			break;
 		}
 	}
+	/* The maildrop is free before the client reads our last reply, so a
+	 * client that logs in again at once (from any host of a cluster)
+	 * does not meet its own session's [IN-USE]. */
+	if (s->popfd != -1)
+		close(s->popfd);
+	s->popfd = -1;
 	rc = io_flush(io) == 0 ? 0 : EX_IOERR;
 	if (rc != 0)
 		s->end = "write-error";

@@ -37,12 +37,18 @@ set_paths(struct store_box *b, const char *spool, const char *name)
 	return 0;
 }
 
-/* Create the missing mailbox: 0600, as root given to its user.  Returns
+/* Create the missing mailbox: 0600, as root given to its user.  It is made
+ * under a hidden name, given away, and only then linked into place, so no
+ * one ever sees it under its own name before it is its user's (a login
+ * racing the delivery would otherwise find a root-owned file).  Returns
  * the descriptor, -1 (logged) or -2 when someone made it meanwhile. */
 static int
 create_file(struct store_box *b, gid_t group)
 {
-	int fd;
+	static unsigned counter;
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd, r, e;
 
 	/* Not root, we can only make files of our own. */
 	if (geteuid() != 0 && b->owner != geteuid()) {
@@ -51,18 +57,39 @@ create_file(struct store_box *b, gid_t group)
 		errno = EPERM;
 		return -1;
 	}
-	fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY |
+	r = snprintf(tmp, sizeof(tmp), "%.*s/.new.%ld.%u.%ld",
+	    (int)(b->namepos - 1), b->path, (long)getpid(), counter++,
+	    store_now_ms());
+	if (r < 0 || (size_t)r >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		log_warn("mailbox=%s create", b->path);
+		return -1;
+	}
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY |
 	    O_CLOEXEC, 0600);
 	if (fd == -1) {
-		if (errno == EEXIST)
-			return -2;
 		log_warn("mailbox=%s create", b->path);
 		return -1;
 	}
 	if (b->owner != geteuid() && fchown(fd, b->owner, group) == -1) {
 		log_warn("mailbox=%s chown", b->path);
 		close(fd);
-		unlink(b->path);
+		unlink(tmp);
+		return -1;
+	}
+	r = link(tmp, b->path);
+	e = errno;
+	/* link() may succeed on an NFS server yet report failure: our
+	 * file's link count is the truth. */
+	if (fstat(fd, &st) == 0 && st.st_nlink == 2)
+		r = 0;
+	unlink(tmp);
+	if (r == -1) {
+		close(fd);
+		if (e == EEXIST)
+			return -2;
+		errno = e;
+		log_warn("mailbox=%s create", b->path);
 		return -1;
 	}
 	return fd;

@@ -98,17 +98,18 @@ stop_all
 
 # A re-run of mkjail (a new domain, new binaries) keeps the users it made;
 # -U replaces one by name; -R starts the file over.
-if sh contrib/mkjail -o nobody -b "$J/sbin" -d example.org "$J" >"$W/mkjail2.out" 2>&1; then
+mkdir -p "$W/jailbin" && cp "$J/sbin/smtpd" "$J/sbin/pop3d" "$W/jailbin/"
+if sh contrib/mkjail -o nobody -b "$W/jailbin" -d example.org "$J" >"$W/mkjail2.out" 2>&1; then
 	check "mkjail: a re-run without -U keeps alice, bob and carol" \
 		test "$(grep -c '^alice:\|^bob:\|^carol:' "$J/etc/users")" = 3
 else
 	bad "mkjail: re-run failed"; cat "$W/mkjail2.out"
 fi
-sh contrib/mkjail -o nobody -b "$J/sbin" -d localhost -U 'alice:{PLAIN}newpw' "$J" \
+sh contrib/mkjail -o nobody -b "$W/jailbin" -d localhost -U 'alice:{PLAIN}newpw' "$J" \
     >"$W/mkjail3.out" 2>&1
 check "mkjail: -U alice replaces her entry, bob and carol stay" \
 	test "$(grep -c '^alice:{PLAIN}newpw:' "$J/etc/users") $(grep -c '^alice:' "$J/etc/users") $(grep -c '^bob:\|^carol:' "$J/etc/users")" = "1 1 2"
-sh contrib/mkjail -o nobody -b "$J/sbin" -d localhost -R -U 'dave:{PLAIN}davepw' "$J" \
+sh contrib/mkjail -o nobody -b "$W/jailbin" -d localhost -R -U 'dave:{PLAIN}davepw' "$J" \
     >"$W/mkjail4.out" 2>&1
 check "mkjail: -R leaves only the -U users, the old file kept as users.old" \
 	test "$(grep -c '^[a-z]*:' "$J/etc/users") $(grep -c '^dave:' "$J/etc/users") $(grep -c '^bob:' "$J/etc/users.old")" = "1 1 1"
