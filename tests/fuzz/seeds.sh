@@ -41,6 +41,11 @@ printf '# aliases\n\nteam: alice, Bob\n  abuse :carol,abuse-box  \n' >"$C/aliase
 printf '# site aliases\npostmaster: alice\n' >"$C/aliases/postmaster"
 printf 'a: b\r\nc:d,e ,\tf\n#x: y\n' >"$C/aliases/crlf"
 printf 'x.lock: y\n..: z\n' >"$C/aliases/bad-names"
+# /etc/aliases syntax: continuation lines, quotes, nesting, unsupported targets.
+printf 'postmaster: root\nroot: alice\nteam: alice,\n  bob\n\t, carol\n' >"$C/aliases/debian"
+printf '"sales": \\dave, "eve"@example.org, |/usr/bin/procmail\nlog: /var/log/x, :include:/etc/list, x@remote.example\n' \
+    >"$C/aliases/kinds"
+printf '  leading continuation\na: "b, c"\nd:e\r\n' >"$C/aliases/odd"
 
 # Paths and parameters: what the transcripts give MAIL FROM and RCPT TO, and
 # the command lines themselves.
