@@ -109,7 +109,9 @@ pop3_drop_open(struct pop3 *s)
 		return r == STORE_ENAME || r == STORE_ENOTMBOX ?
 		    PR_ERR_PERM : PR_ERR_TEMP;
 	} else {
-		r = mbox_scan(s->box.fd, s->box.size, &s->ix);
+		/* The index when it describes the mailbox exactly, else a
+		 * scan (which writes a new index). */
+		r = store_scan(&s->box, &s->ix);
 		store_unlock(&s->box);
 		if (r != MBOX_OK) {
 			s->why = r == MBOX_ENOTMBOX ? "not an mbox file" :

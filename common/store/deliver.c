@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +88,7 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 {
 	const struct store_rcpt **v;
 	struct store_box *box;
+	struct stat *before;
 	char txn[128], marker[PATH_MAX];
 	size_t i, opened = 0, written = 0;
 	int e = STORE_OK, fd, dropfail = 0;
@@ -95,9 +97,11 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		return STORE_OK;
 	v = calloc(n, sizeof(*v));
 	box = calloc(n, sizeof(*box));
-	if (v == NULL || box == NULL) {
+	before = calloc(n, sizeof(*before));
+	if (v == NULL || box == NULL || before == NULL) {
 		free(v);
 		free(box);
+		free(before);
 		log_warnx("delivery out of memory");
 		return STORE_EIO;
 	}
@@ -143,7 +147,13 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		uint64_t len = strlen(sep) + v[written]->headlen + bodylen + 1;
 
 		/* The record goes first: if we die mid-write, whoever
-		 * breaks our lock knows what to cut off. */
+		 * breaks our lock knows what to cut off.  The file as it was
+		 * goes to the index update. */
+		if (fstat(b->fd, &before[written]) == -1) {
+			log_warn("mailbox=%s fstat", b->path);
+			e = STORE_EIO;
+			goto fail;
+		}
 		if (dotlock_record(b->lock, b->owner, b->size, len, txn, b->dev,
 		    b->ino) == -1) {
 			log_warn("dotlock=%s record", b->lock);
@@ -179,6 +189,9 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		}
 	}
 	FAULT("deliver.committed", -1);
+	/* Committed: the indexes follow, while we still hold the locks. */
+	for (i = 0; i < n; i++)
+		store_index_append(&box[i], &before[i]);
 	for (i = 0; i < n; i++) {
 		if (store_release(&box[i]) == -1)
 			dropfail = 1;
@@ -192,6 +205,7 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		log_warn("delivery commit marker=%s unlink", marker);
 	free(v);
 	free(box);
+	free(before);
 	return STORE_OK;
 fail:
 	rollback(box, written);
@@ -199,5 +213,6 @@ fail:
 		store_close(&box[i]);
 	free(v);
 	free(box);
+	free(before);
 	return e;
 }

@@ -50,6 +50,41 @@ verify(struct store_box *b, const struct mbox_index *ix, size_t first, char *buf
 	return 0;
 }
 
+/* The index of the mailbox after an expunge that removed the messages I
+ * with DEL[I] from IX and kept nothing else: the kept records, moved up.
+ * Best effort: a failure leaves an index that no longer matches. */
+static void
+new_index(struct store_box *b, const struct mbox_index *ix,
+    const unsigned char *del)
+{
+	struct mbox_index nx;
+	struct stat st;
+	uint64_t moved = 0, span;
+	size_t i;
+
+	memset(&nx, 0, sizeof(nx));
+	if (fstat(b->fd, &st) == -1 ||
+	    (nx.msg = malloc((ix->n + 1) * sizeof(*nx.msg))) == NULL)
+		return;
+	for (i = 0; i < ix->n; i++) {
+		span = (i + 1 < ix->n ? ix->msg[i + 1].off : ix->end) -
+		    ix->msg[i].off;
+		if (del[i]) {
+			moved += span;
+			continue;
+		}
+		nx.msg[nx.n] = ix->msg[i];
+		nx.msg[nx.n].off -= moved;
+		nx.total += ix->msg[i].size;
+		nx.n++;
+	}
+	nx.end = (uint64_t)st.st_size;
+	store_stamp(&st, &nx.stamp);
+	nx.racy = 1;	/* our own change, this instant */
+	store_index_save(b, &nx);
+	mbox_index_free(&nx);
+}
+
 int
 store_expunge(struct store_box *b, const struct mbox_index *ix,
     const unsigned char *del)
@@ -57,7 +92,8 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 	char path[PATH_MAX], spool[PATH_MAX], head[JOURNAL_HEAD], *buf;
 	uint64_t x, jlen = 0, from, to, tail;
 	size_t i, first;
-	int jfd, e = STORE_OK, lastdel;
+	int jfd, e = STORE_OK, lastdel, appended;
+	struct mbox_stamp now;
 	struct stat st;
 
 	for (first = 0; first < ix->n && !del[first]; first++)
@@ -69,7 +105,16 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 		log_warnx("mailbox=%s expunge: out of memory", b->path);
 		return STORE_EIO;
 	}
-	if (verify(b, ix, first, buf) == -1) {
+	/* Unchanged since the scan (the same inode, size and times: no
+	 * writer can keep ctime) needs no reading; otherwise every message
+	 * from the first we change on must still hash as scanned. */
+	if (fstat(b->fd, &st) == -1) {
+		free(buf);
+		return STORE_EIO;
+	}
+	store_stamp(&st, &now);
+	if ((ix->stamp.ino == 0 || ix->racy || !store_stamp_eq(&now, &ix->stamp)) &&
+	    verify(b, ix, first, buf) == -1) {
 		log_warnx("mailbox=%s changed since the scan, nothing removed",
 		    b->path);
 		free(buf);
@@ -87,6 +132,7 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 			return store_errno(errno);
 		}
 		b->size = x;
+		new_index(b, ix, del);
 		return STORE_OK;
 	}
 
@@ -149,11 +195,18 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 		/* The journal stays: the next locker replays it. */
 		e = STORE_EIO;
 	} else {
+		appended = b->size != ix->end;
 		b->size = x + jlen;
 		FAULT("expunge.applied", b->fd);
 		if (unlink(path) == -1)
 			log_warn("journal=%s unlink", path);
 		(void)sync_dir(spool);
+		/* The kept messages moved; mail appended since the scan is not
+		 * in IX: then the next login scans. */
+		if (appended)
+			store_index_drop(b);
+		else
+			new_index(b, ix, del);
 	}
 	close(jfd);
 	free(buf);

@@ -50,11 +50,25 @@ struct mbox_msg {
 	uint32_t	dup;		/* 0, or n for the n+1-th identical message */
 };
 
+/* The state of a mailbox file that an index describes: its inode, size
+ * and times.  ctime moves on every change and no other writer can set it
+ * back, so an equal stamp means an unchanged file. */
+struct mbox_stamp {
+	uint64_t	 ino, size;
+	int64_t		 mtime, mtime_ns, ctime, ctime_ns;
+};
+
 struct mbox_index {
 	struct mbox_msg	*msg;
 	size_t		 n, cap;
 	uint64_t	 end;		/* bytes scanned */
 	uint64_t	 total;		/* sum of sizes */
+	struct mbox_stamp stamp;	/* the file as it was scanned (the store
+					   fills it in; zero when unknown) */
+	int		 racy;		/* the stamp was taken within a clock
+					   tick of the file's last change: a
+					   change in that same tick would not
+					   show in it */
 };
 
 #define MBOX_OK		0
@@ -67,6 +81,14 @@ struct mbox_index {
  * caller; free with mbox_index_free).  A message starts at "From " at the
  * start of the file or after an empty line.  An empty file is an empty index. */
 int mbox_scan(int fd, uint64_t end, struct mbox_index *ix);
+/* Scan bytes [START, END) of FD, START being where a message begins (its
+ * "From " line, after an empty line or at the start), appending to *IX
+ * (whose earlier messages end before START).  Duplicates are not numbered:
+ * mbox_index_dups does that for the whole index. */
+int mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix);
+/* Number identical messages (the dup of their UIDLs) over the whole of
+ * *IX.  Returns MBOX_OK or MBOX_ENOMEM. */
+int mbox_index_dups(struct mbox_index *ix);
 void mbox_index_free(struct mbox_index *ix);
 
 /* The UIDL of message M: 32 hex digits, plus ".n" for identical copies. */

@@ -30,12 +30,14 @@ cmp_hash(const void *a, const void *b)
 
 /* Identical messages (resent mail, another MDA's fan-out) hash alike: number
  * the later copies so every UIDL in the maildrop is unique. */
-static int
-mark_dups(struct mbox_index *ix)
+int
+mbox_index_dups(struct mbox_index *ix)
 {
 	struct mbox_msg **v;
 	size_t i;
 
+	for (i = 0; i < ix->n; i++)
+		ix->msg[i].dup = 0;
 	if (ix->n < 2)
 		return MBOX_OK;
 	if ((v = malloc(ix->n * sizeof(*v))) == NULL)
@@ -268,9 +270,22 @@ scan_window(struct scan *s, size_t lim)
 int
 mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 {
+	int e;
+
+	ix->end = end;
+	if ((e = mbox_scan_from(fd, 0, end, ix)) != MBOX_OK)
+		return e;
+	if ((e = mbox_index_dups(ix)) != MBOX_OK)
+		mbox_index_free(ix);
+	return e;
+}
+
+int
+mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
+{
 	struct scan s;
-	uint64_t pos = 0;
-	size_t carry = 0, want, lim;
+	uint64_t pos = start;
+	size_t carry = 0, want, lim, bufsize;
 	int linestart = 1, e = MBOX_OK;
 	char *buf;
 	ssize_t r;
@@ -280,15 +295,17 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 	s.ix = ix;
 	s.end = end;
 	ix->end = end;
-	if (end == 0)
+	if (end <= start)
 		return MBOX_OK;
-	/* A small window that stays in the CPU cache while it is scanned. */
-	if ((buf = malloc(SCAN_BUF)) == NULL)
+	/* A small window that stays in the CPU cache while it is scanned;
+	 * no bigger than the range (a delivery's index update scans 4 KiB). */
+	bufsize = end - start < SCAN_BUF ? (size_t)(end - start) : SCAN_BUF;
+	if ((buf = malloc(bufsize)) == NULL)
 		return MBOX_ENOMEM;
 	s.buf = buf;
 	s.prev[0] = s.prev[1] = '\n';
 	while (pos < end) {
-		want = SCAN_BUF - carry;
+		want = bufsize - carry;
 		if (want > end - pos - carry)
 			want = (size_t)(end - pos - carry);
 		r = pread(fd, buf + carry, want, (off_t)(pos + carry));
@@ -300,7 +317,7 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 		}
 		s.base = pos;
 		s.n = carry + (size_t)r;
-		if (pos == 0 && (s.n < 5 || memcmp(s.buf, "From ", 5) != 0)) {
+		if (pos == start && (s.n < 5 || memcmp(s.buf, "From ", 5) != 0)) {
 			e = MBOX_ENOTMBOX;
 			goto out;
 		}
@@ -311,7 +328,7 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 			const char *last = memrchr(s.buf, '\n', s.n);
 
 			if (last != NULL && s.n - (size_t)(last - s.buf + 1) <
-			    SCAN_BUF / 2)
+			    bufsize / 2)
 				lim = (size_t)(last - s.buf) + 1;
 		}
 		if (s.frompending) {
@@ -341,7 +358,6 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 		carry = s.n - lim;
 		memmove(buf, buf + lim, carry);
 	}
-	e = mark_dups(ix);
 out:
 	free(buf);
 	if (e != MBOX_OK)

@@ -405,3 +405,24 @@ store_session(const char *spool, const char *name, uid_t owner, int *fdp)
 	*fdp = fd;
 	return STORE_OK;
 }
+
+int
+store_scan(struct store_box *b, struct mbox_index *ix)
+{
+	struct stat st;
+	int e;
+
+	memset(ix, 0, sizeof(*ix));
+	if (fstat(b->fd, &st) == -1)
+		return MBOX_EIO;
+	if (store_index_load(b, ix) == 0)
+		return MBOX_OK;
+	if ((e = mbox_scan(b->fd, b->size, ix)) != MBOX_OK)
+		return e;
+	store_stamp(&st, &ix->stamp);
+	ix->racy = store_stamp_racy(&ix->stamp);
+	/* The file did not change under the lock: the stamp is the scan's. */
+	if ((uint64_t)st.st_size == b->size)
+		store_index_save(b, ix);
+	return MBOX_OK;
+}

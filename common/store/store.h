@@ -91,6 +91,13 @@ struct store_rcpt {
 int store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
     const char *body, size_t bodylen, uint64_t quota);
 
+/* The snapshot of a locked box B at login: its messages, from its index
+ * when that describes the mailbox exactly (a read of the index instead of
+ * the whole mailbox), else from a scan, which then writes a new index.
+ * *IX is zeroed first; free it with mbox_index_free.  Returns MBOX_OK or
+ * an MBOX_* error. */
+int store_scan(struct store_box *b, struct mbox_index *ix);
+
 /* Mark mailbox NAME as used by this POP3 session: an fcntl lock on SPOOL/.NAME.pop,
  * released by the kernel when the process dies.  The marker must be one we
  * trust for OWNER's mailbox ((uid_t)-1: the running user).  Returns 0 (*FD

@@ -2,6 +2,8 @@
 #ifndef INETMAIL_STORE_INT_H
 #define INETMAIL_STORE_INT_H
 
+#include <sys/stat.h>
+
 #include "store.h"
 
 /* A STORE_* result for errno value E of a failed write. */
@@ -21,6 +23,24 @@ int sync_dir(const char *dir);
 
 /* The spool directory of B, for sync_dir, into BUF. */
 const char *store_spool(const struct store_box *b, char *buf, size_t cap);
+
+/* index.c: the mailbox index SPOOL/.NAME.idx (a cache of a scan). */
+/* The stamp of the file ST describes. */
+void store_stamp(const struct stat *st, struct mbox_stamp *sp);
+int store_stamp_eq(const struct mbox_stamp *a, const struct mbox_stamp *b);
+/* 1 when SP was taken within a clock tick (or so) of its last change. */
+int store_stamp_racy(const struct mbox_stamp *sp);
+/* Load B's index into *IX when it describes the locked mailbox exactly and
+ * holds together.  Returns 0 (*IX filled, duplicates numbered) or -1. */
+int store_index_load(struct store_box *b, struct mbox_index *ix);
+/* Write IX (with its stamp) as B's index; best effort, never synced. */
+void store_index_save(struct store_box *b, const struct mbox_index *ix);
+/* B's index, if any, describes nothing any more. */
+void store_index_drop(struct store_box *b);
+/* After a delivery appended to B (BEFORE: the file before it, locked all
+ * along): carry an index that was current on with the new messages; start
+ * one for a mailbox that was empty.  Best effort. */
+void store_index_append(struct store_box *b, const struct stat *before);
 
 /* journal.c: the expunge journal SPOOL/.NAME.redo of box B. */
 #define JOURNAL_HEAD	256	/* header bytes; the data follows */

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mbox.h"
 #include "store.h"
+#include "store_int.h"
 
 static char spool[256];
 
@@ -779,6 +780,275 @@ START_TEST(uidl_reader_fields)
 }
 END_TEST
 
+/* --- the index (issue 11) ------------------------------------------------ */
+
+/* The snapshot of alice through the store (the index when it is good), and
+ * whether the index was what gave it. */
+static void
+snapshot(struct mbox_index *ix, int *from_index)
+{
+	struct store_box b;
+	struct mbox_index probe;
+
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0), 0);
+	*from_index = store_index_load(&b, &probe) == 0;
+	if (*from_index)
+		mbox_index_free(&probe);
+	ck_assert_int_eq(store_scan(&b, ix), 0);
+	store_close(&b);
+}
+
+/* What a full scan of alice says, with nothing cached. */
+static void
+full_scan(struct mbox_index *ix)
+{
+	struct store_box b;
+
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0), 0);
+	memset(ix, 0, sizeof(*ix));
+	ck_assert_int_eq(mbox_scan(b.fd, b.size, ix), 0);
+	store_close(&b);
+}
+
+/* The snapshot must be exactly the full scan, record for record. */
+static int
+snapshot_is_exact(void)
+{
+	struct mbox_index a, f;
+	int from, ok;
+	size_t i;
+
+	snapshot(&a, &from);
+	full_scan(&f);
+	ok = a.n == f.n && a.end == f.end && a.total == f.total;
+	for (i = 0; ok && i < a.n; i++)
+		ok = memcmp(&a.msg[i], &f.msg[i], sizeof(a.msg[i])) == 0;
+	mbox_index_free(&a);
+	mbox_index_free(&f);
+	return ok;
+}
+
+static int
+index_used(void)
+{
+	struct mbox_index a;
+	int from;
+
+	snapshot(&a, &from);
+	mbox_index_free(&a);
+	return from;
+}
+
+START_TEST(index_appends)
+{
+	const char *n[] = { "alice" };
+	int i;
+
+	/* A new mailbox gets its index with its first message; each of our
+	 * appends carries it on; every snapshot equals a full scan. */
+	ck_assert_int_eq(deliver(n, 1, "first\n"), 0);
+	ck_assert_int_eq(access(path_of(".alice.idx"), F_OK), 0);
+	ck_assert(index_used());
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(deliver(n, 1, i % 3 ? "more\n" : "From here\nsame\n"), 0);
+		ck_assert(index_used());
+		ck_assert(snapshot_is_exact());
+	}
+	/* Identical messages keep their .N numbers through the index. */
+	ck_assert_int_eq(deliver(n, 1, "more\n"), 0);
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+START_TEST(index_foreign_changes)
+{
+	const char *n[] = { "alice" };
+	FILE *f;
+
+	put("alice", A B C);
+	ck_assert(snapshot_is_exact());		/* the first login writes it */
+	ck_assert(index_used());
+	/* An append by another MDA (procmail): not ours, a scan. */
+	f = fopen(path_of("alice"), "ab");
+	fputs(D, f);
+	fclose(f);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	ck_assert(index_used());
+	/* A rewrite (mutt marks a message read): a scan. */
+#define B_READ "From b Thu Nov 26 06:00:00 2026\nSubject: b\nStatus: RO\n\nbbb\n\n"
+	put("alice", A B_READ C D);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	/* Truncated (Python's mailbox removed the last two): a scan. */
+	ck_assert_int_eq(truncate(path_of("alice"), (off_t)strlen(A B_READ)), 0);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	/* And our appends on top of a good index still carry it. */
+	ck_assert_int_eq(deliver(n, 1, "ours\n"), 0);
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+START_TEST(index_planted)
+{
+	char junk[4096];
+	int fd;
+
+	put("alice", A B C);
+	ck_assert(snapshot_is_exact());
+	/* Corrupt records, a cut file, a header of another mailbox: each
+	 * costs a scan, never a wrong answer. */
+	fd = open(path_of(".alice.idx"), O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, "X", 1, 150), 1);
+	close(fd);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	ck_assert_int_eq(truncate(path_of(".alice.idx"), 100), 0);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	memset(junk, 'j', sizeof(junk));
+	fd = open(path_of(".alice.idx"), O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	/* Another user's file under the name is never read (as root). */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(path_of(".alice.idx"), 2003, 2003), 0);
+		ck_assert(!index_used());
+		ck_assert(snapshot_is_exact());
+		ck_assert_int_eq(unlink(path_of(".alice.idx")), 0);
+	}
+	/* A FIFO or a symlink in its place hangs and follows nothing. */
+	unlink(path_of(".alice.idx"));
+	ck_assert_int_eq(mkfifo(path_of(".alice.idx"), 0600), 0);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	unlink(path_of(".alice.idx"));
+	ck_assert_int_eq(symlink("/etc/passwd", path_of(".alice.idx")), 0);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+static void
+deliver_one(void)
+{
+	const char *n[] = { "alice" };
+
+	deliver(n, 1, "crash\n");
+}
+
+/* A login's snapshot, which writes a new index when the old one is stale. */
+static void
+login_scan(void)
+{
+	struct mbox_index ix;
+	struct store_box b;
+
+	if (store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0) == 0 &&
+	    store_scan(&b, &ix) == 0)
+		mbox_index_free(&ix);
+	store_close(&b);
+}
+
+START_TEST(index_crash)
+{
+	struct mbox_index ix;
+	int from;
+
+	/* Killed between the new records and the header that counts them:
+	 * the mail is there (it was fsync'ed first), the index is stale. */
+	put("alice", A B);
+	ck_assert(snapshot_is_exact());
+	ck_assert(crash_at("index.records", 1, 0, deliver_one));
+	snapshot(&ix, &from);
+	ck_assert(!from);
+	ck_assert_int_eq(ix.n, 3);
+	mbox_index_free(&ix);
+	ck_assert(snapshot_is_exact());
+	ck_assert(index_used());
+	/* Killed while a login writes a new index (over a stale one): the
+	 * half-written file never counts. */
+	put("alice", A B C);
+	ck_assert(crash_at("index.written", 1, 0, login_scan));
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	ck_assert(index_used());
+}
+END_TEST
+
+/* Scan alice and expunge DEL in one session, as pop3d does. */
+static int
+expunge_now(const char *del)
+{
+	struct mbox_index ix;
+	struct store_box b;
+	unsigned char d[8] = { 0 };
+	size_t i;
+	int e;
+
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0), 0);
+	ck_assert_int_eq(store_scan(&b, &ix), 0);
+	store_unlock(&b);
+	for (i = 0; del[i]; i++)
+		d[del[i] - '1'] = 1;
+	if ((e = store_relock(&b)) == 0)
+		e = store_expunge(&b, &ix, d);
+	store_close(&b);
+	mbox_index_free(&ix);
+	return e;
+}
+
+START_TEST(index_expunge)
+{
+	put("alice", A B C D);
+	ck_assert(snapshot_is_exact());
+	/* Kept records move up: the next login reads them, exactly. */
+	ck_assert_int_eq(expunge_now("13"), 0);
+	ck_assert(same("alice", B D));
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+	ck_assert_int_eq(expunge_now("2"), 0);
+	ck_assert(same("alice", B));
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+	ck_assert_int_eq(expunge_now("1"), 0);
+	ck_assert(same("alice", ""));
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+/* A change the file's times cannot show (the same clock tick, the same
+ * size): with a racy stamp the expunge still checks every message. */
+START_TEST(index_racy_expunge)
+{
+	struct mbox_index ix;
+	struct store_box b;
+	struct stat st;
+	unsigned char d[8] = { 1, 0, 0 };
+	int fd;
+
+	put("alice", A B C);
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0), 0);
+	ck_assert_int_eq(store_scan(&b, &ix), 0);
+	store_unlock(&b);
+	fd = open(path_of("alice"), O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, "X", 1, strlen(A) + 36), 1);	/* in B */
+	close(fd);
+	ck_assert_int_eq(store_relock(&b), 0);
+	ck_assert_int_eq(fstat(b.fd, &st), 0);
+	store_stamp(&st, &ix.stamp);	/* as if the tick hid the change */
+	ix.racy = 1;
+	ck_assert_int_eq(store_expunge(&b, &ix, d), STORE_ECHANGED);
+	store_close(&b);
+	mbox_index_free(&ix);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -803,6 +1073,12 @@ store_suite(void)
 	TC("recovery", recovery_keeps_others);
 	TC("uidl", uidl_rules);
 	TC("uidl-reader-fields", uidl_reader_fields);
+	TC("index-appends", index_appends);
+	TC("index-foreign", index_foreign_changes);
+	TC("index-planted", index_planted);
+	TC("index-crash", index_crash);
+	TC("index-expunge", index_expunge);
+	TC("index-racy", index_racy_expunge);
 	return s;
 }
 
