@@ -6,7 +6,7 @@
 # result; exits 1 when any harness found a crash, a leak, a timeout or a
 # broken oracle.  The crashing input is kept in build/fuzz/artifacts/NAME/.
 #   FUZZ_SECONDS=N   seconds per harness
-#   FUZZ_ONLY="a b"  only these harnesses (smtp pop3 priv mbox users aliases addr)
+#   FUZZ_ONLY="a b"  only these harnesses (smtp pop3 priv mbox users aliases addr proxy)
 #   FUZZ_JOBS=N      parallel compiles (default: the number of CPUs)
 #   FUZZ_PAR=N       harnesses run at once (default 1)
 #   FUZZ_CFLAGS=...  more compiler flags (a change rebuilds everything)
@@ -18,7 +18,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 SECONDS_EACH=${FUZZ_SECONDS:-30}
-HARNESSES=${FUZZ_ONLY:-"smtp pop3 priv mbox users aliases addr"}
+HARNESSES=${FUZZ_ONLY:-"smtp pop3 priv mbox users aliases addr proxy"}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PAR=${FUZZ_PAR:-1}
 OUT=${FUZZ_OUT:-build/fuzz}
@@ -35,7 +35,7 @@ max_len() {
 	priv) echo 16384 ;;
 	mbox) echo 16384 ;;
 	users|aliases) echo 8192 ;;
-	addr) echo 1024 ;;
+	addr|proxy) echo 1024 ;;
 	esac
 }
 
