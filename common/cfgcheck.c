@@ -9,7 +9,9 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -219,6 +221,20 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 		    strerror(err));
 }
 
+/* -P was parsed with the options (a bad one never gets here); a network
+ * that holds every address is legal but almost surely a mistake. */
+static void
+check_proxy(struct cfgcheck *c, const struct opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->proxy.n; i++)
+		if (o->proxy.net[i].prefix == 0)
+			cfg_report(c, 0, NULL, 0, "-P %s/0 lets every peer name "
+			    "any client address; name the load balancers",
+			    o->proxy.net[i].family == AF_INET ? "0.0.0.0" : "::");
+}
+
 void
 cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 {
@@ -235,6 +251,7 @@ cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 		cfg_report(c, 1, NULL, 0, "-u without -p: after the drop to -u "
 		    "the system accounts' passwords cannot be read; add -p FILE");
 	check_spool(c, o, &w);
+	check_proxy(c, o);
 }
 
 int
@@ -249,4 +266,19 @@ cfg_done(struct cfgcheck *c)
 	printf("%s: configuration ok (%u warning%s)\n", c->prog, c->warnings,
 	    c->warnings == 1 ? "" : "s");
 	return 0;
+}
+
+_Noreturn void
+cfg_usage_fail(int test, const char *prog, const char *usage,
+    const char *why, const char *what, const char *reply)
+{
+	struct cfgcheck c = { prog, 0, 0 };
+
+	if (!test)
+		opts_usage_fail(prog, usage, why, what, reply);
+	if (what != NULL)
+		cfg_report(&c, 1, NULL, 0, "%s: %s", why, what);
+	else
+		cfg_report(&c, 1, NULL, 0, "%s", why);
+	exit(cfg_done(&c));
 }

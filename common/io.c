@@ -325,6 +325,38 @@ io_getline_within(struct io *io, char *buf, size_t cap, size_t *len,
 	return st;
 }
 
+long
+io_prefix(struct io *io, size_t max, int seconds,
+    int (*parse)(const unsigned char *, size_t, void *), void *arg,
+    enum io_status *st)
+{
+	size_t avail;
+	int n;
+
+	io_deadline(io, seconds);
+	for (;;) {
+		avail = io->rlen - io->rpos;
+		if (avail > max)
+			avail = max;
+		n = parse((const unsigned char *)io->rbuf + io->rpos, avail, arg);
+		if (n > 0 && (size_t)n <= avail) {
+			io->rpos += (size_t)n;
+			break;
+		}
+		/* A parser that wants more than MAX bytes has its answer. */
+		if (n != 0 || avail == max) {
+			n = -1;
+			break;
+		}
+		if ((*st = io_fill(io)) != IO_OK) {
+			n = 0;
+			break;
+		}
+	}
+	io_deadline(io, 0);
+	return n;
+}
+
 int
 io_pending(const struct io *io)
 {

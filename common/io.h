@@ -75,6 +75,17 @@ enum io_status io_getline(struct io *io, char *buf, size_t cap, size_t *len,
 enum io_status io_getline_within(struct io *io, char *buf, size_t cap,
     size_t *len, int seconds);
 
+/* Read the start of the input until PARSE decides on it: PARSE gets the
+ * unread bytes (at most MAX, MAX <= IO_RBUF) and ARG, and returns the length
+ * of a complete item, 0 when it needs more bytes, or -1 when they are no
+ * such item.  All within SECONDS.  Returns PARSE's length (those bytes are
+ * consumed; what follows stays buffered for io_getline) or -1 (nothing
+ * consumed): the bytes were refused, or MAX bytes did not decide; 0 with
+ * *ST set on end of input, a timeout or an error first. */
+long io_prefix(struct io *io, size_t max, int seconds,
+    int (*parse)(const unsigned char *, size_t, void *), void *arg,
+    enum io_status *st);
+
 /* True when buffered input is waiting (a pipelining client). */
 int io_pending(const struct io *io);
 

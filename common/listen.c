@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
@@ -17,11 +19,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "listen.h"
 #include "log.h"
 
 /* Set by the handlers only; everything else lives in struct server. */
 static volatile sig_atomic_t got_chld, got_term;
+
+/* In a session's process: its end of the link to the listener (a proxied
+ * connection), -1 when none. */
+static int listen_link = -1;
+
+/* The link's frames (chan.h): the client address; the answer, one byte. */
+#define LINK_CLIENT	1
+#define LINK_ANSWER	2
 
 /* A client address as the limits compare it: IPv4 (also when it came as
  * ::ffff:a.b.c.d on a dual-stack socket) or IPv6. */
@@ -32,10 +43,13 @@ struct peer {
 
 struct session {
 	pid_t		 pid;		/* 0: free slot */
-	struct peer	 peer;
+	struct peer	 peer;		/* family 0: not counted (a proxied
+					 * session before its header) */
+	int		 link;		/* proxied: the link to it, -1 none */
 };
 
 struct server {
+	const struct opts *o;
 	int		 fd;
 	int		 maxconn, maxperip;
 	int		 nsess;
@@ -190,6 +204,9 @@ reap(struct server *sv)
 		for (i = 0; i < sv->maxconn; i++)
 			if (sv->sess[i].pid == pid) {
 				sv->sess[i].pid = 0;
+				if (sv->sess[i].link != -1)
+					close(sv->sess[i].link);
+				sv->sess[i].link = -1;
 				sv->nsess--;
 				break;
 			}
@@ -198,6 +215,94 @@ reap(struct server *sv)
 			log_warnx("session process killed pid=%ld signal=%d",
 			    (long)pid, WTERMSIG(st));
 	}
+}
+
+/* Client address text (a proxied session's question) as a peer. */
+static int
+peer_parse(const char *s, struct peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, s, p->addr) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, s, p->addr) == 1) {
+		p->family = AF_INET6;
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)p->addr)) {
+			p->family = AF_INET;
+			memmove(p->addr, p->addr + 12, 4);
+			memset(p->addr + 4, 0, 12);
+		}
+	} else
+		return -1;
+	return 0;
+}
+
+/* A proxied session asks about its client (listen_admit): "CLIENT VIA".
+ * Its slot counts for that client from now on, unless the client is over
+ * -C already.  Anything unexpected admits: the peer was allowed (-P), and
+ * the session itself has checked the address. */
+static void
+answer(struct server *sv, struct session *se)
+{
+	char buf[2 * INET6_ADDRSTRLEN + 2], *via, ok = 'y';
+	struct peer p;
+	uint32_t type;
+	size_t len;
+
+	if (chan_recv(se->link, &type, buf, sizeof(buf) - 1, &len, NULL,
+	    NULL) == 1 && type == LINK_CLIENT) {
+		buf[len] = '\0';
+		if ((via = strchr(buf, ' ')) != NULL)
+			*via++ = '\0';
+		if (via != NULL && peer_parse(buf, &p) == 0) {
+			peer_key(&p);
+			if (peer_count(sv, &p) >= sv->maxperip) {
+				ok = 'n';
+				log_warnx("connection refused client=%s via=%s "
+				    "reason=maxperip sessions=%d", buf, via,
+				    sv->nsess);
+			} else
+				se->peer = p;
+		}
+		(void)chan_send(se->link, LINK_ANSWER, &ok, 1, NULL, 0);
+	}
+	close(se->link);
+	se->link = -1;
+}
+
+int
+listen_admit(const char *client, const char *via)
+{
+	char buf[2 * INET6_ADDRSTRLEN + 2], ok = 'y';
+	struct pollfd pfd;
+	uint32_t type;
+	size_t len;
+	int fd = listen_link, n, k;
+
+	if (fd == -1)
+		return 1;	/* inetd, or no -L */
+	listen_link = -1;
+	n = snprintf(buf, sizeof(buf), "%s %s", client, via);
+	if (n > 0 && (size_t)n < sizeof(buf) &&
+	    chan_send(fd, LINK_CLIENT, buf, (size_t)n, NULL, 0) == 0) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while ((k = poll(&pfd, 1, LISTEN_ADMIT_MS)) == -1 &&
+		    errno == EINTR)
+			;
+		if (k == 1 && (chan_recv(fd, &type, &ok, 1, &len, NULL,
+		    NULL) != 1 || type != LINK_ANSWER || len != 1))
+			ok = 'y';
+	}
+	close(fd);
+	return ok != 'n';
+}
+
+void
+listen_link_close(void)
+{
+	if (listen_link != -1)
+		close(listen_link);
+	listen_link = -1;
 }
 
 /* Over a limit: one line so the client knows to come back later (RFC 5321
@@ -252,13 +357,14 @@ listen_serve(const struct opts *o, const char *busy)
 	socklen_t len;
 	fd_set rfds;
 	pid_t pid;
-	int c, i;
+	int c, i, maxfd, proxied, lp[2];
 
 	if (std_fds_open() < 0) {
 		log_warn("open /dev/null");
 		return -1;
 	}
 	memset(&sv, 0, sizeof(sv));
+	sv.o = o;
 	sv.maxconn = o->maxconn > 0 ? o->maxconn : LISTEN_CONN_DEFAULT;
 	sv.maxperip = o->maxperip > 0 ? o->maxperip : LISTEN_PERIP_DEFAULT;
 	sv.busy = busy;
@@ -267,6 +373,8 @@ listen_serve(const struct opts *o, const char *busy)
 		log_warn("listen: session table");
 		return -1;
 	}
+	for (i = 0; i < sv.maxconn; i++)
+		sv.sess[i].link = -1;
 	sv.fd = open_listener(o->listen);
 	if (sv.fd < 0) {
 		free(sv.sess);
@@ -306,13 +414,26 @@ listen_serve(const struct opts *o, const char *busy)
 			reap(&sv);
 		FD_ZERO(&rfds);
 		FD_SET(sv.fd, &rfds);
-		if (pselect(sv.fd + 1, &rfds, NULL, NULL, NULL, &wait_mask) < 0) {
+		maxfd = sv.fd;
+		for (i = 0; i < sv.maxconn; i++)
+			if (sv.sess[i].pid != 0 && sv.sess[i].link != -1) {
+				FD_SET(sv.sess[i].link, &rfds);
+				if (sv.sess[i].link > maxfd)
+					maxfd = sv.sess[i].link;
+			}
+		if (pselect(maxfd + 1, &rfds, NULL, NULL, NULL, &wait_mask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("listen: pselect");
 			pause_briefly();
 			continue;
 		}
+		for (i = 0; i < sv.maxconn; i++)
+			if (sv.sess[i].pid != 0 && sv.sess[i].link != -1 &&
+			    FD_ISSET(sv.sess[i].link, &rfds))
+				answer(&sv, &sv.sess[i]);
+		if (!FD_ISSET(sv.fd, &rfds))
+			continue;
 		len = sizeof(ss);
 		memset(&ss, 0, sizeof(ss));
 		c = accept(sv.fd, (struct sockaddr *)&ss, &len);
@@ -328,22 +449,36 @@ listen_serve(const struct opts *o, const char *busy)
 		peer_of(&ss, &p);
 		ctext = peer_text(&p, client, sizeof(client));
 		peer_key(&p);
+		/* -P: haproxy's address is every client's; its sessions
+		 * count by the header's client once it is read (answer()). */
+		proxied = o->proxy.n > 0 &&
+		    proxy_allowed(&o->proxy, (struct sockaddr *)&ss);
+		if (proxied)
+			memset(&p, 0, sizeof(p));
 		/* A client that reconnects the moment a session closes must
 		 * not meet that session's child, exited but not yet reaped. */
-		if (sv.nsess >= sv.maxconn || peer_count(&sv, &p) >= sv.maxperip)
+		if (sv.nsess >= sv.maxconn ||
+		    (!proxied && peer_count(&sv, &p) >= sv.maxperip))
 			reap(&sv);
 		if (sv.nsess >= sv.maxconn) {
 			refuse(&sv, c, ctext, "maxconn");
 			continue;
 		}
-		if (peer_count(&sv, &p) >= sv.maxperip) {
+		if (!proxied && peer_count(&sv, &p) >= sv.maxperip) {
 			refuse(&sv, c, ctext, "maxperip");
 			continue;
 		}
+		lp[0] = lp[1] = -1;
+		if (proxied && chan_pair(lp) == -1)
+			log_warn("listen: link for -C");	/* admits */
 		pid = fork();
 		if (pid < 0) {
 			log_warn("listen: fork");
 			refuse(&sv, c, ctext, "fork");
+			if (lp[0] != -1) {
+				close(lp[0]);
+				close(lp[1]);
+			}
 			pause_briefly();
 			continue;
 		}
@@ -351,7 +486,13 @@ listen_serve(const struct opts *o, const char *busy)
 			/* The child: the caller's signal state, the socket on
 			 * fds 0 and 1, nothing of the listener. */
 			close(sv.fd);
+			for (i = 0; i < sv.maxconn; i++)
+				if (sv.sess[i].link != -1)
+					close(sv.sess[i].link);
 			free(sv.sess);
+			if (lp[0] != -1)
+				close(lp[0]);
+			listen_link = lp[1];
 			sigaction(SIGCHLD, &old_chld, NULL);
 			sigaction(SIGTERM, &old_term, NULL);
 			sigaction(SIGINT, &old_int, NULL);
@@ -371,6 +512,15 @@ listen_serve(const struct opts *o, const char *busy)
 			;
 		sv.sess[i].pid = pid;	/* nsess < maxconn: a slot is free */
 		sv.sess[i].peer = p;
+		if (lp[0] != -1) {
+			close(lp[1]);
+			/* select() cannot watch it: that session admits. */
+			if (lp[0] >= FD_SETSIZE || fcntl(lp[0], F_SETFL,
+			    fcntl(lp[0], F_GETFL) | O_NONBLOCK) == -1)
+				close(lp[0]);
+			else
+				sv.sess[i].link = lp[0];
+		}
 		sv.nsess++;
 	}
 

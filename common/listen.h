@@ -28,4 +28,19 @@
  * for the running sessions and exits with EX_OK. */
 int listen_serve(const struct opts *o, const char *busy);
 
+/* A connection from a -P peer is not counted against -C by the peer's
+ * address (every client of haproxy has it) but by the client the PROXY
+ * header names: the session's privileged part asks the listener with
+ * listen_admit once the session read the header.  Returns 1 when CLIENT
+ * may have this session (also when there is no listener to ask, or it
+ * does not answer within LISTEN_ADMIT_MS), 0 when it is over -C: the
+ * listener logged the refusal, naming VIA.  Either way the question is
+ * asked once. */
+#define LISTEN_ADMIT_MS		5000
+int listen_admit(const char *client, const char *via);
+
+/* In the session (the unprivileged child of priv_split): give up the link
+ * to the listener, so only the privileged part can speak to it. */
+void listen_link_close(void);
+
 #endif

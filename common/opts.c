@@ -1,4 +1,5 @@
-/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -L -c -C) and the
+/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -U -E -F -L -c -C
+ * -P -V -T) and the
  * client address.  Runs at start-up, as root under inetd. */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -160,6 +161,14 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 		else
 			o->maxperip = (int)v;
 		return 1;
+	case 'P':
+		/* Repeatable: each -P adds its networks. */
+		if (proxy_allow_parse(&o->proxy, arg) < 0) {
+			*err = "bad proxy peers (-P), want CIDR[,CIDR...] "
+			    "(numeric, no bits past the prefix), 32 in all";
+			return -1;
+		}
+		return 1;
 	default:
 		return 0;
 	}
@@ -300,6 +309,33 @@ loopback(const struct sockaddr *sa)
 	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 }
 
+/* -P: the peer SA may send a PROXY header, and then must. */
+static void
+mark_proxied(struct opts *o, const struct sockaddr *sa)
+{
+	if (o->proxy.n == 0 || !proxy_allowed(&o->proxy, sa))
+		return;
+	o->proxied = 1;
+	memcpy(o->via, o->client, sizeof(o->via));
+}
+
+static void
+mark_proxied_text(struct opts *o, const char *s)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, s, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		mark_proxied(o, (struct sockaddr *)&sin);
+	} else if (inet_pton(AF_INET6, s, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		mark_proxied(o, (struct sockaddr *)&sin6);
+	}
+}
+
 void
 opts_client(struct opts *o)
 {
@@ -332,6 +368,7 @@ opts_client(struct opts *o)
 		}
 		if (getnameinfo(sa, len, o->client, sizeof(o->client), NULL, 0,
 		    NI_NUMERICHOST) == 0) {
+			mark_proxied(o, sa);
 			/* stunnel in exec mode hands us a loopback TCP
 			 * connection of its own and the real client in
 			 * $REMOTE_HOST: that one is the client.  The
@@ -348,6 +385,10 @@ opts_client(struct opts *o)
 			continue;
 		if (addr_ok(v)) {
 			strcpy(o->client, v);
+			/* ucspi-tcp and CGI-style launchers name the peer;
+			 * stunnel's $REMOTE_HOST is not one. */
+			if (strcmp(env[i], "REMOTE_HOST") != 0)
+				mark_proxied_text(o, v);
 			return;
 		}
 		/* CGI-style launchers put a host name in REMOTE_HOST: not

@@ -5,9 +5,10 @@
 
 #include <sys/types.h>
 #include "log.h"
+#include "proxy.h"
 
 /* getopt letters of the shared options; each program appends its own. */
-#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:L:c:C:VT"
+#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:L:c:C:P:VT"
 
 /* What -V prints after the program's name. */
 #define INETMAIL_VERSION	"0.3"
@@ -32,7 +33,11 @@ struct opts {
 	const char	*listen;	/* -L ADDR:PORT */
 	int		 maxconn;	/* -c sessions at once, with -L */
 	int		 maxperip;	/* -C sessions per client address, with -L */
-	char		 client[64];	/* peer address, "unknown" if none */
+	struct proxy_allow proxy;	/* -P: peers that send a PROXY header */
+	int		 proxied;	/* this connection's peer is one of them */
+	char		 client[64];	/* peer address, "unknown" if none; the
+					 * PROXY header's source once read */
+	char		 via[64];	/* when proxied: the peer (haproxy) */
 };
 
 /* Fill in defaults; TIMEOUT is the program's default idle timeout,
@@ -49,6 +54,7 @@ int opts_handle(struct opts *o, int ch, const char *arg, const char **err);
  * 421 or -ERR line) on stdout for a client.  No session is served. */
 _Noreturn void opts_usage_fail(const char *prog, const char *usage,
     const char *why, const char *what, const char *reply);
+
 
 /* The first problem getopt() met, for opts_usage_fail: CH is what getopt
  * returned ('?' unknown, ':' missing argument), OPT its optopt.  BUF holds
@@ -69,7 +75,9 @@ int opts_finish(struct opts *o, const char **err);
 
 /* Find the client address: getpeername(0), $TCPREMOTEIP, $REMOTE_ADDR,
  * $REMOTE_HOST (stunnel exec mode; only a numeric address is taken), else
- * "unknown".  Stored in o->client. */
+ * "unknown".  Stored in o->client.  When the peer itself (not stunnel's
+ * $REMOTE_HOST) is in -P, o->proxied is set and o->via holds it: the
+ * connection must begin with a PROXY header (proxyconn.h). */
 void opts_client(struct opts *o);
 
 /* chroot to -r, if given, and chdir("/").  Returns 0 or -1 (logged). */

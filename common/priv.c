@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "listen.h"
 #include "log.h"
 #include "opts.h"
 
@@ -183,6 +184,7 @@ priv_split(const struct opts *o, int *fd)
 		/* The session: it reads the client's bytes, so as root it
 		 * becomes the session account before it reads one. */
 		close(sv[0]);
+		listen_link_close();	/* the listener trusts its children */
 		*fd = sv[1];
 		if (geteuid() == 0 &&
 		    priv_drop(o->sessuid, o->sessgid, (gid_t)-1) == -1) {

@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include "cfgcheck.h"
+#include "proxyconn.h"
 #include "io.h"
 #include "listen.h"
 #include "log.h"
@@ -20,7 +21,7 @@
 static const char usage[] =
     "usage: pop3d [-aTV] [-h name] [-m dir] [-p file] [-t seconds] [-E seconds]\n"
     "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
-    "             [-L addr:port [-c n] [-C n]]";
+    "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 
 static struct opts o;
 static struct io io;	/* 80 KiB of buffers: not on the stack */
@@ -45,7 +46,7 @@ startup_fail(int status, const char *why, const char *what)
 static _Noreturn void
 usage_fail(const char *why, const char *what)
 {
-	opts_usage_fail("pop3d", usage, why, what,
+	cfg_usage_fail(o.test, "pop3d", usage, why, what,
 	    "-ERR [SYS/TEMP] service unavailable\r\n");
 }
 
@@ -158,11 +159,22 @@ main(int argc, char *argv[])
 	pid = priv_split(&o, &conf.link);
 	if (pid == -1)
 		startup_fail(EX_OSERR, NULL, NULL);
-	if (pid > 0)
+	if (pid > 0) {
+		/* -P: the session reads the header; we take its client. */
+		if (o.proxied && proxy_priv_begin(&o, conf.link, pid) == -1) {
+			close(conf.link);
+			return priv_wait(pid);
+		}
 		return pop3_priv_serve(&conf, conf.link, pid);
+	}
 	io_init_fd(&io, 0, 1, o.timeout);
 	io_lifetime(&io, o.lifetime);
 	io_nodelay(1);
+	if (o.proxied && proxy_session_begin(&o, &io, conf.link,
+	    "-ERR [SYS/TEMP] too many connections\r\n") == -1) {
+		io_linger(&io, LINGER_MS);
+		return EX_OK;
+	}
 	r = pop3_session(&conf, &io);
 	/* The close after 3 failed logins, or a QUIT, may leave pipelined
 	 * input unread: don't let the kernel reset the last reply away. */

@@ -432,7 +432,9 @@ smtp_aliases_check(struct cfgcheck *cc, struct smtpd_conf *c)
 	int rc;
 
 	if (c->aliases_path == NULL) {
-		if (is_user(c, "postmaster") <= 0)
+		/* After a broken users file (reported) a lookup only repeats
+		 * it, in the log. */
+		if (cc->errors == 0 && is_user(c, "postmaster") <= 0)
 			cfg_report(cc, 0, NULL, 0, "no aliases file (-a) and no user "
 			    "postmaster: mail to postmaster goes to %s/postmaster, "
 			    "which only its creator can read; give -a FILE with "

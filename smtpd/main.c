@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cfgcheck.h"
+#include "proxyconn.h"
 #include "chan.h"
 #include "listen.h"
 #include "log.h"
@@ -26,7 +27,7 @@ static const char usage[] =
     "usage: smtpd [-TV] [-h name] [-m dir] [-p file] [-a file] [-d domain]...\n"
     "             [-s bytes] [-n count] [-q bytes] [-t seconds] [-E seconds]\n"
     "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
-    "             [-L addr:port [-c n] [-C n]]";
+    "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 
 static struct smtpd_conf conf;
 static struct io io;
@@ -67,7 +68,7 @@ usage_fail(const char *why, const char *what)
 	snprintf(reply, sizeof(reply), "421 4.3.0 %s Service not available, "
 	    "closing connection\r\n", conf.o.host[0] != '\0' ? conf.o.host :
 	    "localhost");
-	opts_usage_fail("smtpd", usage, why, what, reply);
+	cfg_usage_fail(conf.o.test, "smtpd", usage, why, what, reply);
 }
 
 /* -d, /etc/mailname: a domain as RFC 5321 writes one, letters, digits, '-'
@@ -256,11 +257,29 @@ main(int argc, char **argv)
 	pid = priv_split(&conf.o, &session_link.fd);
 	if (pid == -1)
 		startup_fail(EX_OSERR, NULL, NULL);
-	if (pid > 0)
+	if (pid > 0) {
+		/* -P: the session reads the header; we take its client. */
+		if (conf.o.proxied &&
+		    proxy_priv_begin(&conf.o, session_link.fd, pid) == -1) {
+			close(session_link.fd);
+			return priv_wait(pid);
+		}
 		return smtp_priv_serve(&conf, session_link.fd, pid);
+	}
 	io_nodelay(1);
 	io_init_fd(&io, 0, 1, conf.o.timeout);
 	io_lifetime(&io, conf.o.lifetime);
+	if (conf.o.proxied) {
+		char busy[sizeof(conf.o.host) + 64];
+
+		snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many "
+		    "connections, try again later\r\n", conf.o.host);
+		if (proxy_session_begin(&conf.o, &io, session_link.fd,
+		    busy) == -1) {
+			io_linger(&io, LINGER_MS);
+			return EX_OK;
+		}
+	}
 	rc = smtp_session(&conf, &io, &session_link);
 	/* A 421 or a 221 may leave pipelined input unread. */
 	io_linger(&io, LINGER_MS);

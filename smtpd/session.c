@@ -47,7 +47,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	 * message within -n never reaches it. */
 	s.rcpterrmax = c->maxrcpt > SMTPD_RCPT_ERRORS_MAX ? (unsigned)c->maxrcpt :
 	    SMTPD_RCPT_ERRORS_MAX;
-	log_info("connect");
+	log_info("connect%s%s", c->o.via[0] != '\0' ? " via=" : "", c->o.via);
 	smtp_reply(&s, R_GREET);
 	while (!s.quit) {
 		/* A command line within -t of its first byte (slow drip:

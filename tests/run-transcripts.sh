@@ -9,6 +9,8 @@
 # otherwise), made like /var/mail: a searchable folder, a 2775 spool of the
 # users' group.  Optional files beside NAME.in:
 #   NAME.args    extra arguments (one line, word-split by the shell; $T expands)
+#   NAME.env     the server's environment gets these NAME=VALUE words (one
+#                line), as a launcher would set them (TCPREMOTEIP=...)
 #   NAME.setup   sh -e script run in $T first (make mailboxes, files, limits);
 #                $U and $G are the users' uid and gid, for the files it makes
 #   NAME.post    sh -e script run in $T after: every command must succeed
@@ -51,8 +53,10 @@ for in in "$D"/*.in; do
 	[ -f "$D/$name.args" ] && args=$(eval "echo $(cat "$D/$name.args")")
 	# With NAME.ulimit, the server runs under sh -c 'ulimit -f N; exec ...'.
 	set --
+	# shellcheck disable=SC2046
+	[ -f "$D/$name.env" ] && set -- env $(cat "$D/$name.env")
 	[ -f "$D/$name.ulimit" ] &&
-		set -- sh -c 'ulimit -f "$0" && exec "$@"' "$(cat "$D/$name.ulimit")"
+		set -- "$@" sh -c 'ulimit -f "$0" && exec "$@"' "$(cat "$D/$name.ulimit")"
 	if [ $ok = 1 ]; then
 		# shellcheck disable=SC2086
 		timeout 30 "$@" "$bin" -h mail.example.org -m "$T/spool" -p "$T/users" \

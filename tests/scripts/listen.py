@@ -6,7 +6,9 @@ and deletes it through pop3d -L, over IPv4 and IPv6 (the IPv6 part is skipped,
 and says so, when the machine has no ::1); -c: a connection over the limit
 gets one 421 4.3.2 / -ERR [SYS/TEMP] line and is closed, the refusal is
 logged, and the slot is free again once a session ends; -C: the same per
-client address while another address still gets in; no zombie children;
+client address while another address still gets in; with -P, -C counts
+the client a PROXY header names and a connection without one is closed
+before the greeting; no zombie children;
 SIGTERM: the listener stops accepting at once, lets the open session finish,
 then exits 0; an unusable -L address (unbracketed IPv6, port in use) exits
 EX_OSERR.  Every wait is bounded; every process is killed at the end.
@@ -55,7 +57,7 @@ def have_ipv6():
 class Server:
     """One server in -L mode on HOST (an IP literal) and a free port."""
 
-    def __init__(self, binary, host, extra, name):
+    def __init__(self, binary, host, extra, name, hello=b""):
         self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.host = host
         self.port = free_port(self.family, host)
@@ -75,6 +77,7 @@ class Server:
                 time.sleep(0.05)
                 continue
             # the greeting proves the child exists; a bare connect does not
+            probe.sendall(hello)
             readline(probe)
             probe.close()
             break
@@ -240,6 +243,56 @@ def limit_perip():
         pp.stop()
 
 
+def v1(client):
+    return ("PROXY TCP4 %s 127.0.0.1 40000 25\r\n" % client).encode()
+
+
+def limit_perip_proxied():
+    """-P: -C counts the client the header names, not haproxy's address."""
+    # the probe is a health check: haproxy's v1 form keeps the peer
+    pp = Server(POP3D, "127.0.0.1", ["-C", "1", "-P", "127.0.0.1"],
+                "pop3d-perip-proxy", hello=b"PROXY UNKNOWN\r\n")
+    held = []
+    try:
+        a = pp.connect()
+        a.sendall(v1("192.0.2.1"))
+        check(readline(a).startswith(b"+OK"),
+              "-P -C 1: first client through the proxy gets +OK")
+        held.append(a)
+        b = pp.connect()
+        b.sendall(v1("192.0.2.2"))
+        check(readline(b).startswith(b"+OK"),
+              "-P -C 1: another client through the same proxy gets +OK")
+        held.append(b)
+        c = pp.connect()
+        c.sendall(v1("192.0.2.1"))
+        line = readline(c)
+        check(line == b"-ERR [SYS/TEMP] too many connections\r\n",
+              "-P -C 1: the first client again is over -C (%r)" % line)
+        check(eof(c), "-P -C 1: and is closed")
+        c.close()
+        log = pp.logtext()
+        check("connection refused client=192.0.2.1 via=127.0.0.1 "
+              "reason=maxperip" in log, "-P -C 1: the refusal names both")
+        check("client=192.0.2.2 connect via=127.0.0.1" in log,
+              "-P: the session logs the header's client")
+        check("client=127.0.0.1 connect\n" in log,
+              "-P: a health check (PROXY UNKNOWN) keeps the peer")
+        d = pp.connect()
+        d.sendall(b"USER alice\r\n")
+        check(eof(d), "-P: no greeting without a header")
+        d.close()
+        check(pp.settle(2) and "client=127.0.0.1 proxy header invalid, "
+              "closed" in pp.logtext(), "-P: the close is logged")
+        for s in held:
+            s.close()
+        check(pp.settle(0), "-P -C 1: no zombies after the clients left")
+    finally:
+        for s in held:
+            s.close()
+        pp.stop()
+
+
 def sigterm():
     pp = Server(POP3D, "127.0.0.1", [], "pop3d-term")
     try:
@@ -317,6 +370,7 @@ try:
         print("skip: no ::1 on this machine, IPv6 part not run")
     limit_maxconn()
     limit_perip()
+    limit_perip_proxied()
     sigterm()
     bad_listen()
 finally:

@@ -1,6 +1,6 @@
 /* test_io.c: the line reader and output buffer, driven from memory through
  * injected callbacks (one byte at a time, short writes), and through a pipe
- * for the idle timeout and the deadline. */
+ * for the idle timeout and the deadline; io_prefix with the PROXY parser. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "proxy.h"
 #include "check_main.h"
 
 /* A transcript in memory: INPUT is handed out CHUNK bytes per read, output is
@@ -539,6 +540,90 @@ START_TEST(test_nodelay)
 }
 END_TEST
 
+static int
+parse_proxy(const unsigned char *b, size_t len, void *arg)
+{
+	return proxy_parse(b, len, arg);
+}
+
+static int
+parse_never(const unsigned char *b, size_t len, void *arg)
+{
+	(void)b, (void)len, (void)arg;
+	return 0;
+}
+
+/* A header read a byte at a time is consumed exactly: the client's first
+ * line, sent in the same segment, is still there for io_getline. */
+START_TEST(test_prefix)
+{
+	struct proxy_hdr h;
+	enum io_status st = IO_OK;
+
+	FEED("PROXY TCP4 192.0.2.7 10.0.0.1 40000 25\r\nEHLO x\r\n", 1);
+	ck_assert_int_eq(io_prefix(io, PROXY_HEADER_MAX, 5, parse_proxy, &h,
+	    &st), 40);
+	ck_assert_str_eq(h.src, "192.0.2.7");
+	expect(64, 0, IO_OK, "EHLO x", 6);
+	ck_assert_int_eq(io->deadline.tv_sec, 0);
+
+	/* Refused: -1, nothing consumed. */
+	FEED("EHLO x\r\n", 64);
+	ck_assert_int_eq(io_prefix(io, PROXY_HEADER_MAX, 5, parse_proxy, &h,
+	    &st), -1);
+	expect(64, 0, IO_OK, "EHLO x", 6);
+
+	/* The end of input inside a header. */
+	FEED("PROXY TCP4 192.0.2.7", 3);
+	ck_assert_int_eq(io_prefix(io, PROXY_HEADER_MAX, 5, parse_proxy, &h,
+	    &st), 0);
+	ck_assert_int_eq(st, IO_EOF);
+
+	/* MAX bytes that decide nothing are a refusal, not a longer read. */
+	FEED("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 7);
+	ck_assert_int_eq(io_prefix(io, 20, 5, parse_never, NULL, &st), -1);
+	ck_assert_uint_le(mem->inpos, 27);
+}
+END_TEST
+
+/* A header that stops coming: io_prefix gives up at its deadline. */
+START_TEST(test_prefix_timeout)
+{
+	struct proxy_hdr h;
+	struct timespec t0;
+	enum io_status st = IO_OK;
+	int p[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		static const char part[] = "PROXY TCP4 1";
+
+		for (int i = 0; i < 25; i++) {
+			if (write(p[1], &part[i < 12 ? i : 11], 1) != 1)
+				_exit(0);
+			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	io_init_fd(io, p[0], -1, 30);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(io_prefix(io, PROXY_HEADER_MAX, 1, parse_proxy, &h,
+	    &st), 0);
+	ck_assert_int_eq(st, IO_TIMEOUT);
+	ck_assert(elapsed(&t0) >= 0.9);
+	ck_assert(elapsed(&t0) < 3.0);
+	ck_assert_int_eq(io->deadline.tv_sec, 0);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 static Suite *
 io_suite(void)
 {
@@ -555,6 +640,7 @@ io_suite(void)
 	tcase_add_test(tc, test_pieces);
 	tcase_add_test(tc, test_nul);
 	tcase_add_test(tc, test_read_error);
+	tcase_add_test(tc, test_prefix);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("write");
@@ -572,6 +658,7 @@ io_suite(void)
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_deadline_cb);
 	tcase_add_test(tc, test_getline_within);
+	tcase_add_test(tc, test_prefix_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("socket");
