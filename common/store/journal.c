@@ -133,7 +133,9 @@ journal_recover(struct store_box *b)
 		}
 		return STORE_OK;
 	}
-	if (v[0] != (uint64_t)ms.st_dev || v[1] != (uint64_t)ms.st_ino ||
+	/* v[0], the writer's st_dev, is not compared: another host's mount
+	 * of a cluster volume shows the same file with a st_dev of its own. */
+	if (v[1] != (uint64_t)ms.st_ino ||
 	    ((uint64_t)ms.st_size != v[4] && (uint64_t)ms.st_size != v[2] + v[3])) {
 		/* Not for this file or this state: replaying could destroy
 		 * mail.  Keep it aside for the admin. */

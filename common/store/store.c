@@ -191,9 +191,11 @@ undo_append(struct store_box *b, const struct lockrec *r)
 	size = (uint64_t)st.st_size;
 	if (size <= r->size)
 		return 0;
-	if (r->dev != (unsigned long long)st.st_dev ||
-	    r->ino != (unsigned long long)st.st_ino)
-		return 0;		/* the record is about another file */
+	/* The record is about another file.  Only the inode number counts:
+	 * the record may come from another host of a cluster, whose mount of
+	 * the same volume has a st_dev of its own (contrib/cluster). */
+	if (r->ino != (unsigned long long)st.st_ino)
+		return 0;
 	if (size > r->size + r->len) {
 		log_warnx("mailbox=%s grew past a dead writer's append (pid=%ld "
 		    "size=%llu len=%llu now=%llu), nothing cut", b->path, r->pid,
