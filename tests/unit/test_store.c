@@ -626,8 +626,11 @@ dead_pid(void)
 	return (long)pid;
 }
 
+/* A dead writer's dotlock record; DEVDELTA != 0 makes it as another host
+ * of a cluster would, whose mount has a st_dev of its own. */
 static void
-plant_record(const char *name, long pid, unsigned long size, unsigned long len)
+plant_record_dev(const char *name, long pid, unsigned long size,
+    unsigned long len, unsigned long long devdelta)
 {
 	char host[256], lock[300], rec[600];
 	struct stat st;
@@ -636,9 +639,15 @@ plant_record(const char *name, long pid, unsigned long size, unsigned long len)
 	ck_assert_int_eq(stat(path_of(name), &st), 0);
 	snprintf(lock, sizeof(lock), "%s.lock", name);
 	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %lu %lu - %llu %llu\n", pid,
-	    host, size, len, (unsigned long long)st.st_dev,
+	    host, size, len, (unsigned long long)st.st_dev + devdelta,
 	    (unsigned long long)st.st_ino);
 	put(lock, rec);
+}
+
+static void
+plant_record(const char *name, long pid, unsigned long size, unsigned long len)
+{
+	plant_record_dev(name, pid, size, len, 0);
 }
 
 /* A dead writer's record must never cut bytes it did not write: when the
@@ -665,6 +674,45 @@ START_TEST(recovery_keeps_others)
 	plant_record("alice", dead_pid(), strlen(MSG1), 200);
 	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
 	ck_assert(same("alice", MSG1 MSG1));
+}
+END_TEST
+
+/* Records made through another host's mount of a cluster volume (another
+ * st_dev, the same st_ino) are acted on: a torn append is cut, a committed
+ * journal is replayed, not moved aside. */
+START_TEST(recovery_other_host)
+{
+	const char *n[] = { "alice" };
+	char head[256];
+	unsigned long long v[5];
+	int fd;
+
+	put("alice", MSG1 "From torn\nhalf");
+	plant_record_dev("alice", dead_pid(), strlen(MSG1), 200, 7);
+	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
+	ck_assert(same("alice", MSG1 MSG1));
+
+	put("alice", A B C D);
+	ck_assert(crash_at("expunge.committed", 1, 0, expunge_13));
+	fd = open(path_of(".alice.redo"), O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+	ck_assert_int_eq(sscanf(head, "inetmail-redo 1 %llu %llu %llu %llu %llu",
+	    &v[0], &v[1], &v[2], &v[3], &v[4]), 5);
+	memset(head, 0, sizeof(head));
+	snprintf(head, sizeof(head), "inetmail-redo 1 %llu %llu %llu %llu %llu\n",
+	    v[0] + 7, v[1], v[2], v[3], v[4]);
+	ck_assert_int_eq(pwrite(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+	close(fd);
+	{
+		struct store_box b;
+
+		ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1,
+		    (gid_t)-1, 0), 0);
+		store_close(&b);
+	}
+	ck_assert(same("alice", B D));
+	ck_assert_int_eq(access(path_of(".alice.redo"), F_OK), -1);
 }
 END_TEST
 
@@ -1071,6 +1119,7 @@ store_suite(void)
 	TC("expunge-crash", expunge_crash);
 	TC("session", session_marker);
 	TC("recovery", recovery_keeps_others);
+	TC("recovery_other_host", recovery_other_host);
 	TC("uidl", uidl_rules);
 	TC("uidl-reader-fields", uidl_reader_fields);
 	TC("index-appends", index_appends);
