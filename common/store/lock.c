@@ -116,9 +116,11 @@ num(const char *s, uint64_t *v)
 	return num_parse(s, strlen(s), 0, UINT64_MAX, v);
 }
 
-/* Parse a trusted dotlock's content BUF into *R.  Only a record of ours,
- * from this host, that parses whole is acted on; anything else leaves *R
- * as "not ours" (the pid aside, for the log). */
+/* Parse a trusted dotlock's content BUF into *R.  Only a record of ours
+ * that parses whole is acted on; anything else leaves *R as "not ours"
+ * (the pid aside, for the log).  A record of another host of a cluster
+ * counts too, once its lock is stale by age: its append is as unfinished
+ * as ours would be; only its pid means nothing here. */
 static void
 parse_record(char *buf, struct lockrec *r)
 {
@@ -140,9 +142,9 @@ parse_record(char *buf, struct lockrec *r)
 	for (n = 0; n < 7 && (f[n] = word(&p)) != NULL; n++)
 		;
 	host_name(host, sizeof(host));
-	if (n < 5 || *p != '\0' || strcmp(f[0], "inetmail") != 0 ||
-	    strcmp(f[1], host) != 0)
+	if (n < 5 || *p != '\0' || strcmp(f[0], "inetmail") != 0)
 		return;
+	r->here = strcmp(f[1], host) == 0;
 	if (n == 5 && strcmp(f[2], "-") == 0 && strcmp(f[3], "-") == 0 &&
 	    strcmp(f[4], "-") == 0) {
 		r->ours = 1;
@@ -203,7 +205,7 @@ judge(const char *path, uid_t owner, struct lockrec *r, int *untrusted)
 		return DOTLOCK_STALE;
 	/* Our own lock from this host: its holder's death frees it at once.
 	 * The age test above still guards against pid reuse. */
-	if (r->ours && kill((pid_t)r->pid, 0) == -1 && errno == ESRCH)
+	if (r->ours && r->here && kill((pid_t)r->pid, 0) == -1 && errno == ESRCH)
 		return DOTLOCK_STALE;
 	return DOTLOCK_BUSY;
 }

@@ -16,7 +16,8 @@ void unlock_fcntl(int fd);
  * commit marker of a multi-mailbox delivery ("" for none).  Only ever read
  * from a dotlock the store trusts (trust.h), and checked strictly. */
 struct lockrec {
-	int		 ours;		/* written by inetmail on this host */
+	int		 ours;		/* written by inetmail (any host) */
+	int		 here;		/* by this host: its pid can be asked */
 	long		 pid;
 	int		 append;	/* an append was under way */
 	uint64_t	 size;		/* mailbox size before it */

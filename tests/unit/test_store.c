@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mbox.h"
+#include "params.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -629,19 +631,29 @@ dead_pid(void)
 /* A dead writer's dotlock record; DEVDELTA != 0 makes it as another host
  * of a cluster would, whose mount has a st_dev of its own. */
 static void
-plant_record_dev(const char *name, long pid, unsigned long size,
-    unsigned long len, unsigned long long devdelta)
+plant_record_at(const char *name, long pid, unsigned long size,
+    unsigned long len, unsigned long long devdelta, const char *other)
 {
 	char host[256], lock[300], rec[600];
 	struct stat st;
 
-	gethostname(host, sizeof(host));
+	if (other != NULL)
+		snprintf(host, sizeof(host), "%s", other);
+	else
+		gethostname(host, sizeof(host));
 	ck_assert_int_eq(stat(path_of(name), &st), 0);
 	snprintf(lock, sizeof(lock), "%s.lock", name);
 	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %lu %lu - %llu %llu\n", pid,
 	    host, size, len, (unsigned long long)st.st_dev + devdelta,
 	    (unsigned long long)st.st_ino);
 	put(lock, rec);
+}
+
+static void
+plant_record_dev(const char *name, long pid, unsigned long size,
+    unsigned long len, unsigned long long devdelta)
+{
+	plant_record_at(name, pid, size, len, devdelta, NULL);
 }
 
 static void
@@ -689,6 +701,22 @@ START_TEST(recovery_other_host)
 
 	put("alice", MSG1 "From torn\nhalf");
 	plant_record_dev("alice", dead_pid(), strlen(MSG1), 200, 7);
+	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
+	ck_assert(same("alice", MSG1 MSG1));
+
+	/* Another host's record: its pid means nothing here, so a fresh
+	 * lock holds (judged by age only) ... */
+	put("alice", MSG1 "From torn\nhalf");
+	plant_record_at("alice", dead_pid(), strlen(MSG1), 200, 7, "h2.example");
+	ck_assert_int_ne(deliver(n, 1, "hello\n"), 0);
+	ck_assert(same("alice", MSG1 "From torn\nhalf"));
+	/* ... and once stale by age, its torn append is cut. */
+	{
+		struct timeval old[2] = { { time(NULL) - LOCK_STALE_S - 5, 0 },
+		    { time(NULL) - LOCK_STALE_S - 5, 0 } };
+
+		ck_assert_int_eq(utimes(path_of("alice.lock"), old), 0);
+	}
 	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
 	ck_assert(same("alice", MSG1 MSG1));
 
