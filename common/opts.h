@@ -38,6 +38,9 @@ struct opts {
 	char		 client[64];	/* peer address, "unknown" if none; the
 					 * PROXY header's source once read */
 	char		 via[64];	/* when proxied: the peer (haproxy) */
+	int		 healthcheck;	/* a v2 LOCAL / v1 UNKNOWN header: the
+					 * proxy's own check; a clean one logs
+					 * no connect or disconnect line */
 };
 
 /* Fill in defaults; TIMEOUT is the program's default idle timeout,

@@ -39,8 +39,10 @@ proxy_session_begin(struct opts *o, struct io *io, int link, const char *busy)
 		    st == IO_EOF ? "missing" : "unreadable");
 		return -1;
 	}
-	if (h.local)
+	if (h.local) {
 		o->via[0] = '\0';	/* a health check: the peer is the client */
+		o->healthcheck = 1;
+	}
 	else {
 		snprintf(o->client, sizeof(o->client), "%s", h.src);
 		log_session(log_sid(), o->client);

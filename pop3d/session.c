@@ -162,8 +162,11 @@ pop3_session(const struct pop3_conf *conf, struct io *io)
 
 	if ((s = session_new(conf, io)) == NULL)
 		return EX_TEMPFAIL;
-	log_info("connect%s%s", conf->o->via[0] != '\0' ? " via=" : "",
-	    conf->o->via);
+	/* haproxy checks every few seconds: only a check that goes wrong
+	 * (no QUIT) is worth a line, the disconnect below. */
+	if (!conf->o->healthcheck)
+		log_info("connect%s%s", conf->o->via[0] != '\0' ? " via=" :
+		    "", conf->o->via);
 	pop3_set_state(s, ST_AUTH);
 	/* The privileged part made the timestamp before the split; in
 	 * process (tests) it is made here. */

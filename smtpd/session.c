@@ -47,7 +47,11 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	 * message within -n never reaches it. */
 	s.rcpterrmax = c->maxrcpt > SMTPD_RCPT_ERRORS_MAX ? (unsigned)c->maxrcpt :
 	    SMTPD_RCPT_ERRORS_MAX;
-	log_info("connect%s%s", c->o.via[0] != '\0' ? " via=" : "", c->o.via);
+	/* haproxy checks every few seconds: only a check that goes wrong is
+	 * worth a line. */
+	if (!c->o.healthcheck)
+		log_info("connect%s%s", c->o.via[0] != '\0' ? " via=" : "",
+		    c->o.via);
 	smtp_reply(&s, R_GREET);
 	while (!s.quit) {
 		/* A command line within -t of its first byte (slow drip:
@@ -84,8 +88,9 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	if (s.state >= ST_MAIL)
 		smtp_set_state(&s, ST_READY);	/* logs it abandoned */
 	(void)io_flush(io);
-	log_info("disconnect end=%s errors=%u rcpt_errors=%u", s.end,
-	    s.errors, s.rcpterrors);
+	if (!c->o.healthcheck || strcmp(s.end, "quit") != 0 || s.errors > 0)
+		log_info("disconnect end=%s errors=%u rcpt_errors=%u", s.end,
+		    s.errors, s.rcpterrors);
 	free(s.chunk);
 	return EX_OK;
 }
