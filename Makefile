@@ -43,7 +43,7 @@ LIBPOP3D   = $(B)/libpop3d.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check all-tests tools clean bench demo install deps interop fuzz fuzz-long stress
+.PHONY: all check all-tests tools clean bench demo install deps interop fuzz fuzz-long stress cluster
 all: $(B)/smtpd/smtpd $(B)/pop3d/pop3d
 ifneq ($(SANITIZE),1)
 all: smtpd/smtpd pop3d/pop3d
@@ -107,6 +107,10 @@ fuzz-long:
 	    FUZZ_OUT=build/fuzz-long sh tests/fuzz/run.sh
 stress: all $(TOOL_BIN)
 	@B=$(B) sh tests/stress/run.sh
+# Several front hosts behind haproxy on one GlusterFS volume, on this
+# machine (network namespaces; as root; installs what it needs).
+cluster: all
+	@B=$(B) bash tests/cluster/run.sh
 
 bench: all $(TOOL_BIN)
 	@sh bench/run.sh
