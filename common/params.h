@@ -131,6 +131,13 @@
 
 /* Scan: bytes of each message (From_ line included) that feed its UIDL hash. */
 #define UIDL_HASH_BYTES		2048
+/* The full scan reads a mailbox in windows of this size (page-aligned
+ * reads, like cat's); 256 KiB measured a few per cent faster than 128 KiB
+ * on a 1 GiB mailbox, and stays in a core's L2 cache (bench/peers.sh). */
+#define SCAN_WINDOW_BYTES	(256 * 1024)
+/* What the UIDL hash reads of a header section first; all of
+ * UIDL_HEADER_MAX only when the section goes on past it. */
+#define UIDL_HEADER_PEEK	8192
 /* The header fields mail readers rewrite are left out of the UIDL hash
  * (uidl.c); they are looked for in this much of a message's header.  Real
  * headers are a few KiB; a longer one keeps its later fields in the hash. */

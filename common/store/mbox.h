@@ -86,6 +86,10 @@ int mbox_scan(int fd, uint64_t end, struct mbox_index *ix);
  * (whose earlier messages end before START).  Duplicates are not numbered:
  * mbox_index_dups does that for the whole index. */
 int mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix);
+
+/* Tests only: 1 makes the scanner use its portable hot loop even where
+ * the CPU has AVX2, so the two can be compared. */
+extern int mbox_scan_portable;
 /* Number identical messages (the dup of their UIDLs) over the whole of
  * *IX.  Returns MBOX_OK or MBOX_ENOMEM. */
 int mbox_index_dups(struct mbox_index *ix);

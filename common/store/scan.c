@@ -12,8 +12,19 @@
 #include "mbox.h"
 #include "mbox_int.h"
 
-/* Read windows small enough to stay in the CPU cache while scanned. */
-#define SCAN_BUF	(128 * 1024)
+int mbox_scan_portable;
+
+/* Read windows (params.h): small enough to stay in the CPU's cache while
+ * scanned, big enough that the per-read cost is small. */
+#define SCAN_BUF	SCAN_WINDOW_BYTES
+
+/* On x86-64, a second hot loop with AVX2 when the CPU has it (checked once
+ * at run time): the full scan is the fallback of a login whose index is
+ * gone, and should cost little more than reading the file (issue 11). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SCAN_AVX2	1
+#endif
 
 static int
 cmp_hash(const void *a, const void *b)
@@ -71,6 +82,12 @@ struct scan {
 	uint64_t	 lf0;		/* LFs before it */
 	uint64_t	 fromish;	/* quoted lines in it */
 	struct mbox_index *ix;
+	/* The first bytes of the open message when it began in an earlier
+	 * window: its UIDL hash needs them, and rereading them cost a
+	 * pread per message on a full scan. */
+	uint64_t	 headoff;
+	size_t		 headn;
+	char		 head[UIDL_HEADER_PEEK];
 };
 
 static int
@@ -89,6 +106,7 @@ finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 {
 	struct mbox_msg *m;
 	uint64_t body, lines, sep, norm;
+	int e;
 
 	if (!s->open)
 		return MBOX_OK;
@@ -124,9 +142,15 @@ finish(struct scan *s, uint64_t end, uint64_t lf, const char last2[2])
 	/* The UIDL leaves out a final LF: when mail is appended after a
 	 * file that lacked one, the LF we add must not change it. */
 	norm = m->len - (body > 0 ? (sep || last2[1] == '\n') : s->fromnl);
-	if (mbox_uidl_hash(s->fd, m->off, norm, m->off >= s->base ?
-	    s->buf + (m->off - s->base) : NULL, m->off >= s->base ?
-	    (size_t)(s->base + s->n - m->off) : 0, m->hash) == -1) {
+	if (m->off >= s->base)
+		e = mbox_uidl_hash(s->fd, m->off, norm, s->buf + (m->off -
+		    s->base), (size_t)(s->base + s->n - m->off), m->hash);
+	else if (s->headn > 0 && s->headoff == m->off)
+		e = mbox_uidl_hash(s->fd, m->off, norm, s->head, s->headn,
+		    m->hash);
+	else
+		e = mbox_uidl_hash(s->fd, m->off, norm, NULL, 0, m->hash);
+	if (e == -1) {
 		errno = EIO;
 		return MBOX_EIO;
 	}
@@ -216,6 +240,69 @@ hsum(v16 acc)
 	return (w[0] * 0x0001000100010001ULL) >> 48;
 }
 
+#ifdef SCAN_AVX2
+/* 64 bytes a round: a bit mask of the LFs and one of the bytes that may
+ * start a line of interest ('F', '>'); a line starts where the byte before
+ * is an LF, so the LF mask shifted by one (and the last LF of the round
+ * before) picks the candidates.  LFs are counted by popcount.  Scans
+ * buf[*IP, LIM) in whole rounds; *IP, *LFP and *CARRY (the last byte of
+ * the last round was an LF) tell the caller where it stopped. */
+__attribute__((target("avx2,popcnt")))
+static int
+scan_avx2(struct scan *s, size_t lim, size_t *ip, uint64_t *lfp, int *carry)
+{
+	const __m256i vnl = _mm256_set1_epi8('\n');
+	const __m256i vf = _mm256_set1_epi8('F'), vgt = _mm256_set1_epi8('>');
+	__m256i a0, a1;
+	uint64_t nl, fg, c, lf = *lfp, in = (uint64_t)*carry;
+	size_t i = *ip;
+	unsigned k;
+	int e;
+
+	for (; i + 64 <= lim; i += 64) {
+		a0 = _mm256_loadu_si256((const void *)(s->buf + i));
+		a1 = _mm256_loadu_si256((const void *)(s->buf + i + 32));
+		nl = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a0, vnl)) |
+		    (uint64_t)(uint32_t)_mm256_movemask_epi8(
+		    _mm256_cmpeq_epi8(a1, vnl)) << 32;
+		c = (nl << 1 | in);
+		in = nl >> 63;
+		if (c == 0) {
+			lf += in;
+			continue;
+		}
+		fg = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+		    _mm256_cmpeq_epi8(a0, vf), _mm256_cmpeq_epi8(a0, vgt))) |
+		    (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+		    _mm256_cmpeq_epi8(a1, vf), _mm256_cmpeq_epi8(a1, vgt))) << 32;
+		for (c &= fg; c != 0; c &= c - 1) {
+			k = (unsigned)__builtin_ctzll(c);
+			/* The LFs before the line: this round's below bit K. */
+			if ((e = line_start(s, i + k, lim, lf + (uint64_t)
+			    __builtin_popcountll(nl & ((1ULL << k) - 1)))) !=
+			    MBOX_OK)
+				return e;
+		}
+		lf += (uint64_t)__builtin_popcountll(nl);
+	}
+	*ip = i;
+	*lfp = lf;
+	*carry = (int)in;
+	return MBOX_OK;
+}
+
+static int
+have_avx2(void)
+{
+	static int known = -1;
+
+	if (known == -1)
+		known = __builtin_cpu_supports("avx2") &&
+		    __builtin_cpu_supports("popcnt");
+	return known;
+}
+#endif
+
 static int
 scan_window(struct scan *s, size_t lim)
 {
@@ -226,6 +313,19 @@ scan_window(struct scan *s, size_t lim)
 	size_t i = 0, j, k, rounds = 0;
 	int e;
 
+#ifdef SCAN_AVX2
+	if (!mbox_scan_portable && have_avx2()) {
+		int carry = 0;
+
+		/* Buf[0] was looked at by the caller (the window's start). */
+		if ((e = scan_avx2(s, lim, &i, &base_lf, &carry)) != MBOX_OK)
+			return e;
+		/* A line that starts right after the last round. */
+		if (carry && i < lim && (s->buf[i] == 'F' || s->buf[i] == '>') &&
+		    (e = line_start(s, i, lim, base_lf)) != MBOX_OK)
+			return e;
+	}
+#endif
 	for (; i + 65 <= lim; i += 64) {
 		for (k = 0; k < 4; k++) {
 			memcpy(&a[k], s->buf + i + 16 * k, 16);
@@ -284,10 +384,10 @@ int
 mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
 {
 	struct scan s;
-	uint64_t pos = start;
-	size_t carry = 0, want, lim, bufsize;
+	uint64_t pos = start, rpos;
+	size_t carry = 0, want, lim, bufsize, head;
 	int linestart = 1, e = MBOX_OK;
-	char *buf;
+	char *buf, *win;
 	ssize_t r;
 
 	memset(&s, 0, sizeof(s));
@@ -298,23 +398,34 @@ mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
 	if (end <= start)
 		return MBOX_OK;
 	/* A small window that stays in the CPU cache while it is scanned;
-	 * no bigger than the range (a delivery's index update scans 4 KiB). */
+	 * no bigger than the range (a delivery's index update scans 4 KiB).
+	 * Reads go to a page-aligned place, whole windows at file offsets
+	 * that stay page-aligned, as cat's do: the kernel copies those
+	 * fastest.  The unfinished line of a window (less than half a
+	 * window, see below) moves into the HEAD bytes just before it. */
 	bufsize = end - start < SCAN_BUF ? (size_t)(end - start) : SCAN_BUF;
-	if ((buf = malloc(bufsize)) == NULL)
+	head = bufsize < SCAN_BUF ? bufsize : SCAN_BUF / 2;
+	if (posix_memalign((void **)&buf, 4096, head + bufsize) != 0)
 		return MBOX_ENOMEM;
-	s.buf = buf;
 	s.prev[0] = s.prev[1] = '\n';
+	rpos = start;
 	while (pos < end) {
-		want = bufsize - carry;
-		if (want > end - pos - carry)
-			want = (size_t)(end - pos - carry);
-		r = pread(fd, buf + carry, want, (off_t)(pos + carry));
+		/* The first read ends on a page boundary of the file. */
+		want = bufsize;
+		if (rpos == start && bufsize == SCAN_BUF && (start & 4095) != 0)
+			want -= (size_t)(start & 4095);
+		if (want > end - rpos)
+			want = (size_t)(end - rpos);
+		r = pread(fd, buf + head, want, (off_t)rpos);
 		if (r <= 0) {
 			if (r == 0)
 				errno = EIO;	/* the file shrank under the lock */
 			e = MBOX_EIO;
 			goto out;
 		}
+		rpos += (size_t)r;
+		win = buf + head - carry;
+		s.buf = win;
 		s.base = pos;
 		s.n = carry + (size_t)r;
 		if (pos == start && (s.n < 5 || memcmp(s.buf, "From ", 5) != 0)) {
@@ -328,7 +439,7 @@ mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
 			const char *last = memrchr(s.buf, '\n', s.n);
 
 			if (last != NULL && s.n - (size_t)(last - s.buf + 1) <
-			    bufsize / 2)
+			    head)
 				lim = (size_t)(last - s.buf) + 1;
 		}
 		if (s.frompending) {
@@ -355,8 +466,16 @@ mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
 			if (e != MBOX_OK)
 				goto out;
 		}
+		/* A message that began here and goes on: keep its start. */
+		if (s.open && s.off >= s.base && s.off - s.base < s.n) {
+			s.headoff = s.off;
+			s.headn = s.n - (size_t)(s.off - s.base);
+			if (s.headn > sizeof(s.head))
+				s.headn = sizeof(s.head);
+			memcpy(s.head, win + (s.off - s.base), s.headn);
+		}
 		carry = s.n - lim;
-		memmove(buf, buf + lim, carry);
+		memmove(buf + head - carry, win + lim, carry);
 	}
 out:
 	free(buf);

@@ -116,9 +116,24 @@ mbox_uidl_hash(int fd, uint64_t off, uint64_t norm, const char *buf,
 	else {
 		if ((h = malloc(hlen > 0 ? hlen : 1)) == NULL)
 			return -1;
-		if ((r = pread(fd, h, hlen, (off_t)off)) != (ssize_t)hlen) {
+		/* A header section is a few KiB: read that much first, and
+		 * all of HLEN only when it does not end there (a full scan
+		 * meets this for every message that began in an earlier
+		 * window, and 64 KiB each doubled what it read). */
+		n = hlen < UIDL_HEADER_PEEK ? hlen : UIDL_HEADER_PEEK;
+		if ((r = pread(fd, h, n, (off_t)off)) != (ssize_t)n) {
 			free(h);
 			return -1;
+		}
+		if (n < hlen) {
+			(void)filter(h, n, NULL, 0, NULL, &end);
+			if (end < n)
+				hlen = n;	/* the header ends in it */
+			else if (pread(fd, h + n, hlen - n, (off_t)(off + n)) !=
+			    (ssize_t)(hlen - n)) {
+				free(h);
+				return -1;
+			}
 		}
 	}
 	removed = filter(h, hlen, NULL, 0, NULL, &end);
