@@ -33,28 +33,24 @@ chan_pair(int fd[2])
 	return 0;
 }
 
-int
-chan_send(int fd, uint32_t type, const void *p, size_t len, const int *fds,
-    int nfds)
+/* Write the IOV (N parts) in one sendmsg where the socket takes it, the
+ * NFDS descriptors FDS riding on the first byte; loops over short writes,
+ * retries EINTR. */
+static int
+sendv(int fd, struct iovec *iov, int n, const int *fds, int nfds)
 {
 	union {
 		struct cmsghdr	 c;
 		char		 b[CMSG_SPACE(CHAN_FDS * sizeof(int))];
 	} ctl;
-	struct hdr h = { type, (uint32_t)len };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)p, len } };
 	struct msghdr m;
 	struct cmsghdr *c;
-	ssize_t n;
+	ssize_t w;
 	size_t k;
 
-	if (len > CHAN_MAX || nfds < 0 || nfds > CHAN_FDS) {
-		errno = EINVAL;
-		return -1;
-	}
 	memset(&m, 0, sizeof(m));
 	m.msg_iov = iov;
-	m.msg_iovlen = len > 0 ? 2 : 1;
+	m.msg_iovlen = (size_t)n;
 	if (nfds > 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		m.msg_control = ctl.b;
@@ -68,29 +64,72 @@ chan_send(int fd, uint32_t type, const void *p, size_t len, const int *fds,
 	/* The descriptors ride on the first byte; the rest may need more
 	 * writes on a busy socket. */
 	while (m.msg_iovlen > 0) {
-		n = sendmsg(fd, &m, MSG_NOSIGNAL);
-		if (n == -1) {
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (w == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		m.msg_control = NULL;
 		m.msg_controllen = 0;
-		for (k = (size_t)n; k > 0 && m.msg_iovlen > 0; ) {
+		for (k = (size_t)w; m.msg_iovlen > 0; ) {
 			struct iovec *v = &m.msg_iov[0];
 
 			if (k < v->iov_len) {
 				v->iov_base = (char *)v->iov_base + k;
 				v->iov_len -= k;
-				k = 0;
-			} else {
-				k -= v->iov_len;
-				m.msg_iov++;
-				m.msg_iovlen--;
+				break;
 			}
+			k -= v->iov_len;
+			m.msg_iov++;
+			m.msg_iovlen--;
 		}
 	}
 	return 0;
+}
+
+int
+chan_send(int fd, uint32_t type, const void *p, size_t len, const int *fds,
+    int nfds)
+{
+	struct hdr h = { type, (uint32_t)len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)p, len } };
+
+	if (len > CHAN_MAX || nfds < 0 || nfds > CHAN_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sendv(fd, iov, len > 0 ? 2 : 1, fds, nfds);
+}
+
+size_t
+chan_frame(void *buf, size_t cap, uint32_t type, const void *p, size_t len)
+{
+	struct hdr h = { type, (uint32_t)len };
+
+	if (len > CHAN_MAX || cap < sizeof(h) || len > cap - sizeof(h))
+		return 0;
+	memcpy(buf, &h, sizeof(h));
+	if (len > 0)
+		memcpy((char *)buf + sizeof(h), p, len);
+	return sizeof(h) + len;
+}
+
+int
+chan_send_after(int fd, const void *pre, size_t prelen, uint32_t type,
+    const void *p, size_t len)
+{
+	struct hdr h = { type, (uint32_t)len };
+	struct iovec iov[3] = { { (void *)pre, prelen }, { &h, sizeof(h) },
+	    { (void *)p, len } };
+
+	if (len > CHAN_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (prelen == 0)
+		return sendv(fd, iov + 1, len > 0 ? 2 : 1, NULL, 0);
+	return sendv(fd, iov, len > 0 ? 3 : 2, NULL, 0);
 }
 
 /* Read exactly LEN bytes into P.  Returns 1, 0 at the end before the first

@@ -21,6 +21,18 @@ int chan_pair(int fd[2]);
 int chan_send(int fd, uint32_t type, const void *p, size_t len,
     const int *fds, int nfds);
 
+/* Frames that need no answer can wait and go with the next one that does,
+ * so the other side wakes once for all of them (smtpd's MAIL with its
+ * first RCPT, a small message's BODY with its END).  chan_frame puts a
+ * frame of TYPE with LEN bytes at P into BUF (CAP bytes) and returns its
+ * size, or 0 when it does not fit; chan_send_after sends PRE (PRELEN bytes
+ * of such frames) and then the frame TYPE/P/LEN in one write where it can.
+ * Returns 0 or -1 as chan_send. */
+size_t chan_frame(void *buf, size_t cap, uint32_t type, const void *p,
+    size_t len);
+int chan_send_after(int fd, const void *pre, size_t prelen, uint32_t type,
+    const void *p, size_t len);
+
 /* Receive one frame into BUF (CAP bytes): its type in *TYPE, its length in
  * *LEN.  Descriptors that come with it go to FDS (room for *NFDS; *NFDS is
  * set to the number received); with FDS NULL any that come are closed.

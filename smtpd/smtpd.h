@@ -142,9 +142,16 @@ struct smtp_priv;
 /* The session's link to the delivery side: the channel to the privileged
  * process, or, in tests and fuzzers, that side's state in this process
  * (FD -1), so one transcript exercises both through the same requests. */
+/* Frames that wait for the next request that needs an answer (chan.h):
+ * MAIL, and a BODY piece of a small message.  A bigger BODY piece goes at
+ * once, with what waits before it. */
+#define SMTP_LINK_HOLD	(8 * 1024)
+
 struct smtp_link {
 	int		 fd;
 	struct smtp_priv *local;
+	size_t		 held;
+	unsigned char	 hold[SMTP_LINK_HOLD];
 };
 
 /* Everything one session knows.  Passed explicitly; nothing global. */

@@ -88,7 +88,16 @@ ask(struct smtp *s, uint32_t type, const void *p, size_t len, uint32_t want,
 			return -1;
 		return 0;
 	}
-	if (chan_send(l->fd, type, p, len, NULL, 0) == -1)
+	/* No answer wanted: it can wait for the next request that wants
+	 * one, so the delivery side wakes once for both. */
+	if (rep == NULL && (n = chan_frame(l->hold + l->held,
+	    sizeof(l->hold) - l->held, type, p, len)) > 0) {
+		l->held += n;
+		return 0;
+	}
+	k = chan_send_after(l->fd, l->hold, l->held, type, p, len);
+	l->held = 0;
+	if (k == -1)
 		return -1;
 	if (rep == NULL)
 		return 0;

@@ -219,7 +219,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct feed f;
-	struct smtp_link link = { -1, NULL };
+	struct smtp_link link = { .fd = -1 };
 
 	if (runs++ % CLEAN_EVERY == 0) {
 		fuzz_clean_dir(spool);

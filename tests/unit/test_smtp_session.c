@@ -22,7 +22,7 @@ static char dir[64], spool[128], users[128];
 static struct smtpd_conf conf;
 static struct io io;
 /* The delivery side in this process: the same requests, no fork. */
-static struct smtp_link lnk = { -1, NULL };
+static struct smtp_link lnk = { .fd = -1 };
 
 extern size_t smtp_priv_mem_limit;
 
