@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 #include "cfgcheck.h"
 #include "proxyconn.h"
@@ -156,6 +157,9 @@ main(int argc, char *argv[])
 	/* No process that reads the client's bytes runs as root: the
 	 * AUTHORIZATION dialogue goes on as the session account, and the
 	 * privileged part never holds the connection while privileged. */
+	/* The time zone once, for both parts: each would read it again for
+	 * its first log line or date. */
+	tzset();
 	pid = priv_split(&o, &conf.link);
 	if (pid == -1)
 		startup_fail(EX_OSERR, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfgcheck.h"
@@ -254,6 +255,9 @@ main(int argc, char **argv)
 	/* No process that reads the client's bytes runs as root: the session
 	 * goes on as the session account, the delivery side never sees the
 	 * connection (issue 9). */
+	/* The time zone once, for both parts: each would read it again for
+	 * its first log line or date. */
+	tzset();
 	pid = priv_split(&conf.o, &session_link.fd);
 	if (pid == -1)
 		startup_fail(EX_OSERR, NULL, NULL);

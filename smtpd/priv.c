@@ -41,8 +41,9 @@ struct smtp_priv {
 };
 
 /* How many mailboxes one delivery may hold open: every recipient's is
- * open and locked until all are written.  The soft descriptor limit goes
- * up to the hard one first. */
+ * open and locked until all are written, two descriptors each (the
+ * mailbox and its dotlock).  The soft descriptor limit goes up to the
+ * hard one first. */
 static size_t
 fd_capacity(void)
 {
@@ -52,15 +53,15 @@ fd_capacity(void)
 		return SMTPD_RCPT_DEFAULT;
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		if (rl.rlim_cur > SMTPD_RCPT_MAX + SMTPD_FD_RESERVE)
-			rl.rlim_cur = SMTPD_RCPT_MAX + SMTPD_FD_RESERVE;
+		if (rl.rlim_cur > 2 * SMTPD_RCPT_MAX + SMTPD_FD_RESERVE)
+			rl.rlim_cur = 2 * SMTPD_RCPT_MAX + SMTPD_FD_RESERVE;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur == RLIM_INFINITY)
 		return SMTPD_RCPT_MAX;
-	return rl.rlim_cur > SMTPD_FD_RESERVE + 1 ?
-	    (size_t)(rl.rlim_cur - SMTPD_FD_RESERVE) : 1;
+	return rl.rlim_cur > SMTPD_FD_RESERVE + 3 ?
+	    (size_t)(rl.rlim_cur - SMTPD_FD_RESERVE) / 2 : 1;
 }
 
 struct smtp_priv *

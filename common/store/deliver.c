@@ -154,7 +154,7 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 			e = STORE_EIO;
 			goto fail;
 		}
-		if (dotlock_record(b->lock, b->owner, b->size, len, txn, b->dev,
+		if (dotlock_record(b->lockfd, b->size, len, txn, b->dev,
 		    b->ino) == -1) {
 			log_warn("dotlock=%s record", b->lock);
 			e = STORE_EIO;

@@ -46,16 +46,23 @@ unlock_fcntl(int fd)
 	(void)fcntl(fd, F_SETLK, &fl);
 }
 
+/* The host name of the records, asked once per process. */
 static void
 host_name(char *buf, size_t cap)
 {
-	if (gethostname(buf, cap) == -1)
-		snprintf(buf, cap, "localhost");
-	buf[cap - 1] = '\0';
-	/* One word in the record. */
-	for (; *buf; buf++)
-		if (*buf <= ' ' || *buf == 0x7f)
-			*buf = '_';
+	static char name[256];
+	char *p;
+
+	if (name[0] == '\0') {
+		if (gethostname(name, sizeof(name)) == -1)
+			snprintf(name, sizeof(name), "localhost");
+		name[sizeof(name) - 1] = '\0';
+		/* One word in the record. */
+		for (p = name; *p; p++)
+			if (*p <= ' ' || *p == 0x7f)
+				*p = '_';
+	}
+	snprintf(buf, cap, "%s", name);
 }
 
 int
@@ -212,7 +219,7 @@ judge(const char *path, uid_t owner, struct lockrec *r, int *untrusted)
 
 int
 dotlock_take(const char *path, uid_t owner, struct lockrec *old,
-    int *untrusted)
+    int *untrusted, int *fdp)
 {
 	char tmp[PATH_MAX + 64];
 	const char *slash = strrchr(path, '/');
@@ -257,10 +264,12 @@ dotlock_take(const char *path, uid_t owner, struct lockrec *old,
 	 * count of our file is the truth. */
 	if (fstat(fd, &st) == 0 && st.st_nlink == 2)
 		r = 0;
-	close(fd);
 	unlink(tmp);
-	if (r == 0)
+	if (r == 0) {
+		*fdp = fd;
 		return DOTLOCK_TAKEN;
+	}
+	close(fd);
 	if (e != EEXIST) {
 		errno = e;
 		return DOTLOCK_ERROR;
@@ -278,11 +287,10 @@ dotlock_break(const char *path)
 }
 
 int
-dotlock_record(const char *path, uid_t owner, uint64_t size, uint64_t len,
-    const char *txn, dev_t dev, ino_t ino)
+dotlock_record(int fd, uint64_t size, uint64_t len, const char *txn,
+    dev_t dev, ino_t ino)
 {
 	struct lockrec me;
-	int fd, r;
 
 	memset(&me, 0, sizeof(me));
 	me.pid = (long)getpid();
@@ -298,12 +306,7 @@ dotlock_record(const char *path, uid_t owner, uint64_t size, uint64_t len,
 		}
 		snprintf(me.txn, sizeof(me.txn), "%s", txn);
 	}
-	if ((fd = trust_open(path, O_WRONLY, 0, owner, "dotlock", NULL)) < 0)
-		return -1;
-	r = write_record(fd, &me);
-	if (close(fd) == -1)
-		r = -1;
-	return r;
+	return write_record(fd, &me);
 }
 
 void

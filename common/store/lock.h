@@ -38,15 +38,18 @@ struct lockrec {
  * exists, judge it: *OLD gets its record when the lock file is one we trust
  * for OWNER's mailbox, else stays empty.  *UNTRUSTED is set when the lock
  * is held by a file we do not trust (logged the first time only: pass the
- * same flag on every retry). */
+ * same flag on every retry).  A lock taken stays open for writing in *FDP
+ * (dotlock_record writes through it; close it when the lock is dropped). */
 int dotlock_take(const char *path, uid_t owner, struct lockrec *old,
-    int *untrusted);
+    int *untrusted, int *fdp);
 /* Remove the stale dotlock PATH that dotlock_take reported. */
 int dotlock_break(const char *path);
-/* Record in our dotlock PATH that an append of LEN bytes starts at SIZE of
- * the mailbox file DEV/INO, with commit marker TXN ("" or NULL: none). */
-int dotlock_record(const char *path, uid_t owner, uint64_t size, uint64_t len,
-    const char *txn, dev_t dev, ino_t ino);
+/* Record in our dotlock (FD, from dotlock_take) that an append of LEN
+ * bytes starts at SIZE of the mailbox file DEV/INO, with commit marker TXN
+ * ("" or NULL: none).  Through our own descriptor, never the path: a lock
+ * someone broke and replaced is not ours to write. */
+int dotlock_record(int fd, uint64_t size, uint64_t len, const char *txn,
+    dev_t dev, ino_t ino);
 /* Refresh our dotlock's time so peers do not take it for stale. */
 void dotlock_touch(const char *path);
 /* Remove our dotlock.  Returns 0, or -1 (logged). */

@@ -22,6 +22,7 @@ int mbox_scan_portable;
  * at run time): the full scan is the fallback of a login whose index is
  * gone, and should cost little more than reading the file (issue 11). */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define SCAN_AVX2	1
 #endif
@@ -291,14 +292,31 @@ scan_avx2(struct scan *s, size_t lim, size_t *ip, uint64_t *lfp, int *carry)
 	return MBOX_OK;
 }
 
+/* Asked with cpuid the first time a scan needs it, not by libgcc's
+ * __builtin_cpu_supports, whose constructor would run cpuid in every
+ * process at start-up: on a virtual machine each cpuid is a trap, and
+ * every connection starts a process.  AVX2 needs the OS to save the YMM
+ * registers too (OSXSAVE, XCR0 bits 1 and 2). */
 static int
 have_avx2(void)
 {
 	static int known = -1;
+	unsigned a, b, c, d, lo, hi;
 
-	if (known == -1)
-		known = __builtin_cpu_supports("avx2") &&
-		    __builtin_cpu_supports("popcnt");
+	if (known != -1)
+		return known;
+	known = 0;
+	if (__get_cpuid(1, &a, &b, &c, &d) == 0 ||
+	    (c & (1u << 27)) == 0 || (c & (1u << 28)) == 0 ||	/* OSXSAVE, AVX */
+	    (c & (1u << 23)) == 0)				/* POPCNT */
+		return known;
+	__asm__ volatile ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 6) != 6)
+		return known;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0 ||
+	    (b & (1u << 5)) == 0)				/* AVX2 */
+		return known;
+	known = 1;
 	return known;
 }
 #endif

@@ -92,6 +92,15 @@ create_file(struct store_box *b, gid_t group)
 		log_warn("mailbox=%s create", b->path);
 		return -1;
 	}
+	/* The new name must outlive a power cut like the message that will
+	 * be fsync'ed into it: the spool directory is synced once, here.
+	 * EINVAL: a file system that cannot fsync a directory. */
+	if (sync_dir(store_spool(b, tmp, sizeof(tmp))) == -1 &&
+	    errno != EINVAL) {
+		log_warn("mailbox=%s create: fsync of the spool", b->path);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -235,7 +244,8 @@ take_locks(struct store_box *b)
 			return STORE_EIO;
 		}
 		if (r == 0) {
-			r = dotlock_take(b->lock, b->owner, &old, &untrusted);
+			r = dotlock_take(b->lock, b->owner, &old, &untrusted,
+			    &b->lockfd);
 			if (r == DOTLOCK_TAKEN)
 				break;
 			if (r == DOTLOCK_STALE) {
@@ -282,6 +292,8 @@ store_release(struct store_box *b)
 	if (!b->locked)
 		return 0;
 	r = dotlock_drop(b->lock);
+	close(b->lockfd);
+	b->lockfd = -1;
 	unlock_fcntl(b->fd);
 	b->locked = 0;
 	return r;

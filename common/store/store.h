@@ -44,6 +44,7 @@ int store_name_ok(const char *name, size_t len);
 struct store_box {
 	int		 fd;		/* -1 when closed */
 	int		 locked;	/* fcntl lock and dotlock held */
+	int		 lockfd;	/* our dotlock, open while locked */
 	uid_t		 owner;		/* who owns the mailbox (its user) */
 	dev_t		 dev;
 	ino_t		 ino;
