@@ -1,10 +1,11 @@
 #!/bin/sh
-# deps.sh: install the test-only packages (the check library, pkg-config) when
-# missing.  As root it uses apt-get; otherwise it names the package and stops.
+# deps.sh: install the test-only packages (the check library, pkg-config,
+# strace for tests/scripts/fsync-count.py) when missing.  As root it uses apt-get; otherwise it names the package and stops.
 need=""
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 pkg-config --exists check 2>/dev/null || need="$need check"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v strace >/dev/null 2>&1 || need="$need strace"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tests need the Debian package(s):$need (apt-get install$need)" >&2
