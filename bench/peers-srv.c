@@ -10,6 +10,12 @@
  *	locking, no parsing, no headers.  What fork+exec of a program plus one
  *	4 KiB append+fsync costs, per connection: the floor under smtpd.
  *
+ *   peers-srv devlog PATH
+ *	A syslog daemon's socket at PATH (AF_UNIX datagrams) that reads and
+ *	drops every line: on a machine without /dev/log the servers' syslog
+ *	calls would otherwise retry a connect for every line, which a real
+ *	Debian box (journald on /dev/log) never does.  Runs until killed.
+ *
  *   peers-srv sink smtp|pop3 PORT
  *	A listener on 127.0.0.1:PORT with 8 pre-forked workers, each serving
  *	one connection at a time with canned replies and storing nothing (a
@@ -31,6 +37,8 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -225,7 +233,8 @@ static void serve(struct sess *s)
 
 static void usage(void)
 {
-	fputs("usage: peers-srv floor DIR | peers-srv sink smtp|pop3 PORT\n", stderr);
+	fputs("usage: peers-srv floor DIR | peers-srv devlog PATH | "
+	    "peers-srv sink smtp|pop3 PORT\n", stderr);
 	exit(64);
 }
 
@@ -244,6 +253,23 @@ int main(int argc, char **argv)
 		s.dir = argv[2];
 		serve(&s);
 		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "devlog") == 0) {
+		struct sockaddr_un un;
+		char line[8192];
+
+		memset(&un, 0, sizeof un);
+		un.sun_family = AF_UNIX;
+		snprintf(un.sun_path, sizeof un.sun_path, "%s", argv[2]);
+		lfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&un, sizeof un) < 0 ||
+		    chmod(argv[2], 0666) < 0) {
+			perror("peers-srv: devlog");
+			return 71;
+		}
+		for (;;)
+			if (recv(lfd, line, sizeof line, 0) < 0 && errno != EINTR)
+				return 1;
 	}
 	if (argc != 4 || strcmp(argv[1], "sink") != 0)
 		usage();

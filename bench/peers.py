@@ -612,6 +612,7 @@ def main():
         "%s:{SHA512-CRYPT}%s:%d:%d\n" % (u, h6, UID, GID)
         for u in ("u0", "u1", "u2", "u3") + users_pop))
     im_smtp = mkdir(os.path.join(S, "im-smtp"))
+    im_smtp_l = mkdir(os.path.join(S, "im-smtp-l"))
     im_pop = mkdir(os.path.join(S, "im-pop"), (UID, GID))
     floor_dir = mkdir(os.path.join(S, "floor"))
     smtpd_args = [SMTPD, "-h", DOMAIN, "-m", im_smtp, "-p", users]
@@ -649,6 +650,11 @@ def main():
         add("floor", "floor", ssa + [SRV, "floor", floor_dir], b"220")
         if have_pa:
             add("popa3d", "popa3d", ["unshare", "-m", "sh", pa_ns] + ssa + [POPA3D], b"+OK")
+    # Standalone: one process per connection too, forked by the listener
+    # (no exec); -c and -C high enough for the client's concurrency.
+    add("smtpd-L", "inetmail smtpd -L", [SMTPD, "-L", "127.0.0.1:@PORT@", "-c", "40",
+                                         "-C", "40"] + smtpd_args[1:3] + ["-m", im_smtp_l]
+        + smtpd_args[5:], b"220")
     add("sink-smtp", "sink smtp", [SRV, "sink", "smtp", "@PORT@"], b"220")
     add("sink-pop3", "sink pop3", [SRV, "sink", "pop3", "@PORT@"], b"+OK")
     if TCPSERVER:
@@ -667,7 +673,8 @@ def main():
 
     have_pa = have_pa and "popa3d" in srv
     team = Team(CONC)
-    work = [("1", lambda: deliver(team, srv, have_pf, im_smtp, floor_dir, pf_spool)),
+    work = [("1", lambda: deliver(team, srv, have_pf, {"smtpd": im_smtp, "smtpd-L": im_smtp_l,
+                                                       "floor": floor_dir}, pf_spool)),
             ("2", lambda: stats(srv, have_dv, have_pa, bigsize, midsize, bign, midn,
                                 im_pop, pa_spool)),
             ("3", lambda: rss(srv, have_dv, have_pa, bign, bigsize)),
@@ -889,7 +896,7 @@ def queue_empty(spool):
     return True
 
 
-def deliver(team, srv, have_pf, im_smtp, floor_dir, pf_spool):
+def deliver(team, srv, have_pf, spools, pf_spool):
     boxes = ["u%d" % i for i in range(4)]
 
     def clear(d):
@@ -906,7 +913,7 @@ def deliver(team, srv, have_pf, im_smtp, floor_dir, pf_spool):
 
         def one(key, n):
             port = srv[key][0]
-            spool = {"smtpd": im_smtp, "postfix": pf_spool, "floor": floor_dir}.get(key)
+            spool = dict(spools, postfix=pf_spool).get(key)
             if spool:
                 clear(spool)
             dt, good, err = team.run("smtp", port, n, conc)
@@ -940,10 +947,10 @@ def deliver(team, srv, have_pf, im_smtp, floor_dir, pf_spool):
                         note("postfix: %d of %d delivered after 300 s" % (cnt, n))
                         return None
                     time.sleep(0.002)
-            elif key == "smtpd":
+            elif key in ("smtpd", "smtpd-L"):
                 got = sum(count_msgs(os.path.join(spool, b)) for b in boxes)
                 if got != n:
-                    note("smtpd: %d of %d messages in the mailboxes" % (got, n))
+                    note("%s: %d of %d messages in the mailboxes" % (key, got, n))
                     return None
             elif key == "floor":
                 got = sum(os.path.getsize(os.path.join(spool, b)) for b in boxes
@@ -953,13 +960,15 @@ def deliver(team, srv, have_pf, im_smtp, floor_dir, pf_spool):
                     return None
             return n / dt
 
-        servers = [(k, k) for k in ("smtpd", "postfix", "floor", "sink-smtp") if k in srv]
+        servers = [(k, k) for k in ("smtpd", "smtpd-L", "postfix", "floor", "sink-smtp")
+                   if k in srv]
         # warm-up: 100 messages each, not counted
         for k, _ in servers:
             one(k, min(N, 100))
         del accepted[:]
         res = rounds(servers, lambda k: one(k, N), warm=False)
         sec.row("inetmail smtpd (ssa), 250 = fsync'ed in mbox", res.get("smtpd"), ref=True)
+        sec.row("inetmail smtpd -L (standalone), the same", res.get("smtpd-L"))
         if have_pf:
             sec.row("Postfix %s, delivered (virtual, mbox)" % VERSIONS.get("postfix", ""),
                     res.get("postfix"))
