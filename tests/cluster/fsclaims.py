@@ -15,7 +15,9 @@ through /proc/HOLDER/root of its mount namespace):
   append    O_APPEND writes from both mounts at once interleave whole
             (the store does not rely on it: it seeks to the end under lock);
   ino       st_ino of one file is the same through both mounts (st_dev is
-            not, and is only noted: the store compares st_ino alone).
+            not, and is only noted: the store compares st_ino alone);
+            whether the index stamp (ino, size, mtime, ctime) reads the
+            same through both is noted too.
 """
 import errno
 import fcntl
@@ -127,6 +129,14 @@ def size_data_claims(a, b):
     # store compares only st_ino in dotlock records and journals.
     note(f"st_dev {st_a.st_dev} vs {st_b.st_dev} through the two mounts "
          "(the store does not compare it)")
+    # Not a claim either: a mailbox index is reused by another host only
+    # when the stamp it recorded (inode, size, mtime, ctime in ns) reads
+    # the same through that host's mount; else it costs a scan.
+    stamp = lambda s: (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    note(f"stamp (ino, size, mtime, ctime) through the two mounts: "
+         f"{'the same' if stamp(st_a) == stamp(st_b) else 'differs'} "
+         f"({stamp(st_a)} vs {stamp(st_b)}): another host's index is "
+         f"{'reused' if stamp(st_a) == stamp(st_b) else 'rebuilt by a scan'}")
     os.close(fa)
     os.close(fb)
     os.unlink(pa)
