@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "acct.h"
 #include "cfgcheck.h"
 #include "users.h"
 
@@ -194,7 +195,7 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 			extra = st.st_gid;
 		if (w->nids == 0) {
 			/* No users file ids: system accounts; try nobody's. */
-			if ((pw = getpwnam("nobody")) == NULL)
+			if ((pw = acct_getpwnam("nobody")) == NULL)
 				return;
 			w->uid[0] = pw->pw_uid;
 			w->gid[0] = pw->pw_gid;
@@ -220,6 +221,45 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 		    "that user or its group (chmod 2775)", (long)uid,
 		    strerror(err));
 }
+
+#ifdef INETMAIL_STATIC
+#define NSSWITCH_FILE	"/etc/nsswitch.conf"
+
+/* A static build reads /etc/passwd and /etc/shadow itself (acct.c): the
+ * accounts of any other source nsswitch.conf names are not seen. */
+static void
+check_nss(struct cfgcheck *c, const struct opts *o)
+{
+	/* systemd's source holds service accounts, never mail users. */
+	static const char *const builtin[] = { "files", "compat", "systemd" };
+	char line[512], *w, *save = NULL;
+	size_t i;
+	FILE *f;
+
+	if (o->users != NULL || (f = fopen(NSSWITCH_FILE, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "passwd:", 7) != 0)
+			continue;
+		for (w = strtok_r(line + 7, " \t\n", &save); w != NULL;
+		    w = strtok_r(NULL, " \t\n", &save)) {
+			if (w[0] == '[')
+				continue;	/* an action, [NOTFOUND=return] */
+			for (i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+				if (strcmp(w, builtin[i]) == 0)
+					break;
+			if (i == sizeof(builtin) / sizeof(builtin[0]))
+				cfg_report(c, 0, NSSWITCH_FILE, 0, "passwd names "
+				    "\"%.32s\": this static build reads /etc/passwd "
+				    "and /etc/shadow only, so its accounts are not "
+				    "mail users; build with make DYNAMIC=1 for them",
+				    w);
+		}
+		break;
+	}
+	fclose(f);
+}
+#endif
 
 /* -P was parsed with the options (a bad one never gets here); a network
  * that holds every address is legal but almost surely a mistake. */
@@ -252,6 +292,9 @@ cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 		    "the system accounts' passwords cannot be read; add -p FILE");
 	check_spool(c, o, &w);
 	check_proxy(c, o);
+#ifdef INETMAIL_STATIC
+	check_nss(c, o);
+#endif
 }
 
 int

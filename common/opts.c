@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acct.h"
 #include "params.h"
 #include "listen.h"
 #include "log.h"
@@ -247,7 +248,7 @@ opts_finish(struct opts *o, const char **err)
 			*err = "-u needs root";
 			return -1;
 		}
-		pw = getpwnam(o->user);
+		pw = acct_getpwnam(o->user);
 		if (pw == NULL) {
 			*err = "unknown user (-u)";
 			return -1;
@@ -264,7 +265,7 @@ opts_finish(struct opts *o, const char **err)
 	} else if (geteuid() == 0) {
 		/* Root without -u: the session, which reads the client's
 		 * bytes, runs as the session account (priv_split). */
-		pw = getpwnam(o->sessuser);
+		pw = acct_getpwnam(o->sessuser);
 		if (pw == NULL) {
 			*err = "unknown session account (-U)";
 			return -1;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acct.h"
 #include "params.h"
 #include "log.h"
 #include "num.h"
@@ -319,14 +320,14 @@ users_system(const char *name, size_t len, int fold, struct user *u)
 		return 0;
 	memcpy(nm, name, len);
 	nm[len] = '\0';
-	pw = getpwnam(nm);
+	pw = acct_getpwnam(nm);
 	if (pw == NULL && fold) {
 		/* System names are lower case by convention; SMTP local parts
 		 * arrive in any case. */
 		for (i = 0; i < len; i++)
 			if (nm[i] >= 'A' && nm[i] <= 'Z')
 				nm[i] += 32;
-		pw = getpwnam(nm);
+		pw = acct_getpwnam(nm);
 	}
 	if (pw == NULL || strlen(pw->pw_name) > USER_MAX)
 		return 0;
@@ -335,7 +336,7 @@ users_system(const char *name, size_t len, int fold, struct user *u)
 	u->has_ids = 1;
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
-	sp = getspnam(pw->pw_name);
+	sp = acct_getspnam(pw->pw_name);
 	pass = sp != NULL ? sp->sp_pwdp : pw->pw_passwd;
 	if (pass == NULL || strlen(pass) >= sizeof(u->pass)) {
 		/* "*" is no crypt(3) hash: the account can never log in. */
