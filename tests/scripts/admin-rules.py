@@ -9,6 +9,9 @@ as root.
              ("root: nobody"); postmaster is always accepted
   mailname   without -d, /etc/mailname's domain is one of ours (in a mount
              namespace of our own, where /etc/mailname is ours)
+  nsswitch   with "passwd: files ldap ..." (in such a namespace) system
+             accounts are found, an unknown one is refused without a crash,
+             and -T of a static build warns that it does not see ldap
   logs       -L with no syslog daemon logs to stderr; under inetd (no -L)
              fd 2 stays silent
 Env: SMTPD, POP3D (binaries)."""
@@ -119,6 +122,37 @@ def mailname():
     check("550 5.7.1" in out, "mailname: not with -d")
 
 
+def static_binary(path):
+    """True when PATH has no program interpreter (linked statically)."""
+    with open(path, "rb") as f:
+        return b"/ld-linux" not in f.read(4096)
+
+
+def nsswitch():
+    """A static build reads /etc/passwd itself: system accounts are found
+    (an unknown name too, which glibc would look up in nsswitch's next
+    source), and -T warns when nsswitch.conf names a source it cannot see."""
+    sp = fresh()
+    etc = os.path.join(T, "etc-nss")
+    shutil.copytree("/etc", etc, symlinks=True, ignore_dangling_symlinks=True,
+                    ignore=shutil.ignore_patterns("*.lock", "mtab"))
+    with open(os.path.join(etc, "nsswitch.conf"), "w") as f:
+        f.write("passwd: files ldap [NOTFOUND=return] systemd\n"
+                "shadow: files\ngroup: files\n")
+    pre = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc]
+    out, log = smtp(["nobody@" + HOST, "no-such-account@" + HOST], [], pre=pre)
+    lines = [l for l in out.split("\r\n") if l.startswith(("250 2.1.5", "550 5.1.1"))]
+    check(lines == ["250 2.1.5 Recipient ok", "550 5.1.1 User unknown"],
+          "nsswitch: nobody found, an unknown name refused, no crash (%r)" % lines)
+    r = subprocess.run(pre + [SMTPD, "-T", "-h", HOST, "-m", sp],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    warned = b'passwd names "ldap"' in r.stderr
+    if static_binary(SMTPD):
+        check(warned, "nsswitch: -T of a static build warns about ldap")
+    else:
+        check(not warned, "nsswitch: -T of a dynamic build does not warn")
+
+
 def logs():
     sp = fresh()
     users = os.path.join(T, "users")
@@ -176,7 +210,7 @@ def main():
     T = tempfile.mkdtemp(prefix="admin-rules.")
     os.chmod(T, 0o755)
     try:
-        for t in (noids, firstuid, mailname, logs):
+        for t in (noids, firstuid, mailname, nsswitch, logs):
             t()
     finally:
         shutil.rmtree(T, ignore_errors=True)
