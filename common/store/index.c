@@ -46,6 +46,7 @@ struct index_head {
  * still checked against the mailbox's last bytes, and an expunge does not
  * skip its check on the strength of it. */
 #define RACY_NS		(100 * 1000000LL)
+#define RACY_COARSE_NS	(2 * 1000000000LL)
 #define TAIL		4096
 
 void
@@ -69,6 +70,10 @@ store_stamp_racy(const struct mbox_stamp *sp)
 	clock_gettime(CLOCK_REALTIME, &now);
 	d = ((int64_t)now.tv_sec - sp->ctime) * 1000000000LL +
 	    ((int64_t)now.tv_nsec - sp->ctime_ns);
+	/* Whole seconds in both times: a file system that keeps times to
+	 * the second (ext3, some NFS servers), where a tick is a second. */
+	if (sp->ctime_ns == 0 && sp->mtime_ns == 0)
+		return d < RACY_COARSE_NS;
 	return d < RACY_NS;
 }
 

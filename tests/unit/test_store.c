@@ -1151,6 +1151,28 @@ START_TEST(index_expunge)
 }
 END_TEST
 
+/* A stamp is racy within 100 ms of its ctime, or within 2 s when both
+ * times are whole seconds (a file system that keeps seconds only). */
+START_TEST(stamp_racy_coarse)
+{
+	struct mbox_stamp sp;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(&sp, 0, sizeof(sp));
+	sp.ctime = sp.mtime = now.tv_sec - 1;
+	ck_assert_int_eq(store_stamp_racy(&sp), 1);	/* seconds only */
+	sp.ctime = sp.mtime = now.tv_sec - 3;
+	ck_assert_int_eq(store_stamp_racy(&sp), 0);
+	sp.ctime = sp.mtime = now.tv_sec - 1;
+	sp.ctime_ns = sp.mtime_ns = 5;
+	ck_assert_int_eq(store_stamp_racy(&sp), 0);	/* nanoseconds */
+	sp.ctime = now.tv_sec;
+	sp.ctime_ns = now.tv_nsec;
+	ck_assert_int_eq(store_stamp_racy(&sp), 1);
+}
+END_TEST
+
 /* A change the file's times cannot show (the same clock tick, the same
  * size): with a racy stamp the expunge still checks every message. */
 START_TEST(index_racy_expunge)
@@ -1210,6 +1232,7 @@ store_suite(void)
 	TC("index-crash", index_crash);
 	TC("index-expunge", index_expunge);
 	TC("index-racy", index_racy_expunge);
+	TC("stamp-racy-coarse", stamp_racy_coarse);
 	return s;
 }
 
