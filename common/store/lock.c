@@ -2,6 +2,7 @@
  * with Python's mailbox module, mutt and procmail, and the record a dotlock
  * of ours carries.  Needs write access to the spool directory (root, the
  * spool's group, or a sticky world-writable spool). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -174,6 +175,43 @@ parse_record(char *buf, struct lockrec *r)
 		snprintf(r->txn, sizeof(r->txn), "%s", f[4]);
 }
 
+/* A dotlock with two links whose other name is a locker's unique file
+ * (".lk..." beside it): its locker was killed between link() and unlink(),
+ * or is just there.  The unique name is removed, so the lock has one link
+ * again and its record can be trusted; a live locker loses nothing (it holds
+ * the lock by its name and its fd).  Without this, one kill at that instant
+ * would leave a lock judged by age only: the mailbox shut for LOCK_STALE_S.
+ * Returns 1 when a twin was removed. */
+static int
+drop_twin(const char *path, const struct stat *lk)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int n = 0;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (n == 0 && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".lk", 3) != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    st.st_ino != lk->st_ino || st.st_dev != lk->st_dev)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n = 1;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Read and judge an existing dotlock for OWNER's mailbox.  Returns
  * DOTLOCK_BUSY, DOTLOCK_STALE (record in *R), or -1 when it is gone (retry
  * at once). */
@@ -192,6 +230,8 @@ judge(const char *path, uid_t owner, struct lockrec *r, int *untrusted)
 	 * (ours included) refresh theirs much more often.  This holds even
 	 * for a lock we cannot read or do not trust. */
 	old = time(NULL) - st.st_mtime > LOCK_STALE_S;
+	if (S_ISREG(st.st_mode) && st.st_nlink == 2 && drop_twin(path, &st))
+		return -1;
 	/* The record is believed only from a lock file we trust: a planted
 	 * one could otherwise tell us to cut a mailbox (issue 9). */
 	fd = trust_open(path, O_RDONLY, 0, owner, *untrusted ? NULL : "dotlock",
@@ -274,7 +314,9 @@ dotlock_take(const char *path, uid_t owner, struct lockrec *old,
 		errno = e;
 		return DOTLOCK_ERROR;
 	}
-	r = judge(path, owner, old, untrusted);
+	/* -1: the lock went away, or lost a killed locker's twin: once more. */
+	if ((r = judge(path, owner, old, untrusted)) == -1)
+		r = judge(path, owner, old, untrusted);
 	return r == -1 ? DOTLOCK_BUSY : r;
 }
 

@@ -6,12 +6,16 @@ access repairs what it finds; at the end every mailbox parses cleanly and:
   - a message answered 250 is present unless a QUIT answered +OK deleted it;
   - an unanswered delivery is in all of its mailboxes or in none;
   - a QUIT answered +OK removed all its messages; an unanswered QUIT removed
-    all of them or none.
+    all of them or none;
+  - the login that repairs is never refused (a dead process's lock must not
+    shut the mailbox), and no surviving half of a killed server holds the
+    client's pipe for more than STRAGGLE seconds.
 Environment: SMTPD, POP3D, TOP; KILLS (default 300)."""
 import hashlib
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -32,9 +36,13 @@ UID, GID = (65534, 65534) if ROOT else (os.getuid(), os.getgid())
 
 def run_killed(argv, data, delay):
     """Run ARGV with DATA on stdin, SIGKILL it after DELAY seconds (if still
-    running); return (stdout, killed)."""
+    running); return (stdout, killed).  Only the first process is killed, as
+    a crash would take it; the other half of the privilege split must then
+    see its peer gone and exit.  One that still holds the client's pipe
+    STRAGGLE seconds later is a hang: it goes into run_killed.hung (with
+    what ps says of it) and its process group is killed."""
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL)
+                         stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         p.stdin.write(data)
         p.stdin.close()
@@ -46,10 +54,47 @@ def run_killed(argv, data, delay):
     killed = p.poll() is None
     if killed:
         p.send_signal(signal.SIGKILL)
-    out = p.stdout.read()
+    out = b""
+    t1 = time.time()
+    while True:
+        ready, _, _ = select.select([p.stdout], [], [], max(0.0, t1 + STRAGGLE - time.time()))
+        if not ready:
+            ps = subprocess.run(["ps", "-o", "pid,user,stat,wchan:20,etimes,args", "-s",
+                                 str(p.pid)], capture_output=True, text=True).stdout
+            run_killed.hung.append(f"{os.path.basename(argv[0])} killed={killed}: "
+                                   f"the pipe still open {STRAGGLE} s later:\n{ps}")
+            os.killpg(p.pid, signal.SIGKILL)
+            out += p.stdout.read()
+            break
+        chunk = os.read(p.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        out += chunk
+    p.stdout.close()
     p.wait()
     run_killed.last = time.time() - t0
     return out.decode("latin-1"), killed
+
+
+run_killed.hung = []
+STRAGGLE = 15	# seconds: above the store's lock wait (10 s)
+
+
+def split_mbox(data):
+    """The messages of an mboxrd text, each without its From_ line.  A
+    From_ line is one that begins the file or follows an empty line (a body
+    line that began with "From " was quoted).  str.split, not a regex with a
+    lookbehind: the mailboxes grow to tens of MB and are read after every
+    run, and the regex made the test quadratic enough to outlast its timeout."""
+    if not data.startswith("From "):
+        return []
+    parts = data[len("From "):].split("\n\nFrom ")
+    texts = []
+    for k, part in enumerate(parts):
+        if k < len(parts) - 1:
+            part += "\n\n"
+        texts.append(part.split("\n", 1)[1] if "\n" in part else "")
+    return texts
 
 
 def mailbox_ids(spool, user, order=None):
@@ -61,7 +106,7 @@ def mailbox_ids(spool, user, order=None):
     if data and not data.startswith("From "):
         bad.append(f"{user}: does not start with a From_ line")
     found = {}
-    for text in re.split(r"(?:^|(?<=\n\n))From [^\n]*\n", data)[1:]:
+    for text in split_mbox(data):
         text = re.sub(r"^>(>*From )", r"\1", text, flags=re.M)
         m = re.search(r"^X-Stress-Id: (\S+)$", text, re.M)
         c = re.search(r"^X-Check: (\S+)$", text, re.M)
@@ -112,8 +157,13 @@ def main():
 
     def repaired(user):
         """The next access (a login, no deletions) repairs; then read."""
-        subprocess.run(pop, input=pop_transcript(user, []), capture_output=True,
-                       timeout=60)
+        out = subprocess.run(pop, input=pop_transcript(user, []),
+                             capture_output=True, timeout=60).stdout
+        # Nothing else runs: a refusal means a dead process's leftovers
+        # (a lock, a marker) shut the mailbox.
+        if re.search(rb"^-ERR", out, re.M):
+            problems.append(f"{user}: login after a kill: "
+                            f"{out.decode('latin-1').strip()[-120:]!r}")
         found, bad = mailbox_ids(spool, user)
         problems.extend(bad)
         return found
@@ -177,6 +227,7 @@ def main():
             for u in rcpts:
                 if (u, i) not in present and (u, i) not in gone:
                     problems.append(f"{u}: acknowledged {i} lost")
+        problems.extend(run_killed.hung)
         for p in problems[:20]:
             print("FAIL:", p)
         print(f"crash: {kills['smtpd']} smtpd and {kills['pop3d']} pop3d "

@@ -742,6 +742,42 @@ START_TEST(recovery_keeps_others)
 }
 END_TEST
 
+/* A locker killed between link() and unlink() leaves a dotlock with two
+ * links, the other its unique ".lk" name.  The next locker removes that twin
+ * and judges the record as usual: the mailbox is not shut until the lock is
+ * stale by age, and the torn append is still cut.  A second link under any
+ * other name keeps the lock untrusted (judged by its age). */
+START_TEST(recovery_killed_in_link)
+{
+	const char *n[] = { "alice" };
+	char twin[64], lock[512];
+	struct stat st;
+	time_t t0;
+
+	put("alice", MSG1 "From torn\nhalf");
+	plant_record("alice", dead_pid(), strlen(MSG1), 200);
+	snprintf(twin, sizeof(twin), ".lk%ld.0.12345", dead_pid());
+	snprintf(lock, sizeof(lock), "%s", path_of("alice.lock"));
+	ck_assert_int_eq(link(lock, path_of(twin)), 0);
+	t0 = time(NULL);
+	ck_assert_int_eq(deliver(n, 1, "hello\n"), 0);
+	ck_assert(time(NULL) - t0 < 3);		/* no lock wait */
+	ck_assert(same("alice", MSG1 MSG1));
+	ck_assert_int_eq(lstat(path_of(twin), &st), -1);
+	ck_assert_int_eq(lstat(path_of("alice.lock"), &st), -1);
+
+	/* The other link is not a locker's: the record is not believed. */
+	put("alice", MSG1 "From torn\nhalf");
+	plant_record("alice", dead_pid(), strlen(MSG1), 200);
+	ck_assert_int_eq(link(lock, path_of("planted")), 0);
+	ck_assert_int_ne(deliver(n, 1, "hello\n"), 0);
+	ck_assert(same("alice", MSG1 "From torn\nhalf"));
+	ck_assert_int_eq(lstat(path_of("planted"), &st), 0);
+	unlink(path_of("planted"));
+	unlink(path_of("alice.lock"));
+}
+END_TEST
+
 /* Records made through another host's mount of a cluster volume (another
  * st_dev, the same st_ino) are acted on: a torn append is cut, a committed
  * journal is replayed, not moved aside. */
@@ -1224,6 +1260,7 @@ store_suite(void)
 	TC("recovery", recovery_keeps_others);
 	TC("scan_paths_agree", scan_paths_agree);
 	TC("recovery_other_host", recovery_other_host);
+	TC("recovery-killed-in-link", recovery_killed_in_link);
 	TC("uidl", uidl_rules);
 	TC("uidl-reader-fields", uidl_reader_fields);
 	TC("index-appends", index_appends);
