@@ -8,7 +8,8 @@
   of its own (no waits on one another's locks);
 
   POP3 login latency (connect to +OK after PASS, which includes the session
-  marker, the lock and the scan of the whole mailbox) for a mailbox of
+  marker, the lock, the stamp of the mailbox and the read of its index, or
+  a scan of the whole mailbox when the index does not match) for a mailbox of
   LAT_MSGS messages: on local disk, on the cluster FS straight to a host,
   and on the cluster FS through haproxy.
 
