@@ -14,7 +14,8 @@
 #
 # Workloads (medians over ROUNDS alternating rounds after a warm-up):
 #  1. N 4 KiB messages, one per SMTP connection, 4 mailboxes, concurrency 1
-#     and 4: inetmail smtpd, Postfix (time until every message is in its
+#     and 4: inetmail smtpd (under the launcher, and as smtpd -L, its own
+#     listener), Postfix (time until every message is in its
 #     mbox file: its delivered rate), the floor (fork+exec of a static
 #     program that appends the message with one write+fsync), the sink;
 #  2. login+STAT on ~979 MiB / 20,000 messages and ~39.5 MiB / 10,000:
@@ -29,6 +30,8 @@
 # run as their own daemons on private configurations in a scratch folder,
 # on 127.0.0.1 ports, and are stopped at the end.  The sink is a pre-forked
 # C server with canned replies that stores nothing: how fast the client goes.
+# Where there is no syslog daemon (/dev/log missing), a sink listens on
+# /dev/log for the run, as journald would on a real Debian box.
 # The mailboxes are generated once and kept in $BENCH_DIR (/tmp/inetmail-bench);
 # everything else lives in a scratch folder under ${TMPDIR:-/var/tmp} (a disk,
 # so fsync costs what it costs), removed afterwards.
