@@ -127,8 +127,7 @@ chan_send_after(int fd, const void *pre, size_t prelen, uint32_t type,
 		errno = EINVAL;
 		return -1;
 	}
-	if (prelen == 0)
-		return sendv(fd, iov + 1, len > 0 ? 2 : 1, NULL, 0);
+	/* An empty PRE is an empty first part: sendv steps over it. */
 	return sendv(fd, iov, len > 0 ? 3 : 2, NULL, 0);
 }
 
