@@ -11,6 +11,12 @@
 #   FUZZ_PAR=N       harnesses run at once (default 1)
 #   FUZZ_CFLAGS=...  more compiler flags (a change rebuilds everything)
 #   FUZZ_OUT=DIR     build and work directory (default build/fuzz)
+#   FUZZ_KEEP=1      afterwards, merge what the run found into the committed
+#                    corpus tests/fuzz/corpus/NAME, minimised (libFuzzer's
+#                    -merge=1: the smallest set with the same coverage), and
+#                    add a line per harness to tests/fuzz/ledger.tsv (date,
+#                    commit, CPU seconds, executions, findings), so that
+#                    long runs add up across sessions (make fuzz-long)
 # Reproduce one input:  build/fuzz/fuzz_NAME FILE   (FUZZ_LOG=1 shows the log)
 # Needs clang with libFuzzer (Debian: clang, libclang-rt-14-dev); installed
 # with apt-get when missing and run as root.
@@ -146,14 +152,18 @@ run_one() {
 	[ -f "tests/fuzz/$h.dict" ] && dict="-dict=tests/fuzz/$h.dict"
 	echo "fuzz: fuzz_$h for ${SECONDS_EACH}s (corpus $(find "$work" -type f | wc -l) inputs)"
 	log=$OUT/fuzz_$h.log
+	# The CPU time the harness really had (user + system), for the ledger:
+	# on a busy machine it is less than the wall time asked for.
 	# shellcheck disable=SC2086
 	TMPDIR=$FUZZ_TMP \
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0 \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+	/usr/bin/time -f '%U %S' -o "$OUT/fuzz_$h.cpu" \
 	"$OUT/fuzz_$h" -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$h")" \
 	    -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
 	    -artifact_prefix="$art" $dict "$work" >"$log" 2>&1
 	rc=$?
+	cpu=$(awk '{ printf "%d", $1 + $2 }' "$OUT/fuzz_$h.cpu" 2>/dev/null)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*ft: \([0-9]*\).*corp: \([0-9]*\).*/\1 edges, \2 features, corpus \3/p')
@@ -165,9 +175,33 @@ run_one() {
 		find "$art" -type f | sed 's|^|  input: |'
 		echo "  log: $log"
 	fi
-	printf '%-8s %10s execs %7s/s  cov %s  %s\n' "$h" "${execs:-?}" \
-	    "${rate:-?}" "${cov:-?}" "$res" | tee "$OUT/fuzz_$h.result"
+	printf '%-8s %10s execs %7s/s  cov %s  cpu %ss  %s\n' "$h" "${execs:-?}" \
+	    "${rate:-?}" "${cov:-?}" "${cpu:-?}" "$res" | tee "$OUT/fuzz_$h.result"
+	[ "${FUZZ_KEEP:-0}" = 1 ] && keep "$h" "$work" "$rc" "${cpu:-0}" "${execs:-0}"
 	[ $rc = 0 ]
+}
+
+# keep H WORK RC CPU EXECS: merge WORK into the committed corpus of H,
+# minimised, and write the run into the ledger.
+keep() {
+	h=$1 new=$OUT/merged/$1
+	rm -rf "$new"
+	mkdir -p "$new" "tests/fuzz/corpus/$h" || return 1
+	# shellcheck disable=SC2086
+	if TMPDIR=$FUZZ_TMP ASAN_OPTIONS=detect_leaks=0 "$OUT/fuzz_$h" -merge=1 \
+	    -max_len="$(max_len "$h")" -rss_limit_mb=2048 -timeout=20 \
+	    "$new" "tests/fuzz/corpus/$h" "$2" >"$OUT/fuzz_$h.merge.log" 2>&1 &&
+	    [ -n "$(ls "$new")" ]; then
+		rm -f "tests/fuzz/corpus/$h"/*
+		cp -p "$new"/* "tests/fuzz/corpus/$h"/
+	else
+		echo "fuzz: merge of $h failed, corpus unchanged (log $OUT/fuzz_$h.merge.log)"
+	fi
+	[ -f tests/fuzz/ledger.tsv ] ||
+	    printf 'date\tcommit\tharness\tcpu_s\texecs\tfindings\n' >tests/fuzz/ledger.tsv
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%d)" \
+	    "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$h" "$4" "$5" \
+	    "$([ "$3" = 0 ] && echo 0 || echo 1)" >>tests/fuzz/ledger.tsv
 }
 
 # FUZZ_PAR harnesses at a time (make fuzz-long: one per CPU).
