@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 
 #include "acct.h"
 #include "cfgcheck.h"
+#include "priv.h"
 #include "users.h"
 
 void
@@ -46,16 +48,54 @@ cfg_report(struct cfgcheck *c, int error, const char *file,
 }
 
 /* The identities that will work in the spool, gathered from the users
- * file (pop3d tries each distinct one, up to IDS_MAX). */
-#define IDS_MAX	8
+ * file (pop3d tries each distinct one, up to CFG_IDS_MAX). */
 struct walk {
 	struct cfgcheck	*c;
 	const struct opts *o;
 	int		 pop3;
-	uid_t		 uid[IDS_MAX];
-	gid_t		 gid[IDS_MAX];
+	uid_t		 uid[CFG_IDS_MAX];
+	gid_t		 gid[CFG_IDS_MAX];
 	int		 nids;
+	/* The names seen so far, to find those that differ only in case. */
+	struct seen {
+		char		 name[USER_MAX + 1];
+		unsigned long	 line;
+	}		*seen;
+	size_t		 nseen, capseen;
 };
+
+/* NAME (on LINE) differs only in case from a name seen before: SMTP local
+ * parts are matched without case, so mail to either form goes to the one
+ * whose name matches exactly, and any other form to the first.  Said once
+ * per pair. */
+static void
+case_twins(struct walk *w, const char *name, unsigned long line)
+{
+	struct seen *n;
+	size_t i;
+
+	for (i = 0; i < w->nseen; i++)
+		if (strcasecmp(w->seen[i].name, name) == 0 &&
+		    strcmp(w->seen[i].name, name) != 0) {
+			cfg_report(w->c, 0, w->o->users, line, "user '%s' differs "
+			    "only in case from '%s' (line %lu): mail to either is "
+			    "delivered to the entry that matches exactly, any other "
+			    "spelling to '%s'; a client's case is a poor way to "
+			    "tell users apart: rename one", name, w->seen[i].name,
+			    w->seen[i].line, w->seen[i].name);
+			break;
+		}
+	if (w->nseen == w->capseen) {
+		w->capseen = w->capseen > 0 ? 2 * w->capseen : 64;
+		if ((n = realloc(w->seen, w->capseen * sizeof(*n))) == NULL) {
+			w->capseen = w->nseen;
+			return;
+		}
+		w->seen = n;
+	}
+	snprintf(w->seen[w->nseen].name, sizeof(w->seen[0].name), "%s", name);
+	w->seen[w->nseen++].line = line;
+}
 
 static int
 user_line(void *ctx, unsigned long line, const struct user *e,
@@ -69,6 +109,7 @@ user_line(void *ctx, unsigned long line, const struct user *e,
 		cfg_report(w->c, 1, o->users, line, "%s", why);
 		return 0;
 	}
+	case_twins(w, e->name, line);
 	if (!e->has_ids) {
 		/* As root without -u there is no one to give its mail to. */
 		if (geteuid() == 0 && o->user == NULL)
@@ -107,7 +148,7 @@ user_line(void *ctx, unsigned long line, const struct user *e,
 	for (i = 0; i < w->nids; i++)
 		if (w->uid[i] == e->uid && w->gid[i] == e->gid)
 			return 0;
-	if (w->nids < IDS_MAX) {
+	if (w->nids < CFG_IDS_MAX) {
 		w->uid[w->nids] = e->uid;
 		w->gid[w->nids++] = e->gid;
 	}
@@ -178,6 +219,14 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 		    "files in the spool: the servers trust none of them, but each "
 		    "can cost a mailbox temporary failures; chgrp mail %s && "
 		    "chmod 2775 %s", (unsigned)(st.st_mode & 07777), dir, dir);
+	else if ((st.st_mode & S_IWGRP) != 0 && (st.st_mode & S_ISVTX) == 0)
+		cfg_report(c, 0, dir, 0, "mode %04o lets every member of its group "
+		    "rename or remove other users' mailboxes; pop3d keeps that "
+		    "group after a login to make dotlocks, so a logged-in session "
+		    "could too: chmod +t %s (mode %04o: users still make "
+		    "dotlocks, but only touch their own files)",
+		    (unsigned)(st.st_mode & 07777), dir,
+		    (unsigned)((st.st_mode & 07777) | S_ISVTX));
 	if (st.st_uid != 0 && (o->user == NULL || st.st_uid != o->uid))
 		cfg_report(c, 0, dir, 0, "owned by uid %ld, who can replace every "
 		    "mailbox in it: chown root %s", (long)st.st_uid, dir);
@@ -190,9 +239,7 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 		gid = getegid();
 	} else {
 		/* pop3d works as each mailbox owner, keeping the spool's group
-		 * when it is no root's and may write (drop.c). */
-		if (st.st_gid != 0 && (st.st_mode & S_IWGRP) != 0)
-			extra = st.st_gid;
+		 * when that owner needs it (priv_spool_group). */
 		if (w->nids == 0) {
 			/* No users file ids: system accounts; try nobody's. */
 			if ((pw = acct_getpwnam("nobody")) == NULL)
@@ -202,6 +249,7 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 			w->nids = 1;
 		}
 		for (i = 0; i < w->nids; i++) {
+			extra = priv_spool_group(dir, w->uid[i], w->gid[i]);
 			r = can_create(dir, w->uid[i], w->gid[i], extra, &err);
 			if (r == 0)
 				cfg_report(c, 1, dir, 0, "uid %ld (a mailbox owner) "
@@ -287,6 +335,7 @@ cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 	if (o->users != NULL && users_walk(o->users, user_line, &w) == -1)
 		cfg_report(c, 1, o->users, 0, "the users file (-p) cannot be "
 		    "read: %s", strerror(errno));
+	free(w.seen);
 	if (o->users == NULL && o->user != NULL && pop3)
 		cfg_report(c, 1, NULL, 0, "-u without -p: after the drop to -u "
 		    "the system accounts' passwords cannot be read; add -p FILE");
@@ -309,19 +358,4 @@ cfg_done(struct cfgcheck *c)
 	printf("%s: configuration ok (%u warning%s)\n", c->prog, c->warnings,
 	    c->warnings == 1 ? "" : "s");
 	return 0;
-}
-
-_Noreturn void
-cfg_usage_fail(int test, const char *prog, const char *usage,
-    const char *why, const char *what, const char *reply)
-{
-	struct cfgcheck c = { prog, 0, 0 };
-
-	if (!test)
-		opts_usage_fail(prog, usage, why, what, reply);
-	if (what != NULL)
-		cfg_report(&c, 1, NULL, 0, "%s: %s", why, what);
-	else
-		cfg_report(&c, 1, NULL, 0, "%s", why);
-	exit(cfg_done(&c));
 }

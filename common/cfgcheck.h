@@ -32,10 +32,4 @@ void cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3);
  * the exit status: 0, or EX_CONFIG (78) when any error was reported. */
 int cfg_done(struct cfgcheck *c);
 
-/* A bad command line under -T (TEST set): the problem as -T reports one,
- * "PROG: WHY: WHAT" on stderr and the verdict line, exit EX_CONFIG (78);
- * no usage text, no reply line.  Without -T: opts_usage_fail. */
-_Noreturn void cfg_usage_fail(int test, const char *prog, const char *usage,
-    const char *why, const char *what, const char *reply);
-
 #endif

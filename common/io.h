@@ -8,8 +8,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define IO_RBUF	16384
-#define IO_WBUF	65536
+#include "params.h"
 
 struct io;
 /* Read up to LEN bytes; return the count, 0 on EOF, -1 on error.  The fd

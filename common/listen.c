@@ -20,19 +20,17 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
+#include "seam.h"
 
 /* Set by the handlers only; everything else lives in struct server. */
-static volatile sig_atomic_t got_chld, got_term;
+static volatile sig_atomic_t got_chld, got_term, got_hup;
 
 /* In a session's process: its end of the link to the listener (a proxied
  * connection), -1 when none. */
 static int listen_link = -1;
-
-/* The link's frames (chan.h): the client address; the answer, one byte. */
-#define LINK_CLIENT	1
-#define LINK_ANSWER	2
 
 /* A client address as the limits compare it: IPv4 (also when it came as
  * ::ffff:a.b.c.d on a dual-stack socket) or IPv6. */
@@ -55,6 +53,10 @@ struct server {
 	int		 nsess;
 	struct session	*sess;		/* maxconn slots */
 	const char	*busy;
+	/* The caller's signal state, given back to each session's child. */
+	struct sigaction old_chld, old_term, old_int, old_hup;
+	sigset_t	 old_mask;
+	sigset_t	 wait_mask;	/* what pselect lets through */
 };
 
 static void
@@ -62,6 +64,8 @@ on_signal(int sig)
 {
 	if (sig == SIGCHLD)
 		got_chld = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else
 		got_term = 1;
 }
@@ -236,34 +240,39 @@ peer_parse(const char *s, struct peer *p)
 	return 0;
 }
 
-/* A proxied session asks about its client (listen_admit): "CLIENT VIA".
+/* A proxied session asks about its client (listen_admit, SEAM_ADMIT).
  * Its slot counts for that client from now on, unless the client is over
  * -C already.  Anything unexpected admits: the peer was allowed (-P), and
- * the session itself has checked the address. */
+ * the session's privileged part has checked the address.  The link is
+ * used once and never blocks the listener: the frame is there (select
+ * said so) or it is late, and late admits. */
 static void
 answer(struct server *sv, struct session *se)
 {
-	char buf[2 * INET6_ADDRSTRLEN + 2], *via, ok = 'y';
+	unsigned char buf[2 * SEAM_ADDR_SIZE + 16];
+	char client[SEAM_ADDR_SIZE], via[SEAM_ADDR_SIZE];
+	struct timespec until;
 	struct peer p;
 	uint32_t type;
 	size_t len;
+	int yes = 1;
 
-	if (chan_recv(se->link, &type, buf, sizeof(buf) - 1, &len, NULL,
-	    NULL) == 1 && type == LINK_CLIENT) {
-		buf[len] = '\0';
-		if ((via = strchr(buf, ' ')) != NULL)
-			*via++ = '\0';
-		if (via != NULL && peer_parse(buf, &p) == 0) {
-			peer_key(&p);
-			if (peer_count(sv, &p) >= sv->maxperip) {
-				ok = 'n';
-				log_warnx("connection refused client=%s via=%s "
-				    "reason=maxperip sessions=%d", buf, via,
-				    sv->nsess);
-			} else
-				se->peer = p;
-		}
-		(void)chan_send(se->link, LINK_ANSWER, &ok, 1, NULL, 0);
+	clock_in(&until, 100);
+	if (chan_recv(se->link, &until, &type, buf, sizeof(buf), &len, NULL,
+	    NULL) == 1 && type == SEAM_ADMIT &&
+	    seam_get_admit(buf, len, client, via) == 0 &&
+	    peer_parse(client, &p) == 0) {
+		peer_key(&p);
+		if (peer_count(sv, &p) >= sv->maxperip) {
+			yes = 0;
+			log_warnx("connection refused client=%s via=%s "
+			    "reason=maxperip sessions=%d", client, via,
+			    sv->nsess);
+		} else
+			se->peer = p;
+		len = seam_put_yes(buf, sizeof(buf), yes);
+		(void)chan_send(se->link, &until, SEAM_ADMIT_OK, buf, len,
+		    NULL, 0);
 	}
 	close(se->link);
 	se->link = -1;
@@ -272,29 +281,24 @@ answer(struct server *sv, struct session *se)
 int
 listen_admit(const char *client, const char *via)
 {
-	char buf[2 * INET6_ADDRSTRLEN + 2], ok = 'y';
-	struct pollfd pfd;
+	unsigned char buf[2 * SEAM_ADDR_SIZE + 16];
+	struct timespec until;
 	uint32_t type;
 	size_t len;
-	int fd = listen_link, n, k;
+	int fd = listen_link, yes = 1;
 
 	if (fd == -1)
 		return 1;	/* inetd, or no -L */
 	listen_link = -1;
-	n = snprintf(buf, sizeof(buf), "%s %s", client, via);
-	if (n > 0 && (size_t)n < sizeof(buf) &&
-	    chan_send(fd, LINK_CLIENT, buf, (size_t)n, NULL, 0) == 0) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		while ((k = poll(&pfd, 1, LISTEN_ADMIT_MS)) == -1 &&
-		    errno == EINTR)
-			;
-		if (k == 1 && (chan_recv(fd, &type, &ok, 1, &len, NULL,
-		    NULL) != 1 || type != LINK_ANSWER || len != 1))
-			ok = 'y';
-	}
+	clock_in(&until, LISTEN_ADMIT_MS);
+	len = seam_put_admit(buf, sizeof(buf), client, via);
+	if (len > 0 && chan_send(fd, &until, SEAM_ADMIT, buf, len, NULL, 0) == 0 &&
+	    (chan_recv(fd, &until, &type, buf, sizeof(buf), &len, NULL,
+	    NULL) != 1 || type != SEAM_ADMIT_OK ||
+	    seam_get_yes(buf, len, &yes) == -1))
+		yes = 1;
 	close(fd);
-	return ok != 'n';
+	return yes;
 }
 
 void
@@ -344,193 +348,248 @@ std_fds_open(void)
 	return 0;
 }
 
-int
-listen_serve(const struct opts *o, const char *busy)
+/* The listener's state: the session table and the listening socket.
+ * Returns 0 or -1 (logged). */
+static int
+server_open(struct server *sv, const struct opts *o, const char *busy)
 {
-	struct sigaction sa, old_chld, old_term, old_int;
-	sigset_t block, old_mask, wait_mask;
-	struct sockaddr_storage ss;
-	struct server sv;
-	struct peer p;
-	char client[INET6_ADDRSTRLEN];
-	const char *ctext;
-	socklen_t len;
-	fd_set rfds;
-	pid_t pid;
-	int c, i, maxfd, proxied, lp[2];
+	int i;
 
 	if (std_fds_open() < 0) {
 		log_warn("open /dev/null");
 		return -1;
 	}
-	memset(&sv, 0, sizeof(sv));
-	sv.o = o;
-	sv.maxconn = o->maxconn > 0 ? o->maxconn : LISTEN_CONN_DEFAULT;
-	sv.maxperip = o->maxperip > 0 ? o->maxperip : LISTEN_PERIP_DEFAULT;
-	sv.busy = busy;
-	sv.sess = calloc((size_t)sv.maxconn, sizeof(*sv.sess));
-	if (sv.sess == NULL) {
+	memset(sv, 0, sizeof(*sv));
+	sv->o = o;
+	sv->maxconn = o->maxconn > 0 ? o->maxconn : LISTEN_CONN_DEFAULT;
+	sv->maxperip = o->maxperip > 0 ? o->maxperip : LISTEN_PERIP_DEFAULT;
+	sv->busy = busy;
+	if ((sv->sess = calloc((size_t)sv->maxconn, sizeof(*sv->sess))) == NULL) {
 		log_warn("listen: session table");
 		return -1;
 	}
-	for (i = 0; i < sv.maxconn; i++)
-		sv.sess[i].link = -1;
-	sv.fd = open_listener(o->listen);
-	if (sv.fd < 0) {
-		free(sv.sess);
+	for (i = 0; i < sv->maxconn; i++)
+		sv->sess[i].link = -1;
+	if ((sv->fd = open_listener(o->listen)) < 0) {
+		free(sv->sess);
 		return -1;
 	}
-	if (sv.fd >= FD_SETSIZE) {
-		log_warnx("listen failed: descriptor %d too high", sv.fd);
-		close(sv.fd);
-		free(sv.sess);
+	if (sv->fd >= FD_SETSIZE) {
+		log_warnx("listen failed: descriptor %d too high", sv->fd);
+		close(sv->fd);
+		free(sv->sess);
 		return -1;
 	}
+	return 0;
+}
 
-	/* The signals stay blocked except inside pselect()/sigsuspend(), so a
-	 * flag can never be set between its test and the wait. */
+/* The signals stay blocked except inside pselect()/sigsuspend(), so a flag
+ * can never be set between its test and the wait.  SIGHUP is logged and
+ * changes nothing: every connection's process reads its configuration
+ * (users, aliases) afresh, so there is nothing to reload. */
+static void
+signals_catch(struct server *sv)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	struct sigaction *old[] = { &sv->old_chld, &sv->old_term,
+	    &sv->old_int, &sv->old_hup };
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
 	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &old_mask);
-	wait_mask = old_mask;
-	sigdelset(&wait_mask, SIGCHLD);
-	sigdelset(&wait_mask, SIGTERM);
-	sigdelset(&wait_mask, SIGINT);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&block, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, &sv->old_mask);
+	sv->wait_mask = sv->old_mask;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, &old_chld);
-	sa.sa_flags = 0;
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGINT, &sa, &old_int);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigdelset(&sv->wait_mask, sigs[i]);
+		sa.sa_flags = sigs[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+		sigaction(sigs[i], &sa, old[i]);
+	}
+}
 
-	log_info("listening addr=%s maxconn=%d maxperip=%d", o->listen,
-	    sv.maxconn, sv.maxperip);
-	while (!got_term) {
-		if (got_chld)
-			reap(&sv);
-		FD_ZERO(&rfds);
-		FD_SET(sv.fd, &rfds);
-		maxfd = sv.fd;
-		for (i = 0; i < sv.maxconn; i++)
-			if (sv.sess[i].pid != 0 && sv.sess[i].link != -1) {
-				FD_SET(sv.sess[i].link, &rfds);
-				if (sv.sess[i].link > maxfd)
-					maxfd = sv.sess[i].link;
-			}
-		if (pselect(maxfd + 1, &rfds, NULL, NULL, NULL, &wait_mask) < 0) {
-			if (errno == EINTR)
-				continue;
+/* In a session's child: the caller's signal state, the socket C on fds 0
+ * and 1, nothing of the listener; LINK (or -1) its end of the -C link.
+ * Returns 0, or exits when the descriptors cannot be set. */
+static int
+child_begin(struct server *sv, int c, int link)
+{
+	int i;
+
+	close(sv->fd);
+	for (i = 0; i < sv->maxconn; i++)
+		if (sv->sess[i].link != -1)
+			close(sv->sess[i].link);
+	free(sv->sess);
+	listen_link = link;
+	sigaction(SIGCHLD, &sv->old_chld, NULL);
+	sigaction(SIGTERM, &sv->old_term, NULL);
+	sigaction(SIGINT, &sv->old_int, NULL);
+	sigaction(SIGHUP, &sv->old_hup, NULL);
+	sigprocmask(SIG_SETMASK, &sv->old_mask, NULL);
+	/* BSD accept() inherits O_NONBLOCK; the session's reads expect a
+	 * blocking socket like inetd's. */
+	if (fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    dup2(c, 0) < 0 || dup2(c, 1) < 0) {
+		log_warn("listen: session descriptors");
+		_exit(EX_OSERR);
+	}
+	close(c);
+	return 0;
+}
+
+/* In the listener: slot for the session PID from peer P, with LP[0] its
+ * end of the -C link (or -1). */
+static void
+slot_take(struct server *sv, pid_t pid, const struct peer *p, const int lp[2])
+{
+	int i;
+
+	for (i = 0; i < sv->maxconn && sv->sess[i].pid != 0; i++)
+		;
+	sv->sess[i].pid = pid;	/* nsess < maxconn: a slot is free */
+	sv->sess[i].peer = *p;
+	if (lp[0] != -1) {
+		close(lp[1]);
+		/* select() cannot watch it: that session admits. */
+		if (lp[0] >= FD_SETSIZE || fcntl(lp[0], F_SETFL,
+		    fcntl(lp[0], F_GETFL) | O_NONBLOCK) == -1)
+			close(lp[0]);
+		else
+			sv->sess[i].link = lp[0];
+	}
+	sv->nsess++;
+}
+
+/* Take one connection.  Returns 0 in a session's child, 1 in the
+ * listener (whatever became of the connection). */
+static int
+take(struct server *sv)
+{
+	struct sockaddr_storage ss;
+	char client[INET6_ADDRSTRLEN];
+	const char *ctext;
+	struct peer p;
+	socklen_t len = sizeof(ss);
+	pid_t pid;
+	int c, proxied, lp[2] = { -1, -1 };
+
+	memset(&ss, 0, sizeof(ss));
+	if ((c = accept(sv->fd, (struct sockaddr *)&ss, &len)) < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("listen: accept");
+			pause_briefly();
+		}
+		/* EAGAIN, EINTR, ECONNABORTED: the client is gone. */
+		return 1;
+	}
+	peer_of(&ss, &p);
+	ctext = peer_text(&p, client, sizeof(client));
+	peer_key(&p);
+	/* -P: haproxy's address is every client's; its sessions count by
+	 * the header's client once it is read (answer()). */
+	proxied = sv->o->proxy.n > 0 &&
+	    proxy_allowed(&sv->o->proxy, (struct sockaddr *)&ss);
+	if (proxied)
+		memset(&p, 0, sizeof(p));
+	/* A client that reconnects the moment a session closes must not meet
+	 * that session's child, exited but not yet reaped. */
+	if (sv->nsess >= sv->maxconn ||
+	    (!proxied && peer_count(sv, &p) >= sv->maxperip))
+		reap(sv);
+	if (sv->nsess >= sv->maxconn) {
+		refuse(sv, c, ctext, "maxconn");
+		return 1;
+	}
+	if (!proxied && peer_count(sv, &p) >= sv->maxperip) {
+		refuse(sv, c, ctext, "maxperip");
+		return 1;
+	}
+	if (proxied && chan_pair(lp) == -1)
+		log_warn("listen: link for -C");	/* admits */
+	if ((pid = fork()) == 0) {
+		if (lp[0] != -1)
+			close(lp[0]);
+		return child_begin(sv, c, lp[1]);
+	}
+	if (pid < 0) {
+		log_warn("listen: fork");
+		refuse(sv, c, ctext, "fork");
+		if (lp[0] != -1) {
+			close(lp[0]);
+			close(lp[1]);
+		}
+		pause_briefly();
+		return 1;
+	}
+	close(c);
+	slot_take(sv, pid, &p, lp);
+	return 1;
+}
+
+/* Wait for a connection or a -C question, and serve it.  Returns 0 in a
+ * session's child, 1 in the listener. */
+static int
+step(struct server *sv)
+{
+	fd_set rfds;
+	int i, maxfd;
+
+	if (got_chld)
+		reap(sv);
+	if (got_hup) {
+		got_hup = 0;
+		log_info("SIGHUP: nothing to reload, every session reads its "
+		    "configuration anew; listening on");
+	}
+	FD_ZERO(&rfds);
+	FD_SET(sv->fd, &rfds);
+	maxfd = sv->fd;
+	for (i = 0; i < sv->maxconn; i++)
+		if (sv->sess[i].pid != 0 && sv->sess[i].link != -1) {
+			FD_SET(sv->sess[i].link, &rfds);
+			if (sv->sess[i].link > maxfd)
+				maxfd = sv->sess[i].link;
+		}
+	if (pselect(maxfd + 1, &rfds, NULL, NULL, NULL, &sv->wait_mask) < 0) {
+		if (errno != EINTR) {
 			log_warn("listen: pselect");
 			pause_briefly();
-			continue;
 		}
-		for (i = 0; i < sv.maxconn; i++)
-			if (sv.sess[i].pid != 0 && sv.sess[i].link != -1 &&
-			    FD_ISSET(sv.sess[i].link, &rfds))
-				answer(&sv, &sv.sess[i]);
-		if (!FD_ISSET(sv.fd, &rfds))
-			continue;
-		len = sizeof(ss);
-		memset(&ss, 0, sizeof(ss));
-		c = accept(sv.fd, (struct sockaddr *)&ss, &len);
-		if (c < 0) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("listen: accept");
-				pause_briefly();
-			}
-			/* EAGAIN, EINTR, ECONNABORTED: the client is gone. */
-			continue;
-		}
-		peer_of(&ss, &p);
-		ctext = peer_text(&p, client, sizeof(client));
-		peer_key(&p);
-		/* -P: haproxy's address is every client's; its sessions
-		 * count by the header's client once it is read (answer()). */
-		proxied = o->proxy.n > 0 &&
-		    proxy_allowed(&o->proxy, (struct sockaddr *)&ss);
-		if (proxied)
-			memset(&p, 0, sizeof(p));
-		/* A client that reconnects the moment a session closes must
-		 * not meet that session's child, exited but not yet reaped. */
-		if (sv.nsess >= sv.maxconn ||
-		    (!proxied && peer_count(&sv, &p) >= sv.maxperip))
-			reap(&sv);
-		if (sv.nsess >= sv.maxconn) {
-			refuse(&sv, c, ctext, "maxconn");
-			continue;
-		}
-		if (!proxied && peer_count(&sv, &p) >= sv.maxperip) {
-			refuse(&sv, c, ctext, "maxperip");
-			continue;
-		}
-		lp[0] = lp[1] = -1;
-		if (proxied && chan_pair(lp) == -1)
-			log_warn("listen: link for -C");	/* admits */
-		pid = fork();
-		if (pid < 0) {
-			log_warn("listen: fork");
-			refuse(&sv, c, ctext, "fork");
-			if (lp[0] != -1) {
-				close(lp[0]);
-				close(lp[1]);
-			}
-			pause_briefly();
-			continue;
-		}
-		if (pid == 0) {
-			/* The child: the caller's signal state, the socket on
-			 * fds 0 and 1, nothing of the listener. */
-			close(sv.fd);
-			for (i = 0; i < sv.maxconn; i++)
-				if (sv.sess[i].link != -1)
-					close(sv.sess[i].link);
-			free(sv.sess);
-			if (lp[0] != -1)
-				close(lp[0]);
-			listen_link = lp[1];
-			sigaction(SIGCHLD, &old_chld, NULL);
-			sigaction(SIGTERM, &old_term, NULL);
-			sigaction(SIGINT, &old_int, NULL);
-			sigprocmask(SIG_SETMASK, &old_mask, NULL);
-			/* BSD accept() inherits O_NONBLOCK; the session's
-			 * reads expect a blocking socket like inetd's. */
-			if (fcntl(c, F_SETFL, fcntl(c, F_GETFL) & ~O_NONBLOCK) < 0 ||
-			    dup2(c, 0) < 0 || dup2(c, 1) < 0) {
-				log_warn("listen: session descriptors");
-				_exit(EX_OSERR);
-			}
-			close(c);
-			return 0;
-		}
-		close(c);
-		for (i = 0; i < sv.maxconn && sv.sess[i].pid != 0; i++)
-			;
-		sv.sess[i].pid = pid;	/* nsess < maxconn: a slot is free */
-		sv.sess[i].peer = p;
-		if (lp[0] != -1) {
-			close(lp[1]);
-			/* select() cannot watch it: that session admits. */
-			if (lp[0] >= FD_SETSIZE || fcntl(lp[0], F_SETFL,
-			    fcntl(lp[0], F_GETFL) | O_NONBLOCK) == -1)
-				close(lp[0]);
-			else
-				sv.sess[i].link = lp[0];
-		}
-		sv.nsess++;
+		return 1;
 	}
+	for (i = 0; i < sv->maxconn; i++)
+		if (sv->sess[i].pid != 0 && sv->sess[i].link != -1 &&
+		    FD_ISSET(sv->sess[i].link, &rfds))
+			answer(sv, &sv->sess[i]);
+	return FD_ISSET(sv->fd, &rfds) ? take(sv) : 1;
+}
 
+int
+listen_serve(const struct opts *o, const char *busy)
+{
+	struct server sv;
+
+	if (server_open(&sv, o, busy) < 0)
+		return -1;
+	signals_catch(&sv);
+	log_info("listening addr=%s maxconn=%d maxperip=%d", o->listen,
+	    sv.maxconn, sv.maxperip);
+	while (!got_term)
+		if (step(&sv) == 0)
+			return 0;
 	/* SIGTERM: no new sessions; the running ones end on their own (QUIT or
 	 * their idle timeout), so no mail in flight is cut off. */
 	close(sv.fd);
 	log_info("stopping, waiting for sessions=%d", sv.nsess);
 	reap(&sv);
 	while (sv.nsess > 0) {
-		sigsuspend(&wait_mask);
+		sigsuspend(&sv.wait_mask);
 		reap(&sv);
 	}
 	free(sv.sess);

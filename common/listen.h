@@ -5,16 +5,6 @@
 
 #include "opts.h"
 
-/* -c: sessions at once.  inetd's classic default is 40 a minute; tcpserver's
- * is 40 at once.  Each session is one process, so the ceiling bounds the
- * process count an attacker can make us hold. */
-#define LISTEN_CONN_DEFAULT	40
-#define LISTEN_CONN_MAX		4096
-/* -C: sessions at once from one client address, so a single host cannot take
- * every slot.  An IPv6 client counts by its /64: a host may use any address
- * of the /64 it was given. */
-#define LISTEN_PERIP_DEFAULT	10
-
 /* Listen on O->listen (numeric "a.b.c.d:PORT" or "[v6]:PORT"), then accept
  * forever.  Each connection within the limits (O->maxconn in all,
  * O->maxperip per client address) gets a child process with the socket on
@@ -36,7 +26,6 @@ int listen_serve(const struct opts *o, const char *busy);
  * does not answer within LISTEN_ADMIT_MS), 0 when it is over -C: the
  * listener logged the refusal, naming VIA.  Either way the question is
  * asked once. */
-#define LISTEN_ADMIT_MS		5000
 int listen_admit(const char *client, const char *via);
 
 /* In the session (the unprivileged child of priv_split): give up the link

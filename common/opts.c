@@ -69,11 +69,76 @@ listen_ok(const char *s)
 	    num_parse(colon + 1, strlen(colon + 1), 1, 65535, &port) == 0;
 }
 
+/* -m -p -r -u -U: a path or an account name, never empty. */
+static int
+opt_name(struct opts *o, int ch, const char *arg, const char **err)
+{
+	if (arg[0] == '\0') {
+		*err = ch == 'm' ? "empty spool directory (-m)" :
+		    ch == 'p' ? "empty users file (-p)" :
+		    ch == 'r' ? "empty chroot directory (-r)" :
+		    ch == 'u' ? "empty user name (-u)" :
+		    "empty session account (-U)";
+		return -1;
+	}
+	if (ch == 'm')
+		o->spool = arg;
+	else if (ch == 'p')
+		o->users = arg;
+	else if (ch == 'r')
+		o->chroot = arg;
+	else if (ch == 'u')
+		o->user = arg;
+	else
+		o->sessuser = arg;
+	return 1;
+}
+
+/* The numeric options: each parsed strictly (num.h) within its range. */
+static int
+opt_number(struct opts *o, int ch, const char *arg, const char **err)
+{
+	static const struct {
+		int		 ch;
+		uint64_t	 min, max;
+		const char	*err;
+	} num[] = {
+		{ 'F', 0, (uid_t)-2, "bad first valid uid (-F), want a uid "
+		    "0..4294967294" },
+		{ 'E', 1, LIFETIME_MAX, "bad session lifetime (-E), want "
+		    "seconds 1..604800" },
+		{ 't', 1, TIMEOUT_MAX, "bad timeout (-t), want seconds 1..86400" },
+		{ 'c', 1, LISTEN_CONN_MAX, "bad session limit (-c), want 1..4096" },
+		{ 'C', 1, LISTEN_CONN_MAX, "bad per-address limit (-C), want "
+		    "1..4096" },
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(num) / sizeof(num[0]) && num[i].ch != ch; i++)
+		;
+	if (i == sizeof(num) / sizeof(num[0]))
+		return 0;
+	if (num_parse(arg, strlen(arg), num[i].min, num[i].max, &v) < 0) {
+		*err = num[i].err;
+		return -1;
+	}
+	if (ch == 'F')
+		o->firstuid = (uid_t)v;
+	else if (ch == 'E')
+		o->lifetime = (int)v;
+	else if (ch == 't')
+		o->timeout = (int)v;
+	else if (ch == 'c')
+		o->maxconn = (int)v;
+	else
+		o->maxperip = (int)v;
+	return 1;
+}
+
 int
 opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 {
-	uint64_t v;
-
 	switch (ch) {
 	case 'h':
 		if (!host_ok(arg) || strlen(arg) >= sizeof(o->host)) {
@@ -87,51 +152,12 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 	case 'r':
 	case 'u':
 	case 'U':
-		if (arg[0] == '\0') {
-			*err = ch == 'm' ? "empty spool directory (-m)" :
-			    ch == 'p' ? "empty users file (-p)" :
-			    ch == 'r' ? "empty chroot directory (-r)" :
-			    ch == 'u' ? "empty user name (-u)" :
-			    "empty session account (-U)";
-			return -1;
-		}
-		if (ch == 'm')
-			o->spool = arg;
-		else if (ch == 'p')
-			o->users = arg;
-		else if (ch == 'r')
-			o->chroot = arg;
-		else if (ch == 'u')
-			o->user = arg;
-		else
-			o->sessuser = arg;
-		return 1;
+		return opt_name(o, ch, arg, err);
 	case 'V':
 		o->version = 1;
 		return 1;
 	case 'T':
 		o->test = 1;
-		return 1;
-	case 'F':
-		if (num_parse(arg, strlen(arg), 0, (uid_t)-2, &v) < 0) {
-			*err = "bad first valid uid (-F), want a uid 0..4294967294";
-			return -1;
-		}
-		o->firstuid = (uid_t)v;
-		return 1;
-	case 'E':
-		if (num_parse(arg, strlen(arg), 1, LIFETIME_MAX, &v) < 0) {
-			*err = "bad session lifetime (-E), want seconds 1..604800";
-			return -1;
-		}
-		o->lifetime = (int)v;
-		return 1;
-	case 't':
-		if (num_parse(arg, strlen(arg), 1, TIMEOUT_MAX, &v) < 0) {
-			*err = "bad timeout (-t), want seconds 1..86400";
-			return -1;
-		}
-		o->timeout = (int)v;
 		return 1;
 	case 'l':
 		if (strcmp(arg, "syslog") == 0)
@@ -150,18 +176,6 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 		}
 		o->listen = arg;
 		return 1;
-	case 'c':
-	case 'C':
-		if (num_parse(arg, strlen(arg), 1, LISTEN_CONN_MAX, &v) < 0) {
-			*err = ch == 'c' ? "bad session limit (-c), want 1..4096" :
-			    "bad per-address limit (-C), want 1..4096";
-			return -1;
-		}
-		if (ch == 'c')
-			o->maxconn = (int)v;
-		else
-			o->maxperip = (int)v;
-		return 1;
 	case 'P':
 		/* Repeatable: each -P adds its networks. */
 		if (proxy_allow_parse(&o->proxy, arg) < 0) {
@@ -171,33 +185,8 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 		}
 		return 1;
 	default:
-		return 0;
+		return opt_number(o, ch, arg, err);
 	}
-}
-
-_Noreturn void
-opts_usage_fail(const char *prog, const char *usage, const char *why,
-    const char *what, const char *reply)
-{
-	char q[LOG_QUOTE_SIZE];
-	struct stat st;
-
-	if (what != NULL) {
-		log_quote(q, sizeof(q), what, strlen(what));
-		log_warnx("startup failed: %s: %s", why, q);
-	} else
-		log_warnx("startup failed: %s", why);
-	/* The admin at a terminal, or a test, reads stderr; under inetd it
-	 * is the connection, where only the reply goes. */
-	if (fstat(2, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		if (what != NULL)
-			fprintf(stderr, "%s: %s: %s\n%s\n", prog, why, what, usage);
-		else
-			fprintf(stderr, "%s: %s\n%s\n", prog, why, usage);
-	}
-	fputs(reply, stdout);
-	fflush(stdout);
-	exit(EX_USAGE);
 }
 
 int
@@ -259,12 +248,10 @@ opts_finish(struct opts *o, const char **err)
 		}
 		o->uid = pw->pw_uid;
 		o->gid = pw->pw_gid;
-		/* -u: everything runs as that user, the session too. */
-		o->sessuid = o->uid;
-		o->sessgid = o->gid;
-	} else if (geteuid() == 0) {
-		/* Root without -u: the session, which reads the client's
-		 * bytes, runs as the session account (priv_split). */
+	}
+	if (geteuid() == 0) {
+		/* As root, with or without -u, the session, which reads the
+		 * client's bytes, runs as the session account (priv_split). */
 		pw = acct_getpwnam(o->sessuser);
 		if (pw == NULL) {
 			*err = "unknown session account (-U)";
@@ -276,6 +263,14 @@ opts_finish(struct opts *o, const char **err)
 		}
 		o->sessuid = pw->pw_uid;
 		o->sessgid = pw->pw_gid;
+		/* -u owns every mailbox: a session that ran as it could read
+		 * them all before any login.  No separation, no service. */
+		if (o->user != NULL && o->sessuid == o->uid) {
+			*err = "-u and the session account (-U) are the same "
+			    "user: the process that reads the client would own "
+			    "every mailbox; give -U an account of its own";
+			return -1;
+		}
 	}
 	if (o->host[0] == '\0') {
 		if (gethostname(o->host, sizeof(o->host)) < 0)
@@ -399,30 +394,4 @@ opts_client(struct opts *o)
 			    env[i], log_quote(q, sizeof(q), v, strlen(v)));
 	}
 	strcpy(o->client, "unknown");
-}
-
-/* A session id: 12 base-32 digits of time (30 bits), pid (22 bits) and a
- * per-process counter (8 bits).  Unique across concurrent sessions on one
- * host because a pid is not reused within the same second. */
-void
-session_id(char *buf, size_t cap)
-{
-	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
-	static unsigned counter;
-	char id[13];
-	uint64_t v;
-	int i;
-
-	if (cap == 0)
-		return;
-	v = ((uint64_t)time(NULL) & 0x3fffffff) << 30 |
-	    ((uint64_t)getpid() & 0x3fffff) << 8 | (counter++ & 0xff);
-	for (i = 11; i >= 0; i--) {
-		id[i] = digits[v & 31];
-		v >>= 5;
-	}
-	id[12] = '\0';
-	for (i = 0; i < 12 && (size_t)i + 1 < cap; i++)
-		buf[i] = id[i];
-	buf[i] = '\0';
 }

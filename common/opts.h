@@ -1,5 +1,5 @@
-/* opts.h: the options both servers share (a contract), the client address,
- * and the privilege drop.  Runs as root at start-up. */
+/* opts.h: the options both servers share (a contract) and the client
+ * address.  Runs as root at start-up. */
 #ifndef INETMAIL_OPTS_H
 #define INETMAIL_OPTS_H
 
@@ -24,7 +24,7 @@ struct opts {
 	uid_t		 uid;		/* -u resolved */
 	gid_t		 gid;
 	const char	*sessuser;	/* -U: the session's account as root */
-	uid_t		 sessuid;	/* -U resolved (as root without -u) */
+	uid_t		 sessuid;	/* -U resolved (as root, with or without -u) */
 	gid_t		 sessgid;
 	int		 lifetime;	/* -E: seconds a session may last */
 	uid_t		 firstuid;	/* -F: the lowest uid that takes mail */
@@ -51,15 +51,7 @@ void opts_init(struct opts *o, int timeout, int lifetime);
  * shared option, -1 when ARG is bad (*ERR says why, for the log). */
 int opts_handle(struct opts *o, int ch, const char *arg, const char **err);
 
-/* A bad command line (EX_USAGE, 64): "PROG: WHY: WHAT" (WHAT may be NULL)
- * and the usage USAGE on stderr, unless stderr is a socket (under inetd it
- * is the client: the log has it then), the same in the log, and REPLY (the
- * 421 or -ERR line) on stdout for a client.  No session is served. */
-_Noreturn void opts_usage_fail(const char *prog, const char *usage,
-    const char *why, const char *what, const char *reply);
-
-
-/* The first problem getopt() met, for opts_usage_fail: CH is what getopt
+/* The first problem getopt() met, for startup_usage: CH is what getopt
  * returned ('?' unknown, ':' missing argument), OPT its optopt.  BUF holds
  * the text. */
 const char *opts_getopt_error(int ch, int opt, char *buf, size_t cap);
@@ -82,41 +74,5 @@ int opts_finish(struct opts *o, const char **err);
  * $REMOTE_HOST) is in -P, o->proxied is set and o->via holds it: the
  * connection must begin with a PROXY header (proxyconn.h). */
 void opts_client(struct opts *o);
-
-/* chroot to -r, if given, and chdir("/").  Returns 0 or -1 (logged). */
-int priv_chroot(const struct opts *o);
-
-/* chroot (-r) and drop to -u, in the fixed order openlog (done by log_init),
- * chroot, chdir("/"), setgroups, setgid, setuid, then check that neither root
- * nor group root can be regained.  Returns 0 or -1 (logged). */
-int priv_startup(const struct opts *o);
-
-/* Split into the session and the privileged part (privilege separation):
- * fork, with a channel (chan.h) between the two.  The child is the session:
- * as root it drops to the session account (O->sessuid, -U) and it keeps the
- * client connection on fds 0 and 1; priv_split returns 0 there.  The parent
- * is the privileged part: its fds 0 and 1 (and 2 when it is the client
- * too) are replaced by /dev/null, so it never holds the connection;
- * priv_split returns the child's pid there.  *FD is each side's end of the
- * channel.  Returns -1 (logged) when it cannot split. */
-pid_t priv_split(const struct opts *o, int *fd);
-
-/* A descriptor to put in place of a connection given up: /dev/null, or in
- * a jail without it the root directory read-only.  -1 on failure. */
-int priv_nullfd(void);
-
-/* In the privileged part: wait for the session to end.  Returns the exit
- * status to leave with: the session's, or 128 + the signal that killed it
- * (logged), like a shell. */
-int priv_wait(pid_t pid);
-
-/* Drop to UID/GID for mailbox work; keeps EXTRA_GID (the spool directory's
- * group, for dotlocks) as the only supplementary group when it is not -1.
- * Refuses uid 0 and gid 0 (also as EXTRA_GID), and checks afterwards that
- * neither root nor group root can be regained.  Returns 0 or -1 (logged). */
-int priv_drop(uid_t uid, gid_t gid, gid_t extra_gid);
-
-/* A session id: 12 characters of time, pid and counter, into BUF (>= 16). */
-void session_id(char *buf, size_t cap);
 
 #endif

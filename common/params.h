@@ -16,8 +16,10 @@
 /* RFC 1939 3 / RFC 2449 4: a command line is at most 255 octets including CRLF. */
 #define POP3_LINE_MAX		255
 
-/* smtpd -s: issue 3's default.  The message is held in memory until it is
- * stored, so the ceiling is what one session may allocate. */
+/* smtpd -s: 10 MiB, what most providers accept.  It bounds what a message
+ * adds to a mailbox (From_ line, trace fields and quoting included).  The
+ * delivery side holds the message in memory until it is stored, so the
+ * ceiling is what one session may allocate. */
 #define SMTPD_SIZE_DEFAULT	10485760u
 #define SMTPD_SIZE_MAX		(1024u * 1024u * 1024u)
 /* smtpd -q: a quota per mailbox, none by default (the disk is the limit). */
@@ -26,15 +28,15 @@
  * small message costs little and a big one few reallocations. */
 #define BODY_START		65536
 /* The session hands the message to the delivery side in pieces of this
- * size: the session itself never holds more of it (privilege separation,
- * issue 9); the delivery side holds it whole, up to -s, until it is stored. */
+ * size: the process that reads the client never holds more of it; the
+ * delivery side holds it whole, up to -s, until it is stored. */
 #define SMTP_CHUNK		(64 * 1024)
 /* The delivery side holds every recipient's mailbox open and locked until
  * all are written (all or nothing), one descriptor each: it accepts no more
  * recipients than its descriptor limit (RLIMIT_NOFILE, raised to the hard
  * limit) less this reserve (standard fds, log, channel, directory, marker,
  * dotlock and journal files), so a 250 is never given to a recipient it
- * could not deliver to (issue 9). */
+ * could not deliver to. */
 #define SMTPD_FD_RESERVE	32
 /* smtpd -n: RFC 5321 4.5.3.1.8 asks a server to accept at least 100
  * recipients a message.  The table costs about 400 bytes a recipient. */
@@ -49,7 +51,7 @@
 /* smtpd -d may be given this often. */
 #define SMTPD_DOMAINS_MAX	32
 /* Errors in one session before 421 and close: a client that keeps erring is
- * broken or probing (issue 3).  Only 5xx replies count: a 4xx says something
+ * broken or probing.  Only 5xx replies count: a 4xx says something
  * about us (busy, full, lookup failure) or is flow control (RFC 5321
  * 4.5.3.1.10: 452 asks for the other recipients in a later transaction).
  * Refused recipient addresses (550, 553, 501 5.1.3 to RCPT) have a bound of
@@ -62,6 +64,26 @@
 #define SMTPD_RCPT_ERRORS_MAX	100
 /* RFC 5321 4.1.1.1: the HELO argument is a domain or an address literal. */
 #define HELO_MAX		255
+/* smtpd's session holds the requests that need no answer (MAIL, the BODY
+ * pieces of a small message) to send them with the next one that does, in
+ * one write: the delivery side wakes once for them.  A bigger piece goes at
+ * once. */
+#define SMTP_LINK_HOLD		(8 * 1024)
+
+/* RFC 5034 4: a POP3 server must accept SASL responses as long as its
+ * mechanisms produce; for PLAIN that is authzid, user and password,
+ * base64-encoded.  1024 octets covers a 64-octet name and passwords of
+ * several hundred. */
+#define POP3_AUTH_LINE_MAX	1024
+/* RFC 1939 4 does not limit failed logins; three is what most servers allow
+ * before hanging up.  With the fixed delay it caps guessing at 3 tries a
+ * connection.  Both are enforced by the login checker (the privileged
+ * part), not only by the session: a session taken over cannot try faster. */
+#define POP3_FAILS_MAX		3
+/* The fixed time a failed login takes, measured from when the checker got
+ * it, so that crypt(3) time does not tell known users from unknown ones. */
+#define POP3_FAIL_DELAY_MS	1000
+
 /* RFC 5321 4.5.3.1.1-3: local part 64, domain 255, path 256 octets. */
 #define ADDR_LOCAL_MAX		64
 #define ADDR_DOMAIN_MAX		255
@@ -88,7 +110,7 @@
 #define POP3_TIMEOUT_DEFAULT	600
 #define TIMEOUT_MAX		86400
 /* The idle timeout alone lets a client that sends a byte every -t - 1
- * seconds hold a session for ever (slow drip, issue 6), so smtpd also sets
+ * seconds hold a session for ever (a slow drip), so smtpd also sets
  * deadlines.  A command line must be complete within -t of its first byte
  * (RFC 5321 4.5.3.2.7 asks for 5 minutes of waiting for a command; 512
  * octets need far less).  The message (354 to the end mark) within
@@ -100,7 +122,7 @@
 #define SMTP_DATA_DEADLINE_MUL	2
 /* -E: the most a whole session may last, however busy the client keeps it,
  * so that steady slow clients cannot hold -L slots (or inetd's processes)
- * for ever (issue 9).  Generous: a relay's batch of mail, or a POP3
+ * for ever.  Generous: a relay's batch of mail, or a POP3
  * download of a large maildrop over a slow link, fits well within it. */
 #define SMTP_LIFETIME_DEFAULT	3600
 #define POP3_LIFETIME_DEFAULT	7200
@@ -109,6 +131,18 @@
  * bytes) runs as this account unless -U names another.  Debian has it on
  * every system; a dedicated account is better and is one -U away. */
 #define SESSION_USER_DEFAULT	"nobody"
+
+/* The seams between a server's processes (chan.h, msg.h): a frame's payload
+ * is at most a piece of a message (SMTP_CHUNK) with room for its own
+ * fields; pop3d's hand-over passes the most descriptors (the connection's
+ * two and the TLS wrapper's control pipes). */
+#define CHAN_MAX		(SMTP_CHUNK + 256)
+#define CHAN_FDS		4
+/* The privileged part ends a session (SIGKILL) that is still there this
+ * long after its lifetime (-E): an honest session has said its 421 and
+ * lingered (LINGER_MS) by then.  Every wait of the privileged part for a
+ * frame, a hand-over or the session's exit ends there too. */
+#define SEAM_GRACE_S		5
 
 /* At the end of a session on a socket: how long to read and discard what
  * the client still sends after our side is shut (io_linger).  A client
@@ -151,6 +185,43 @@
 #define LOG_LINE_MAX		1024
 /* A transaction's log line names its mailboxes, cut to a log field. */
 #define SMTPD_LOG_BOXES_MAX	LOG_FIELD_MAX
+
+/* Session I/O (io.h): the input buffer holds a few command lines and their
+ * pipelined followers (RFC 2920 asks nothing more); the output buffer is
+ * flushed only before a read blocks, so 64 KiB batches a RETR into few
+ * writes. */
+#define IO_RBUF			16384
+#define IO_WBUF			65536
+
+/* -L (listen.h).  -c: sessions at once.  inetd's classic default is 40 a
+ * minute; tcpserver's is 40 at once.  Each session is one process, so the
+ * ceiling bounds the process count an attacker can make us hold. */
+#define LISTEN_CONN_DEFAULT	40
+#define LISTEN_CONN_MAX		4096
+/* -C: sessions at once from one client address, so a single host cannot
+ * take every slot.  An IPv6 client counts by its /64: a host may use any
+ * address of the /64 it was given (RFC 6177). */
+#define LISTEN_PERIP_DEFAULT	10
+/* A proxied session asks the listener once whether its client is over -C;
+ * a listener that does not answer in this time admits it. */
+#define LISTEN_ADMIT_MS		5000
+
+/* -P: the PROXY protocol (haproxy's proxy-protocol.txt).  Section 2: both
+ * formats fit the smallest TCP segment every host must take (576 - 40 =
+ * 536 bytes): a v1 line is at most 107 bytes with its CRLF (2.1), a v2
+ * header 16 bytes and 520 of addresses and TLVs.  A longer one is refused,
+ * so the reader never holds more.  The whole header must arrive within
+ * PROXY_TIMEOUT seconds of the connection: haproxy sends it at once, before
+ * any byte of the client's.  -P names a few load balancers, not an access
+ * list: PROXY_NETS_MAX networks in all. */
+#define PROXY_V1_MAX		107
+#define PROXY_HEADER_MAX	536
+#define PROXY_TIMEOUT		10
+#define PROXY_NETS_MAX		32
+
+/* -T: the distinct mailbox owners (uid:gid of the users file) whose right
+ * to make dotlocks in the spool is tried, each in a child process. */
+#define CFG_IDS_MAX		8
 
 /* Users and aliases files: a longer line is an error in that file. */
 #define USERS_LINE_MAX		1024

@@ -1,5 +1,5 @@
 /* pass.c: password checks with crypt(3) or in constant time ({PLAIN}).
- * Runs before the privilege drop (pop3d's login). */
+ * Runs in pop3d's login checker, as root under inetd. */
 /* explicit_bzero() is not POSIX: ask glibc for it. */
 #define _DEFAULT_SOURCE
 #include <crypt.h>
@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "log.h"
-#include "users.h"
+#include "pass.h"
 #include "users_int.h"
 
-/* Hashes of a fixed password, for users_dummy_check.  Yescrypt is Debian's
+/* Hashes of a fixed password, for pass_dummy_check.  Yescrypt is Debian's
  * default for system accounts; a users file of $6$ hashes switches to the
  * $6$ one (users_dummy_sha512, set by users.c), so an unknown name costs what a known one does. */
 static const char dummy_y[] =
@@ -57,7 +57,7 @@ crypt_match(const char *hash, const char *given)
 }
 
 const char *
-users_plain_password(const char *stored)
+pass_plain(const char *stored)
 {
 	const char *rest;
 
@@ -67,14 +67,14 @@ users_plain_password(const char *stored)
 }
 
 int
-users_check_pass(const char *stored, const char *given)
+pass_check(const char *stored, const char *given)
 {
 	static int warned;
 	char q[LOG_QUOTE_SIZE];
 	const char *rest, *end;
 
 	if (stored == NULL || given == NULL) {
-		users_dummy_check("");
+		pass_dummy_check("");
 		return 0;
 	}
 	switch (users_scheme(stored, &rest)) {
@@ -86,7 +86,7 @@ users_check_pass(const char *stored, const char *given)
 	case S_CRYPT:
 		if (rest[0] == '\0') {
 			/* An empty hash is "no password" to some tools; never to us. */
-			users_dummy_check(given);
+			pass_dummy_check(given);
 			return 0;
 		}
 		return crypt_match(rest, given);
@@ -101,14 +101,20 @@ users_check_pass(const char *stored, const char *given)
 			    end != NULL && end - stored < 32 ?
 			    (size_t)(end - stored + 1) : 1));
 		}
-		users_dummy_check(given);
+		pass_dummy_check(given);
 		return 0;
 	}
 }
 
 void
-users_dummy_check(const char *given)
+pass_dummy_check(const char *given)
 {
 	(void)crypt_match(users_dummy_sha512 ? dummy_6 : dummy_y,
 	    given != NULL ? given : "");
+}
+
+void
+pass_wipe(void *p, size_t len)
+{
+	explicit_bzero(p, len);
 }

@@ -7,15 +7,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* -P networks: a few load balancers, not an access list. */
-#define PROXY_NETS_MAX		32
-/* The longest header accepted.  proxy-protocol.txt 2: both formats fit the
- * smallest TCP segment every host must take (576 - 40 = 536 bytes): v1's
- * line is at most 107 bytes, v2's 16 bytes and 520 of addresses and TLVs.
- * A longer one is refused, so the reader never holds more than this. */
-#define PROXY_HEADER_MAX	536
-/* proxy-protocol.txt 2.1: a v1 line is at most 107 bytes with its CRLF. */
-#define PROXY_V1_MAX		107
+#include "params.h"
 
 struct proxy_net {
 	int		 family;	/* AF_INET or AF_INET6 */

@@ -1,20 +1,19 @@
 /* proxyconn.c: the PROXY header at the start of a session from a -P peer,
  * on both sides of the privilege line (proxyconn.h).  The bytes are read
  * by the session only: the privileged part gets an address it checks
- * again, never the header. */
-#include <arpa/inet.h>
+ * again (seam.c), never the header. */
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "chan.h"
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
 #include "proxy.h"
 #include "proxyconn.h"
+#include "seam.h"
 
 static int
 parse(const unsigned char *buf, size_t len, void *arg)
@@ -23,18 +22,20 @@ parse(const unsigned char *buf, size_t len, void *arg)
 }
 
 int
-proxy_session_begin(struct opts *o, struct io *io, int link, const char *busy)
+proxy_session_begin(struct opts *o, struct io *io, struct priv_seam *ps,
+    const char *busy)
 {
+	unsigned char buf[SEAM_ADDR_SIZE + 8];
 	struct proxy_hdr h;
 	enum io_status st = IO_OK;
 	uint32_t type;
-	size_t len;
-	char ok;
-	long n;
+	size_t len, n;
+	long k;
+	int yes;
 
-	n = io_prefix(io, PROXY_HEADER_MAX, PROXY_TIMEOUT, parse, &h, &st);
-	if (n <= 0) {
-		log_warnx("proxy header %s, closed", n < 0 ? "invalid" :
+	k = io_prefix(io, PROXY_HEADER_MAX, PROXY_TIMEOUT, parse, &h, &st);
+	if (k <= 0) {
+		log_warnx("proxy header %s, closed", k < 0 ? "invalid" :
 		    st == IO_TIMEOUT ? "not sent in time" :
 		    st == IO_EOF ? "missing" : "unreadable");
 		return -1;
@@ -42,77 +43,60 @@ proxy_session_begin(struct opts *o, struct io *io, int link, const char *busy)
 	if (h.local) {
 		o->via[0] = '\0';	/* a health check: the peer is the client */
 		o->healthcheck = 1;
-	}
-	else {
+	} else {
 		snprintf(o->client, sizeof(o->client), "%s", h.src);
 		log_session(log_sid(), o->client);
 	}
-	if (chan_send(link, CHAN_CLIENT, h.local ? "" : o->client,
-	    h.local ? 0 : strlen(o->client), NULL, 0) == -1 ||
-	    chan_recv(link, &type, &ok, 1, &len, NULL, NULL) != 1 ||
-	    type != CHAN_CLIENT_OK || len != 1) {
+	n = seam_put_client(buf, sizeof(buf), h.local ? "" : o->client);
+	if (n == 0 || chan_send(ps->fd, &ps->end, SEAM_CLIENT, buf, n, NULL,
+	    0) == -1 || chan_recv(ps->fd, &ps->end, &type, buf, sizeof(buf),
+	    &len, NULL, NULL) != 1 || type != SEAM_CLIENT_OK ||
+	    seam_get_yes(buf, len, &yes) == -1) {
 		log_warnx("proxy: no answer from the privileged part");
 		return -1;
 	}
-	if (ok == 'y')
+	if (yes)
 		return 0;
 	io_write(io, busy, strlen(busy));
 	(void)io_flush(io);
 	return -1;
 }
 
-/* Address text as inet_pton takes it, and nothing else. */
-static int
-addr_ok(const char *s)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
-}
-
 int
-proxy_priv_begin(struct opts *o, int link, pid_t session)
+proxy_priv_begin(struct opts *o, struct priv_seam *ps)
 {
-	char buf[sizeof(o->client)], ok = 'y';
-	struct pollfd pfd;
+	unsigned char buf[SEAM_ADDR_SIZE + 8];
+	char client[SEAM_ADDR_SIZE];
+	struct timespec until;
 	uint32_t type;
-	size_t len;
-	int k;
+	size_t len, n;
+	int k, yes = 1;
 
 	/* The session has PROXY_TIMEOUT for the header; a little more for
 	 * it to say so. */
-	pfd.fd = link;
-	pfd.events = POLLIN;
-	while ((k = poll(&pfd, 1, (PROXY_TIMEOUT + 5) * 1000)) == -1 &&
-	    errno == EINTR)
-		;
-	if (k <= 0) {
-		log_warnx("proxy: the session gave no client address in time, "
-		    "killed");
-		(void)kill(session, SIGKILL);
-		return -1;
-	}
-	k = chan_recv(link, &type, buf, sizeof(buf) - 1, &len, NULL, NULL);
+	clock_in(&until, (PROXY_TIMEOUT + SEAM_GRACE_S) * 1000L);
+	k = chan_recv(ps->fd, &until, &type, buf, sizeof(buf), &len, NULL,
+	    NULL);
 	if (k == 0)
-		return -1;	/* no header: the session logged it */
-	if (k != 1 || type != CHAN_CLIENT) {
-		log_warnx("privsep: bad request type=%u len=%zu",
-		    k == 1 ? type : 0, k == 1 ? len : 0);
+		return 0;	/* no header: the session logged it */
+	if (k == -1 && errno == ETIMEDOUT) {
+		log_warnx("proxy: the session gave no client address in time");
 		return -1;
 	}
-	buf[len] = '\0';
-	if (len > 0) {
-		if (strlen(buf) != len || !addr_ok(buf)) {
-			log_warnx("privsep: bad client address from the session");
-			return -1;
-		}
-		memcpy(o->client, buf, len + 1);
-		log_session(log_sid(), o->client);
-		ok = listen_admit(o->client, o->via) ? 'y' : 'n';
+	if (k == -1 || type != SEAM_CLIENT ||
+	    seam_get_client(buf, len, client) == -1) {
+		log_warnx("privsep: bad client address from the session");
+		return -1;
 	}
-	if (chan_send(link, CHAN_CLIENT_OK, &ok, 1, NULL, 0) == -1) {
+	if (client[0] != '\0') {
+		memcpy(o->client, client, sizeof(o->client));
+		log_session(log_sid(), o->client);
+		yes = listen_admit(o->client, o->via);
+	}
+	n = seam_put_yes(buf, sizeof(buf), yes);
+	if (chan_send(ps->fd, &ps->end, SEAM_CLIENT_OK, buf, n, NULL, 0) == -1) {
 		log_warn("privsep: answer the session");
 		return -1;
 	}
-	return ok == 'y' ? 0 : -1;
+	return yes ? 1 : 0;
 }

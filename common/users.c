@@ -247,7 +247,8 @@ users_walk(const char *path, users_walk_fn *fn, void *ctx)
 struct scan {
 	const char	*name;
 	size_t		 len;
-	int		 fold, found;
+	int		 fold;
+	int		 found;		/* 0 no, 1 without case, 2 exactly */
 	struct user	*u;
 	unsigned long	 badline;
 	const char	*why;
@@ -266,8 +267,15 @@ scan_line(void *ctx, unsigned long lineno, const struct user *e,
 		sc->why = why;
 		return 1;
 	}
-	if (!sc->found && sc->name != NULL &&
-	    name_eq(e->name, sc->name, sc->len, sc->fold)) {
+	/* An entry whose name matches exactly wins over one that matches
+	 * only without case, wherever each stands: with "AudCase" and
+	 * "audcase" both in the file, mail to audcase@ is audcase's. */
+	if (sc->found < 2 && sc->name != NULL &&
+	    name_eq(e->name, sc->name, sc->len, 0)) {
+		*sc->u = *e;
+		sc->found = 2;
+	} else if (!sc->found && sc->name != NULL && sc->fold &&
+	    name_eq(e->name, sc->name, sc->len, 1)) {
 		*sc->u = *e;
 		sc->found = 1;
 	}
@@ -303,7 +311,7 @@ users_scan(const char *path, const char *name, size_t len, int fold,
 			explicit_bzero(u, sizeof(*u));
 		return -2;
 	}
-	return sc.found;
+	return sc.found > 0;
 }
 
 /* System accounts: the passwd entry, and the hash from shadow when we can read it. */

@@ -1,5 +1,5 @@
 /* users.h: user lookup in a dovecot-style passwd-file (-p) or in the system
- * accounts, and password checking with crypt(3).  Runs before the privilege drop. */
+ * accounts (password checks: pass.h).  Runs in the privileged parts. */
 #ifndef INETMAIL_USERS_H
 #define INETMAIL_USERS_H
 
@@ -26,20 +26,6 @@ int users_lookup(const char *path, const char *name, size_t len, int fold,
  * no permission, a directory) or -2 when a line is malformed or too long;
  * either is logged once, here, with the file name (and line number). */
 int users_check_file(const char *path);
-
-/* Compare password GIVEN with STORED (crypt string, {PLAIN}, {CRYPT},
- * {SHA512-CRYPT} ...).  {PLAIN} compares in constant time.  Returns 1 on a
- * match, 0 otherwise.  users_dummy_check() does a crypt's work for an
- * unknown user.  Callers pad every failed login to one fixed delay (pop3d:
- * about 1 s), so failures take equal time whatever the user or scheme. */
-int users_check_pass(const char *stored, const char *given);
-void users_dummy_check(const char *given);
-
-/* The clear text of STORED when its scheme is a plain one ({PLAIN}, {CLEAR},
- * {CLEARTEXT}, any case: the same rule as users_check_pass), for challenge-
- * response checks such as APOP; NULL for any other scheme.  Points into
- * STORED. */
-const char *users_plain_password(const char *stored);
 
 /* Parse one users-file line (no line end) into *U.  Returns 1 on an entry,
  * 0 on a comment or blank line, -1 on a malformed line, with *WHY (when WHY

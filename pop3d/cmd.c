@@ -1,34 +1,30 @@
-/* cmd.c: the POP3 command table with the states each command is valid in,
- * and the dispatcher: the only place that answers unknown or out-of-state
- * commands.  Runs in every state (as root before login, the user after). */
+/* cmd.c: the POP3 command table with the states each command is valid in
+ * (the shape of cmd.h), and the dispatcher: the only place that answers
+ * unknown or out-of-state commands.  Runs in the session before login and
+ * in the owner's process after it. */
 #include <string.h>
-#include <strings.h>
-#include "pop3d.h"
 
-struct command {
-	const char	*name;
-	unsigned	 states;	/* ST_* bits it is valid in */
-	enum pop3_res	(*fn)(struct pop3 *, char *args);
-};
+#include "cmd.h"
+#include "pop3d.h"
 
 /* RFC 1939 3-7, RFC 2449 5 (CAPA), RFC 5034 4 (AUTH).  NOOP, like STAT, is
  * defined for TRANSACTION only.  USER is accepted again after USER (a client
  * correcting itself); PASS only right after USER. */
-static const struct command commands[] = {
-	{ "USER", ST_AUTHORIZATION,	pop3_cmd_user },
-	{ "PASS", ST_USER,		pop3_cmd_pass },
-	{ "AUTH", ST_AUTHORIZATION,	pop3_cmd_auth },
-	{ "APOP", ST_AUTHORIZATION,	pop3_cmd_apop },
-	{ "CAPA", ST_ANY,		pop3_cmd_capa },
-	{ "QUIT", ST_ANY,		pop3_cmd_quit },
-	{ "STAT", ST_TRANS,		pop3_cmd_stat },
-	{ "LIST", ST_TRANS,		pop3_cmd_list },
-	{ "UIDL", ST_TRANS,		pop3_cmd_uidl },
-	{ "RETR", ST_TRANS,		pop3_cmd_retr },
-	{ "TOP",  ST_TRANS,		pop3_cmd_top },
-	{ "DELE", ST_TRANS,		pop3_cmd_dele },
-	{ "NOOP", ST_TRANS,		pop3_cmd_noop },
-	{ "RSET", ST_TRANS,		pop3_cmd_rset },
+static const struct pop3_cmd commands[] = {
+	{ "USER", ST_AUTHORIZATION,	pop3_cmd_user,	PR_ERR_STATE },
+	{ "PASS", CMD_STATE(ST_USER),	pop3_cmd_pass,	PR_ERR_STATE },
+	{ "AUTH", ST_AUTHORIZATION,	pop3_cmd_auth,	PR_ERR_STATE },
+	{ "APOP", ST_AUTHORIZATION,	pop3_cmd_apop,	PR_ERR_STATE },
+	{ "CAPA", ST_ANY,		pop3_cmd_capa,	PR_ERR_STATE },
+	{ "QUIT", ST_ANY,		pop3_cmd_quit,	PR_ERR_STATE },
+	{ "STAT", CMD_STATE(ST_TRANS),	pop3_cmd_stat,	PR_ERR_STATE },
+	{ "LIST", CMD_STATE(ST_TRANS),	pop3_cmd_list,	PR_ERR_STATE },
+	{ "UIDL", CMD_STATE(ST_TRANS),	pop3_cmd_uidl,	PR_ERR_STATE },
+	{ "RETR", CMD_STATE(ST_TRANS),	pop3_cmd_retr,	PR_ERR_STATE },
+	{ "TOP",  CMD_STATE(ST_TRANS),	pop3_cmd_top,	PR_ERR_STATE },
+	{ "DELE", CMD_STATE(ST_TRANS),	pop3_cmd_dele,	PR_ERR_STATE },
+	{ "NOOP", CMD_STATE(ST_TRANS),	pop3_cmd_noop,	PR_ERR_STATE },
+	{ "RSET", CMD_STATE(ST_TRANS),	pop3_cmd_rset,	PR_ERR_STATE },
 };
 
 int
@@ -54,32 +50,23 @@ pop3_split(char *args, char **argv, int max)
 void
 pop3_dispatch(struct pop3 *s, char *line, size_t len)
 {
-	const struct command *c = NULL;
-	char *args;
-	size_t i, klen;
+	const struct pop3_cmd *c;
+	size_t vlen, arglen;
+	char *arg;
 
-	line[len] = '\0';
 	/* RFC 1939 3: a keyword of three or four characters, case-insensitive,
 	 * then arguments after a single space. */
-	for (klen = 0; klen < len && line[klen] != ' '; klen++)
-		;
-	args = line + klen;
-	if (*args == ' ')
-		*args++ = '\0';
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (klen == strlen(commands[i].name) &&
-		    strncasecmp(line, commands[i].name, klen) == 0) {
-			c = &commands[i];
-			break;
-		}
+	cmd_split(line, len, &vlen, &arg, &arglen);
+	c = cmd_find(commands, sizeof(commands) / sizeof(commands[0]),
+	    sizeof(commands[0]), line, vlen);
 	if (c == NULL) {
 		/* Not logged: a client could fill the log with junk lines. */
 		pop3_reply_result(s, PR_ERR_UNKNOWN);
 		return;
 	}
-	if ((c->states & s->state) == 0) {
-		pop3_reply_result(s, PR_ERR_STATE);
+	if ((c->states & CMD_STATE(s->state)) == 0) {
+		pop3_reply_result(s, c->refuse);
 		return;
 	}
-	pop3_reply_result(s, c->fn(s, args));
+	pop3_reply_result(s, c->fn(s, arg, arglen));
 }

@@ -2,6 +2,7 @@
  * Not for anything where collisions matter.  Unprivileged. */
 #include <stdint.h>
 #include <string.h>
+#include "pass.h"
 #include "pop3d.h"
 
 #define ROTL(x, c)	(((x) << (c)) | ((x) >> (32 - (c))))
@@ -62,15 +63,6 @@ block(uint32_t h[4], const unsigned char *p)
 }
 
 void
-pop3_wipe(void *p, size_t len)
-{
-	volatile unsigned char *v = p;
-
-	while (len-- > 0)
-		*v++ = 0;
-}
-
-void
 pop3_md5_init(struct pop3_md5 *m)
 {
 	m->h[0] = 0x67452301;
@@ -120,8 +112,8 @@ pop3_md5_final(struct pop3_md5 *m, unsigned char out[16])
 	for (i = 0; i < 16; i++)
 		out[i] = (unsigned char)(m->h[i / 4] >> (8 * (i % 4)));
 	/* The state held the password's last bytes. */
-	pop3_wipe(m, sizeof(*m));
-	pop3_wipe(tail, sizeof(tail));
+	pass_wipe(m, sizeof(*m));
+	pass_wipe(tail, sizeof(tail));
 }
 
 void

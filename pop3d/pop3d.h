@@ -1,37 +1,29 @@
-/* pop3d.h: the POP3 session of pop3d: configuration, session state, and the
- * handlers the command table dispatches to.
+/* pop3d.h: pop3d's configuration, its session state, and the functions its
+ * files share; its limits are in params.h.
  *
- * Two processes (privilege separation, issue 9): the session (session.c,
- * cmd.c, auth.c) runs the AUTHORIZATION dialogue as the unprivileged
- * session account; the privileged part (priv.c) never sees the connection
- * until login: it checks the credentials the session sends over the
- * channel (chan.h), drops to the mailbox owner, and only then takes the
- * connection from the session and runs the TRANSACTION (drop.c, trans.c)
- * as that owner. */
+ * Two processes: the session (session.c, cmd.c, auth.c, reply.c) runs the
+ * AUTHORIZATION dialogue as the unprivileged session account; the login
+ * checker (checker.c, creds.c, owner.c) never sees the connection until a
+ * login: it checks the credentials the session sends (pop3seam.h), enforces
+ * the failure delay and limit, switches to the mailbox owner, and only then
+ * takes the connection from the session and runs the TRANSACTION (state.c,
+ * maildrop.c, trans.c, and the command loop of session.c) as that owner. */
 #ifndef POP3D_H
 #define POP3D_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cmd.h"
 #include "io.h"
 #include "params.h"
 #include "log.h"
 #include "mbox.h"
 #include "opts.h"
+#include "priv.h"
+#include "pop3seam.h"
 #include "store.h"
 #include "users.h"
-
-/* RFC 5034 4: a server must accept SASL responses as long as its mechanisms
- * produce; for PLAIN that is authzid, user and password, base64-encoded.
- * 1024 octets covers a 64-octet name and passwords of several hundred. */
-#define POP3_AUTH_LINE_MAX	1024
-/* RFC 1939 4 does not limit failures; three is what most servers allow before
- * hanging up; with the fixed delay it caps guessing at 3 tries a connection. */
-#define POP3_FAILS_MAX		3
-/* The fixed time a failed login takes, measured from when the check began, so
- * that crypt(3) time does not tell known users from unknown ones. */
-#define POP3_FAIL_DELAY_MS	1000
 
 /* The APOP timestamp "<PID.SECONDS.NANOSECONDS@HOST>": three numbers of at
  * most 20 digits, the host name (struct opts: 255 octets), the punctuation. */
@@ -40,46 +32,30 @@
  * host name twice.  Sized for the worst case, so nothing is ever cut. */
 #define POP3_REPLY_TEXT_MAX	(256 + sizeof(" POP3 ready ") + POP3_STAMP_SIZE)
 
-/* Read-only configuration of a session. */
+/* Read-only configuration of both processes. */
 struct pop3_conf {
 	const struct opts *o;		/* host, spool, users file, -u identity */
 	int		 apop;		/* offer APOP (needs a users file) */
 	int		 fail_delay_ms;	/* POP3_FAIL_DELAY_MS; tests use 0 */
-	/* Drop to the mailbox owner: priv_drop, or a stub in unit tests. */
+	/* The switch to the mailbox owner: priv_drop, or a stub in unit
+	 * tests (which cannot become anyone). */
 	int		(*drop)(uid_t uid, gid_t gid, gid_t extra_gid);
-	/* The channel to the privileged part, or -1: the credentials are
-	 * checked in this process (tests, fuzzers). */
-	int		 link;
-	/* The APOP timestamp of the greeting ("" = none yet), made before
-	 * the split, so the privileged part checks a digest against its own
-	 * copy, never against one the session sends. */
+	/* The APOP timestamp of the greeting ("" = none), made before the
+	 * split, so the checker compares a digest with its own copy, never
+	 * with one the session sends. */
 	char		 stamp[POP3_STAMP_SIZE];
 };
 
-/* Requests between the session and the privileged part (chan.h frames).
- *   LOGIN     three NUL-terminated fields: method ("pass", "plain",
- *             "apop"), user name, password or APOP digest
- *   REP_LOGIN a uint32 enum pop3_res (PR_OK, PR_ERR_AUTH, PR_ERR_TEMP or
- *             PR_ERR_PERM), then a NUL-terminated text: the reason of a
- *             failed login for the log, or why the maildrop is unavailable
- *   HANDOVER  after PR_OK: the connection (fds 0 and 1 as descriptors) and
- *             the input the session read but did not use (pipelining) */
-enum pop3_req {
-	REQ_LOGIN = 1,
-	REQ_HANDOVER,
-	REP_LOGIN = 101
-};
-
-/* RFC 1939 3: the states; AUTH_USER is AUTHORIZATION after a USER command,
+/* RFC 1939 3: the states; ST_USER is AUTHORIZATION after a USER command,
  * the only state in which PASS is allowed. */
 enum pop3_state {
-	ST_AUTH = 1,
-	ST_USER = 2,
-	ST_TRANS = 4,
-	ST_UPDATE = 8
+	ST_AUTH,
+	ST_USER,
+	ST_TRANS,
+	ST_UPDATE
 };
-#define ST_AUTHORIZATION	(ST_AUTH | ST_USER)
-#define ST_ANY			(ST_AUTH | ST_USER | ST_TRANS)
+#define ST_AUTHORIZATION	(CMD_STATE(ST_AUTH) | CMD_STATE(ST_USER))
+#define ST_ANY			(ST_AUTHORIZATION | CMD_STATE(ST_TRANS))
 
 /* What a handler (or the dispatcher) returns; reply.c turns each into its
  * reply line, so every reply text lives in one table. */
@@ -121,14 +97,14 @@ struct pop3 {
 	int		 close;		/* end the session after this reply */
 	const char	*end;		/* why it ended, for the log: "quit",
 					 * "eof", "timeout", "auth-failures" ... */
-	int		 fails;		/* failed logins */
-	int		 handed;	/* the connection went to the privileged part */
+	struct priv_seam *ps;		/* to the checker; NULL after login */
+	int		 handed;	/* the connection went to the checker */
 	char		 user[USER_MAX + 1];
 	char		 quser[LOG_QUOTE_SIZE];	/* user, quoted for the log */
 	char		 stamp[POP3_STAMP_SIZE];	/* APOP; "" when not offered */
 	char		 text[160];	/* the +OK text of PR_OK / PR_BYE */
 	const char	*why;		/* detail of an -ERR result, for the reply */
-	char		 whybuf[64];	/* ... when the privileged part said it */
+	char		 whybuf[PM_TEXT_SIZE];	/* ... when the checker said it */
 
 	/* TRANSACTION: the snapshot taken at login. */
 	int		 popfd;		/* session marker (IN-USE), -1 if none */
@@ -143,16 +119,16 @@ struct pop3 {
 };
 
 /* session.c */
-/* Run one session on IO until QUIT, EOF, timeout or error, from the
- * greeting on.  Returns an exit status (0, or EX_* from <sysexits.h> when
- * output failed); 0 too when the connection was handed over at login. */
-int pop3_session(const struct pop3_conf *conf, struct io *io);
-/* Go on with a session the privileged part took over at login: USER is
- * logged in by METHOD; open the maildrop as the owner (already switched
- * to), answer the login, and run the TRANSACTION.  Returns as
- * pop3_session. */
+/* Run one session on IO, with PS to the login checker, until QUIT, EOF,
+ * timeout, error or the hand-over at login, from the greeting on.  Returns
+ * an exit status (0, or EX_* from <sysexits.h> when output failed). */
+int pop3_session(const struct pop3_conf *conf, struct io *io,
+    struct priv_seam *ps);
+/* Go on with a session the checker took over at login: USER is logged in
+ * by METHOD; open the maildrop as the owner (already switched to), answer
+ * the login, and run the TRANSACTION.  Returns as pop3_session. */
 int pop3_session_resume(const struct pop3_conf *conf, struct io *io,
-    const char *user, const char *method);
+    const char *user, enum pm_method method);
 /* Make the APOP timestamp into BUF (POP3_STAMP_SIZE bytes) for HOST; ""
  * when it cannot be made. */
 void pop3_make_stamp(char *buf, const char *host);
@@ -161,12 +137,22 @@ void pop3_make_stamp(char *buf, const char *host);
  * then the whole line within -t of that byte.  IO_TIMEOUT for either. */
 enum io_status pop3_getline(struct pop3 *s, char *buf, size_t cap,
     size_t *len);
-/* Change state (logged at a single place). */
+
+/* state.c: the session's state: its one change function, and the release
+ * of what a TRANSACTION holds. */
 void pop3_set_state(struct pop3 *s, enum pop3_state st);
 /* Release everything the session holds (mailbox, index, marker). */
 void pop3_release(struct pop3 *s);
 
-/* cmd.c: split LINE, find the command, check its state, run it, reply. */
+/* cmd.c: the command table (the shape of cmd.h) and the dispatcher. */
+struct pop3_cmd {
+	const char	*verb;
+	unsigned	 states;	/* CMD_STATE(ST_x): allowed in ST_x */
+	enum pop3_res	(*fn)(struct pop3 *s, char *arg, size_t len);
+	enum pop3_res	 refuse;	/* the reply in other states */
+};
+/* Split LINE (LEN bytes; LINE[LEN] is written), find the command, check
+ * its state, run it, reply. */
 void pop3_dispatch(struct pop3 *s, char *line, size_t len);
 /* Split ARGS (NUL-terminated) at spaces into at most MAX words; returns the
  * count, or -1 when there are more than MAX. */
@@ -181,79 +167,74 @@ void pop3_reply_ok(struct pop3 *s, const char *fmt, ...)
 void pop3_reply_text(struct pop3 *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* auth.c: AUTHORIZATION commands. */
-enum pop3_res pop3_cmd_user(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_pass(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_auth(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_apop(struct pop3 *s, char *args);
+/* auth.c: AUTHORIZATION commands, in the session: every login goes to the
+ * checker (pop3seam.h), and on success the connection goes with it. */
+enum pop3_res pop3_cmd_user(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_pass(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_auth(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_apop(struct pop3 *s, char *arg, size_t len);
 /* SASL PLAIN message (RFC 4616) of LEN bytes in MSG, which has room for one
  * more byte: sets *USER and *PASS pointing into MSG (NUL-terminated in
  * place).  Returns 0; -1 when malformed; -2 when it asks to act as another
  * user (an authzid that is not the authcid).  On failure *USER is still the
  * authcid when the message has one (for the log), else NULL. */
 int pop3_sasl_plain(char *msg, size_t len, char **user, char **pass);
-/* check.c: 1 when DIGEST is the APOP answer for timestamp STAMP and the
- * stored password STORED (only plain ones can match: users_plain_password). */
-int pop3_apop_check(const char *stamp, const char *stored, const char *digest);
 /* Strict base64 decode of IN (LEN bytes) into OUT (CAP bytes).  Returns the
  * decoded length, or -1 on bad input or overflow. */
 long pop3_b64_decode(const char *in, size_t len, unsigned char *out,
     size_t cap);
 
-/* check.c: check the credentials of NAME: SECRET is the password (METHOD "pass" or
- * "plain") or the APOP digest for STAMP (METHOD "apop").  Returns 1 with
- * *U filled (its password wiped) when they match; 0 when not, with
- * *REASON for the log ("unknown-user", "bad-password"); -1 when the users
- * database cannot be read (logged).  Unknown users cost a dummy check. */
-int pop3_check_login(const struct pop3_conf *c, const char *method,
+/* creds.c: the credential checks, in the checker. */
+/* 1 when DIGEST is the APOP answer for timestamp STAMP and the stored
+ * password STORED (only plain ones can match: pass_plain). */
+int pop3_apop_check(const char *stamp, const char *stored, const char *digest);
+/* Check the credentials of NAME: SECRET is the password (PM_PASS,
+ * PM_PLAIN) or the APOP digest for STAMP (PM_APOP).  Returns 1 with *U
+ * filled (its password wiped) when they match; 0 when not, with *REASON
+ * for the log ("unknown-user", "bad-password", "system-account"); -1 when
+ * the users database cannot be read (logged).  Unknown users cost a dummy
+ * check. */
+int pop3_check_login(const struct pop3_conf *c, enum pm_method method,
     const char *name, const char *secret, const char *stamp, struct user *u,
     const char **reason);
 
-/* priv.c: the privileged part. */
-/* A LOGIN request, parsed: pointers into the request. */
-struct pop3_login {
-	const char	*method, *name, *secret;
-};
-/* Parse LOGIN request REQ (LEN bytes): exactly three NUL-terminated fields,
- * a known method, a name of at most USER_MAX bytes.  Returns 0 or -1. */
-int pop3_login_parse(char *req, size_t len, struct pop3_login *l);
-/* The privileged process: serve the session SESSION (a pid) on channel FD:
- * check its logins, and at the first good one switch to the owner, take
- * over the connection and run the TRANSACTION.  Returns the exit status to
- * leave with. */
-int pop3_priv_serve(const struct pop3_conf *c, int fd, pid_t session);
+/* checker.c: the login checker, the privileged part of pop3d. */
+/* Serve the session at the other end of PS: its logins, each failure with
+ * the fixed delay and counted against POP3_FAILS_MAX; at the first good
+ * one switch to the owner, take the connection, and run the TRANSACTION.
+ * Returns the exit status to leave with (the session is reaped). */
+int pop3_checker_serve(const struct pop3_conf *c, struct priv_seam *ps);
 
-/* drop.c: the maildrop: identity, privilege drop, marker, scan, commit. */
-/* Become the owner of U's maildrop: the uid/gid the users file or system
- * account gives, else the -u user (or who we are, started without root);
- * never uid 0 or gid 0; with the spool's group kept for dotlocks.  Returns
- * PR_OK, or PR_ERR_PERM with *WHY set (logged for USER, quoted). */
-enum pop3_res pop3_drop_switch(const struct pop3_conf *c, const struct user *u,
+/* owner.c: the switch to the mailbox owner, the checker's last act with
+ * privileges.  Become the owner of U's maildrop: the uid/gid the users file
+ * or system account gives, else the -u user (or who we are, started
+ * without root); never uid 0 or gid 0; keeping the spool's group only when
+ * the owner needs it to make dotlocks.  Returns 0, or -1 with *WHY set
+ * (logged for QUSER, the user quoted for the log). */
+int pop3_owner_switch(const struct pop3_conf *c, const struct user *u,
     const char *quser, const char **why);
-/* Open the maildrop of s->user as its owner (pop3_drop_switch done): the
- * IN-USE marker, the snapshot scan.  Returns PR_OK, or a PR_ERR_* result
- * (logged) after which the session must end. */
+
+/* maildrop.c: the maildrop, as its owner. */
+/* Open the maildrop of s->user: the IN-USE marker, the snapshot scan.
+ * Returns PR_OK, or a PR_ERR_* result (logged) after which the session
+ * must end. */
 enum pop3_res pop3_drop_open(struct pop3 *s);
-/* The login of s->user by METHOD, once the owner is switched to: open the
- * maildrop, log, enter TRANSACTION.  Returns PR_OK (s->text is the reply)
- * or an error after which the session ends (s->close, s->end set). */
-enum pop3_res pop3_drop_login(struct pop3 *s, const char *method);
 /* QUIT in TRANSACTION: commit deletions.  PR_BYE, or PR_ERR_COMMIT with
  * s->end "update-failed" (the store logged the cause; the logout line
  * tells the rest). */
 enum pop3_res pop3_drop_commit(struct pop3 *s);
 
 /* trans.c: TRANSACTION commands, and the ones valid everywhere. */
-enum pop3_res pop3_cmd_stat(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_list(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_uidl(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_retr(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_top(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_dele(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_noop(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_rset(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_quit(struct pop3 *s, char *args);
-enum pop3_res pop3_cmd_capa(struct pop3 *s, char *args);
+enum pop3_res pop3_cmd_stat(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_list(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_uidl(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_retr(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_top(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_dele(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_noop(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_rset(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_quit(struct pop3 *s, char *arg, size_t len);
+enum pop3_res pop3_cmd_capa(struct pop3 *s, char *arg, size_t len);
 
 /* md5.c: RFC 1321, for APOP only.  Incremental, so that APOP hashes the
  * timestamp and the password without joining them in a buffer that could be
@@ -267,8 +248,5 @@ void pop3_md5_init(struct pop3_md5 *m);
 void pop3_md5_update(struct pop3_md5 *m, const void *p, size_t len);
 void pop3_md5_final(struct pop3_md5 *m, unsigned char out[16]);
 void pop3_md5(const void *p, size_t len, unsigned char out[16]);
-/* Clear LEN bytes at P in a way the compiler cannot drop (passwords,
- * digests, hash states). */
-void pop3_wipe(void *p, size_t len);
 
 #endif

@@ -1,7 +1,7 @@
 /* session.c: one POP3 session: greeting, the command loop, and how it ends
  * (QUIT, EOF, idle timeout, lifetime).  The AUTHORIZATION part runs in the
- * session process, unprivileged; after login the privileged part, now the
- * mailbox owner, resumes the session with the connection (priv.c). */
+ * session process, unprivileged; after login the login checker, now the
+ * mailbox owner, resumes the session with the connection (checker.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,28 +10,6 @@
 #include <unistd.h>
 #include "log.h"
 #include "pop3d.h"
-
-void
-pop3_set_state(struct pop3 *s, enum pop3_state st)
-{
-	/* The one place a state changes; a debug log line would go here. */
-	s->state = st;
-}
-
-void
-pop3_release(struct pop3 *s)
-{
-	if (s->box.fd != -1)
-		store_close(&s->box);
-	s->box.fd = -1;
-	mbox_index_free(&s->ix);
-	free(s->del);
-	s->del = NULL;
-	/* Closing the marker releases its lock: the maildrop is free again. */
-	if (s->popfd != -1)
-		close(s->popfd);
-	s->popfd = -1;
-}
 
 /* RFC 1939 7: the APOP timestamp must differ for every greeting; process id,
  * clock and nanoseconds do that on one host.  At most 64 octets of the host
@@ -139,7 +117,7 @@ run(struct pop3 *s)
 	if (rc != 0)
 		s->end = "write-error";
 	/* One line for every ending but a QUIT before login, and a login
-	 * handed over: the privileged part logs from there on. */
+	 * handed over: the owner's process logs from there on. */
 	if (s->end == NULL)
 		s->end = "error";	/* a handler closed without saying why */
 	if (s->state == ST_TRANS || s->state == ST_UPDATE)
@@ -156,32 +134,53 @@ run(struct pop3 *s)
 }
 
 int
-pop3_session(const struct pop3_conf *conf, struct io *io)
+pop3_session(const struct pop3_conf *conf, struct io *io,
+    struct priv_seam *ps)
 {
 	struct pop3 *s;
 
 	if ((s = session_new(conf, io)) == NULL)
 		return EX_TEMPFAIL;
+	s->ps = ps;
 	/* haproxy checks every few seconds: only a check that goes wrong
 	 * (no QUIT) is worth a line, the disconnect below. */
 	if (!conf->o->healthcheck)
 		log_info("connect%s%s", conf->o->via[0] != '\0' ? " via=" :
 		    "", conf->o->via);
 	pop3_set_state(s, ST_AUTH);
-	/* The privileged part made the timestamp before the split; in
-	 * process (tests) it is made here. */
-	if (conf->stamp[0] != '\0')
-		memcpy(s->stamp, conf->stamp, sizeof(s->stamp));
-	else if (conf->apop)
-		pop3_make_stamp(s->stamp, conf->o->host);
+	/* Made before the split: the checker has the same. */
+	memcpy(s->stamp, conf->stamp, sizeof(s->stamp));
 	pop3_reply_ok(s, "%s POP3 ready%s%s", conf->o->host,
 	    s->stamp[0] != '\0' ? " " : "", s->stamp);
 	return run(s);
 }
 
+/* The login, once the owner is switched to: open the maildrop, log, enter
+ * TRANSACTION.  Returns PR_OK (s->text is the reply) or an error after
+ * which the session ends (s->close, s->end set). */
+static enum pop3_res
+login(struct pop3 *s, enum pm_method method)
+{
+	enum pop3_res r;
+
+	if ((r = pop3_drop_open(s)) != PR_OK) {
+		/* Privileges are gone: no second login in this session. */
+		s->close = 1;
+		s->end = "login-error";
+		return r;
+	}
+	log_info("login user=%s method=%s messages=%zu size=%llu",
+	    s->quser, pm_method_name(method), s->ix.n,
+	    (unsigned long long)s->ix.total);
+	pop3_set_state(s, ST_TRANS);
+	pop3_reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
+	    (unsigned long long)s->ix.total);
+	return PR_OK;
+}
+
 int
 pop3_session_resume(const struct pop3_conf *conf, struct io *io,
-    const char *user, const char *method)
+    const char *user, enum pm_method method)
 {
 	struct pop3 *s;
 
@@ -190,6 +189,6 @@ pop3_session_resume(const struct pop3_conf *conf, struct io *io,
 	pop3_set_state(s, ST_AUTH);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	log_quote(s->quser, sizeof(s->quser), user, strlen(user));
-	pop3_reply_result(s, pop3_drop_login(s, method));
+	pop3_reply_result(s, login(s, method));
 	return run(s);
 }

@@ -44,8 +44,9 @@ one_arg(struct pop3 *s, char *args, size_t *i, int *given)
 }
 
 enum pop3_res
-pop3_cmd_stat(struct pop3 *s, char *args)
+pop3_cmd_stat(struct pop3 *s, char *args, size_t len)
 {
+	(void)len;
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
 	/* RFC 1939 5: marked messages are not counted. */
@@ -55,12 +56,13 @@ pop3_cmd_stat(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_list(struct pop3 *s, char *args)
+pop3_cmd_list(struct pop3 *s, char *args, size_t len)
 {
 	enum pop3_res r;
 	size_t i;
 	int given;
 
+	(void)len;
 	if ((r = one_arg(s, args, &i, &given)) != PR_OK)
 		return r;
 	if (given) {
@@ -79,13 +81,14 @@ pop3_cmd_list(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_uidl(struct pop3 *s, char *args)
+pop3_cmd_uidl(struct pop3 *s, char *args, size_t len)
 {
 	char uidl[MBOX_UIDL_SIZE];
 	enum pop3_res r;
 	size_t i;
 	int given;
 
+	(void)len;
 	if ((r = one_arg(s, args, &i, &given)) != PR_OK)
 		return r;
 	if (given) {
@@ -158,12 +161,13 @@ send_msg(struct pop3 *s, size_t i, uint64_t lines)
 }
 
 enum pop3_res
-pop3_cmd_retr(struct pop3 *s, char *args)
+pop3_cmd_retr(struct pop3 *s, char *args, size_t len)
 {
 	char *argv[1];
 	enum pop3_res r;
 	size_t i;
 
+	(void)len;
 	if (pop3_split(args, argv, 1) != 1)
 		return PR_ERR_SYNTAX;
 	if ((r = msgno(s, argv[0], &i, 0)) != PR_OK)
@@ -172,13 +176,14 @@ pop3_cmd_retr(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_top(struct pop3 *s, char *args)
+pop3_cmd_top(struct pop3 *s, char *args, size_t len)
 {
 	char *argv[2];
 	enum pop3_res r;
 	uint64_t lines;
 	size_t i;
 
+	(void)len;
 	if (pop3_split(args, argv, 2) != 2)
 		return PR_ERR_SYNTAX;
 	if ((r = msgno(s, argv[0], &i, 0)) != PR_OK)
@@ -193,12 +198,13 @@ pop3_cmd_top(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_dele(struct pop3 *s, char *args)
+pop3_cmd_dele(struct pop3 *s, char *args, size_t len)
 {
 	char *argv[1];
 	enum pop3_res r;
 	size_t i;
 
+	(void)len;
 	if (pop3_split(args, argv, 1) != 1)
 		return PR_ERR_SYNTAX;
 	if ((r = msgno(s, argv[0], &i, 0)) != PR_OK)
@@ -211,8 +217,9 @@ pop3_cmd_dele(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_noop(struct pop3 *s, char *args)
+pop3_cmd_noop(struct pop3 *s, char *args, size_t len)
 {
+	(void)len;
 	(void)s;
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
@@ -220,8 +227,9 @@ pop3_cmd_noop(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_rset(struct pop3 *s, char *args)
+pop3_cmd_rset(struct pop3 *s, char *args, size_t len)
 {
+	(void)len;
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
 	memset(s->del, 0, s->ix.n);
@@ -233,8 +241,9 @@ pop3_cmd_rset(struct pop3 *s, char *args)
 }
 
 enum pop3_res
-pop3_cmd_quit(struct pop3 *s, char *args)
+pop3_cmd_quit(struct pop3 *s, char *args, size_t len)
 {
+	(void)len;
 	(void)args;	/* RFC 1939 has no arguments; ignoring them is harmless */
 	s->end = "quit";
 	if (s->state != ST_TRANS)
@@ -245,8 +254,9 @@ pop3_cmd_quit(struct pop3 *s, char *args)
 
 /* RFC 2449 5, 6: the same list in both states keeps clients simple. */
 enum pop3_res
-pop3_cmd_capa(struct pop3 *s, char *args)
+pop3_cmd_capa(struct pop3 *s, char *args, size_t len)
 {
+	(void)len;
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
 	pop3_reply_ok(s, "capability list follows");

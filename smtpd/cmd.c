@@ -4,13 +4,13 @@
  * commands; handlers return a reply that smtp_reply() writes.  Session
  * side, unprivileged. */
 #include <string.h>
-#include <strings.h>
 
+#include "cmd.h"
 #include "log.h"
 #include "smtpd.h"
 
-#define ANY	((1u << ST_GREET) | (1u << ST_READY) | (1u << ST_MAIL) | \
-		 (1u << ST_RCPT))
+#define ANY	(CMD_STATE(ST_GREET) | CMD_STATE(ST_READY) | \
+		 CMD_STATE(ST_MAIL) | CMD_STATE(ST_RCPT))
 
 /* RFC 5321 4.1.1.1: the HELO/EHLO argument names the client.  It goes into
  * the Received header, so it must be one printable token. */
@@ -41,19 +41,19 @@ greet(struct smtp *s, const char *arg, size_t len, int esmtp)
 }
 
 static enum reply
-cmd_helo(struct smtp *s, const char *arg, size_t len)
+cmd_helo(struct smtp *s, char *arg, size_t len)
 {
 	return greet(s, arg, len, 0);
 }
 
 static enum reply
-cmd_ehlo(struct smtp *s, const char *arg, size_t len)
+cmd_ehlo(struct smtp *s, char *arg, size_t len)
 {
 	return greet(s, arg, len, 1);
 }
 
 static enum reply
-cmd_rset(struct smtp *s, const char *arg, size_t len)
+cmd_rset(struct smtp *s, char *arg, size_t len)
 {
 	(void)arg;
 	if (len > 0)
@@ -65,14 +65,14 @@ cmd_rset(struct smtp *s, const char *arg, size_t len)
 
 /* RFC 5321 4.1.1.9: NOOP may carry an argument, which is ignored. */
 static enum reply
-cmd_noop(struct smtp *s, const char *arg, size_t len)
+cmd_noop(struct smtp *s, char *arg, size_t len)
 {
 	(void)s, (void)arg, (void)len;
 	return R_ACK;
 }
 
 static enum reply
-cmd_quit(struct smtp *s, const char *arg, size_t len)
+cmd_quit(struct smtp *s, char *arg, size_t len)
 {
 	(void)arg;
 	if (len > 0)
@@ -83,21 +83,21 @@ cmd_quit(struct smtp *s, const char *arg, size_t len)
 }
 
 static enum reply
-cmd_help(struct smtp *s, const char *arg, size_t len)
+cmd_help(struct smtp *s, char *arg, size_t len)
 {
 	(void)s, (void)arg, (void)len;
 	return R_HELP;
 }
 
 static enum reply
-cmd_vrfy(struct smtp *s, const char *arg, size_t len)
+cmd_vrfy(struct smtp *s, char *arg, size_t len)
 {
 	(void)s, (void)arg;
 	return len == 0 ? R_VRFY_SYNTAX : R_VRFY;
 }
 
 static enum reply
-cmd_expn(struct smtp *s, const char *arg, size_t len)
+cmd_expn(struct smtp *s, char *arg, size_t len)
 {
 	(void)s, (void)arg, (void)len;
 	return R_EXPN;
@@ -107,54 +107,48 @@ cmd_expn(struct smtp *s, const char *arg, size_t len)
  * Before HELO/EHLO only session commands are allowed (the dispatcher says
  * R_NOHELO); REFUSE is the reply in the other states. */
 static const struct smtp_cmd cmds[] = {
-	{ "HELO", cmd_helo, ANY,			R_NONE },
-	{ "EHLO", cmd_ehlo, ANY,			R_NONE },
-	{ "MAIL", smtp_txn_mail, 1u << ST_READY,	R_NESTED },
-	{ "RCPT", smtp_txn_rcpt, (1u << ST_MAIL) | (1u << ST_RCPT), R_NOMAIL },
-	{ "DATA", smtp_txn_data, 1u << ST_RCPT,	R_NORCPT },
-	{ "RSET", cmd_rset, ANY,			R_NONE },
-	{ "NOOP", cmd_noop, ANY,			R_NONE },
-	{ "QUIT", cmd_quit, ANY,			R_NONE },
-	{ "HELP", cmd_help, ANY,			R_NONE },
-	{ "VRFY", cmd_vrfy, ANY,			R_NONE },
-	{ "EXPN", cmd_expn, ANY,			R_NONE },
+	{ "HELO", ANY,				cmd_helo,	R_NONE },
+	{ "EHLO", ANY,				cmd_ehlo,	R_NONE },
+	{ "MAIL", CMD_STATE(ST_READY),		smtp_txn_mail,	R_NESTED },
+	{ "RCPT", CMD_STATE(ST_MAIL) | CMD_STATE(ST_RCPT), smtp_txn_rcpt, R_NOMAIL },
+	{ "DATA", CMD_STATE(ST_RCPT),		smtp_txn_data,	R_NORCPT },
+	{ "RSET", ANY,				cmd_rset,	R_NONE },
+	{ "NOOP", ANY,				cmd_noop,	R_NONE },
+	{ "QUIT", ANY,				cmd_quit,	R_NONE },
+	{ "HELP", ANY,				cmd_help,	R_NONE },
+	{ "VRFY", ANY,				cmd_vrfy,	R_NONE },
+	{ "EXPN", ANY,				cmd_expn,	R_NONE },
 };
 
 const struct smtp_cmd *
-smtp_cmd_find(const char *line, size_t len, const char **arg, size_t *arglen)
+smtp_cmd_find(char *line, size_t len, char **arg, size_t *arglen)
 {
-	const char *sp;
-	size_t i, vlen, a;
+	size_t vlen;
 
-	sp = memchr(line, ' ', len);
-	vlen = sp != NULL ? (size_t)(sp - line) : len;
-	a = sp != NULL ? vlen + 1 : len;
-	while (len > a && line[len - 1] == ' ')
-		len--;
-	*arg = line + a;
-	*arglen = len - a;
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strlen(cmds[i].verb) == vlen &&
-		    strncasecmp(cmds[i].verb, line, vlen) == 0)
-			return &cmds[i];
-	return NULL;
+	cmd_split(line, len, &vlen, arg, arglen);
+	/* Trailing spaces change no SMTP argument's meaning. */
+	while (*arglen > 0 && (*arg)[*arglen - 1] == ' ')
+		(*arg)[--*arglen] = '\0';
+	return cmd_find(cmds, sizeof(cmds) / sizeof(cmds[0]), sizeof(cmds[0]),
+	    line, vlen);
 }
 
 void
-smtp_cmd_dispatch(struct smtp *s, const char *line, size_t len)
+smtp_cmd_dispatch(struct smtp *s, char *line, size_t len)
 {
 	const struct smtp_cmd *c;
-	const char *arg;
+	char *arg;
 	size_t arglen;
 	enum reply r;
 
 	c = smtp_cmd_find(line, len, &arg, &arglen);
 	s->verb = c != NULL ? c->verb : "unknown";
 	s->arg = c != NULL ? arg : line;
-	s->arglen = c != NULL ? arglen : len;
+	/* An unknown command is logged whole, without trailing spaces. */
+	s->arglen = c != NULL ? arglen : strlen(line);
 	if (c == NULL)
 		r = R_UNKNOWN;
-	else if ((c->states & (1u << s->state)) == 0)
+	else if ((c->states & CMD_STATE(s->state)) == 0)
 		r = s->state == ST_GREET ? R_NOHELO : c->refuse;
 	else
 		r = c->fn(s, arg, arglen);

@@ -1,6 +1,6 @@
 /* data.c: the DATA reader: the end mark, dot-stuffing, the SMTP smuggling
  * rules and the size limit; the message goes to the delivery side in
- * pieces as it is read (smtp_txn_body), with LF line ends.  Runs in the
+ * pieces as it is read (smtp_link_body), with LF line ends.  Runs in the
  * session, unprivileged; it holds at most one piece of the message. */
 #include <stdint.h>
 #include <string.h>
@@ -48,8 +48,8 @@ smtp_data_read(struct smtp *s, int prev_crlf)
 		/* Past the limit: read on to the end mark, send nothing more. */
 		if (s->size > limit)
 			over = 1;
-		if (!over && !gone && (smtp_txn_body(s, p, n) == -1 ||
-		    (st == IO_OK && smtp_txn_body(s, "\n", 1) == -1)))
+		if (!over && !gone && (smtp_link_body(s->link, p, n) == -1 ||
+		    (st == IO_OK && smtp_link_body(s->link, "\n", 1) == -1)))
 			gone = 1;
 		bol = st == IO_OK;
 		if (bol)

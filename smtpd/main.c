@@ -1,11 +1,10 @@
 /* main.c: smtpd's start-up: options (a contract: see smtpd(8)), -V and -T,
- * logging, chroot and -u drop (common priv_startup), the users and aliases
- * files, then the split (priv_split): the session on fds 0/1 as the
- * unprivileged session account, and the delivery side (priv.c), which
- * keeps the start-up identity -- root under inetd, for users' 0600
- * mailboxes -- unless -u names the one user everything runs as. */
+ * logging, the chroot, the users and aliases files, then the split
+ * (priv_split): the session on fds 0/1 as the unprivileged session account
+ * (-U), and the delivery side (delivery.c), which keeps the start-up
+ * identity -- root under inetd, for users' 0600 mailboxes -- or becomes
+ * the -u user, the one owner of every mailbox. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +14,13 @@
 #include <unistd.h>
 
 #include "cfgcheck.h"
-#include "proxyconn.h"
-#include "chan.h"
 #include "listen.h"
 #include "log.h"
 #include "num.h"
 #include "opts.h"
+#include "priv.h"
+#include "proxyconn.h"
+#include "startup.h"
 #include "users.h"
 #include "smtpd.h"
 
@@ -31,46 +31,7 @@ static const char usage[] =
     "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 
 static struct smtpd_conf conf;
-static struct io io;
-static struct smtp_link session_link;
-
-/* A start-up failure: one log line (WHY NULL: the callee that found it
- * has logged it), a 421 for the client (never garbage on the socket), and
- * a <sysexits.h> status for inetd's log. */
-static _Noreturn void
-startup_fail(int status, const char *why, const char *what)
-{
-	struct smtp s;
-
-	if (why != NULL && what != NULL)
-		log_warnx("startup failed: %s: %s", why, what);
-	else if (why != NULL)
-		log_warnx("startup failed: %s", why);
-	if (conf.o.host[0] == '\0')
-		strcpy(conf.o.host, "localhost");
-	memset(&s, 0, sizeof(s));
-	s.conf = &conf;
-	s.io = &io;
-	s.link = &session_link;
-	io_init_fd(&io, 0, 1, conf.o.timeout);
-	smtp_reply(&s, R_UNAVAIL);
-	(void)io_flush(&io);
-	io_linger(&io, LINGER_MS);
-	exit(status);
-}
-
-/* A bad command line: said on stderr (when it is no socket) and in the
- * log; the client still gets its 421. */
-static _Noreturn void
-usage_fail(const char *why, const char *what)
-{
-	char reply[sizeof(conf.o.host) + 64];
-
-	snprintf(reply, sizeof(reply), "421 4.3.0 %s Service not available, "
-	    "closing connection\r\n", conf.o.host[0] != '\0' ? conf.o.host :
-	    "localhost");
-	cfg_usage_fail(conf.o.test, "smtpd", usage, why, what, reply);
-}
+static struct io io;		/* 80 KiB of buffers: not on the stack */
 
 /* -d, /etc/mailname: a domain as RFC 5321 writes one, letters, digits, '-'
  * and '.'. */
@@ -122,14 +83,155 @@ check(void)
 	return cfg_done(&c);
 }
 
+/* smtpd's own options.  Returns NULL, or what is wrong with ARG. */
+static const char *
+option(int ch, const char *arg)
+{
+	uint64_t v;
+
+	switch (ch) {
+	case 'd':
+		if (conf.ndomain >= SMTPD_DOMAINS_MAX ||
+		    !domain_ok(arg, strlen(arg)))
+			return "bad domain (-d), or more than 32";
+		conf.domain[conf.ndomain++] = arg;
+		return NULL;
+	case 's':
+		if (num_parse(arg, strlen(arg), 1, SMTPD_SIZE_MAX, &v) < 0)
+			return "bad size (-s), want bytes 1..1073741824";
+		conf.maxsize = v;
+		return NULL;
+	case 'n':
+		if (num_parse(arg, strlen(arg), 1, SMTPD_RCPT_MAX, &v) < 0)
+			return "bad recipient count (-n), want 1..10000";
+		conf.maxrcpt = (size_t)v;
+		return NULL;
+	case 'q':
+		if (num_parse(arg, strlen(arg), 1, SMTPD_QUOTA_MAX, &v) < 0)
+			return "bad quota (-q), want bytes 1..2^62";
+		conf.quota = v;
+		return NULL;
+	case 'a':
+		conf.aliases_path = arg;
+		return NULL;
+	default:
+		return "";
+	}
+}
+
+/* The command line into conf; the first problem is reported once -l is
+ * known (getopt() must not print: under inetd fd 2 is the client). */
+static void
+options(int argc, char **argv)
+{
+	const char *err = NULL, *what = NULL, *e;
+	char ebuf[64];
+	int ch, rc;
+
+	/* --help, --version; any other --word is refused, never read as
+	 * "-h elp". */
+	if (opts_long_words(argc, argv, usage, ebuf, sizeof(ebuf)) == -1) {
+		log_init("smtpd", LOG_SYSLOG);
+		startup_usage(ebuf, NULL);
+	}
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":" OPTS_SHARED "d:s:n:a:q:")) != -1) {
+		if (err != NULL)
+			continue;
+		if (ch == '?' || ch == ':') {
+			err = opts_getopt_error(ch, optopt, ebuf, sizeof(ebuf));
+			continue;
+		}
+		if ((rc = opts_handle(&conf.o, ch, optarg, &e)) > 0)
+			continue;
+		if (rc < 0) {
+			err = e;
+			what = optarg;
+		} else if ((e = option(ch, optarg)) != NULL && e[0] != '\0') {
+			err = e;
+			what = optarg;
+		} else if (e != NULL)	/* a shared letter, not taken */
+			err = opts_getopt_error('?', ch, ebuf, sizeof(ebuf));
+	}
+	if (err == NULL && optind < argc)
+		err = "unexpected argument", what = argv[optind];
+	log_init("smtpd", conf.o.test ? LOG_STDERR : conf.o.logto);
+	if (err != NULL)
+		startup_usage(err, what);
+}
+
+/* After the chroot, as the delivery side will be: -p and -a name files
+ * inside the jail, read with the -u user's rights. */
+static void
+read_files(void)
+{
+	int rc;
+
+	if (priv_as_user(&conf.o, 1) == -1)
+		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
+	if (conf.o.users != NULL) {
+		rc = users_check_file(conf.o.users);	/* logs why */
+		if (rc < 0)
+			startup_fail(rc == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
+	}
+	if (conf.aliases_path != NULL) {
+		/* Each problem is logged; unsupported targets are skipped. */
+		rc = smtp_aliases_load(&conf, conf.aliases_path, &conf.aliases,
+		    NULL, NULL);
+		if (rc == -1)
+			startup_fail(EX_NOINPUT, "aliases file unreadable",
+			    strerror(errno));
+		if (rc < 0)
+			startup_fail(EX_CONFIG, NULL, NULL);
+	}
+	if (priv_as_user(&conf.o, 0) == -1)
+		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
+}
+
+/* The delivery side: the client named by a PROXY header first, then the
+ * session's requests until it ends. */
+static int
+delivery(struct priv_seam *ps)
+{
+	enum priv_end how = PRIV_EOF;
+	int k = 1;
+
+	if (conf.o.proxied && (k = proxy_priv_begin(&conf.o, ps)) != 1)
+		how = k == 0 ? PRIV_EOF : PRIV_BAD;
+	if (k == 1)
+		how = smtp_delivery_serve(&conf, ps);
+	return priv_finish(ps, how);
+}
+
+/* The session: the PROXY header, then SMTP. */
+static int
+session(struct priv_seam *ps)
+{
+	static struct smtp_link link;
+	char busy[sizeof(conf.o.host) + 64];
+	int rc = EX_OK;
+
+	io_nodelay(1);
+	io_init_fd(&io, 0, 1, conf.o.timeout);
+	io_lifetime(&io, conf.o.lifetime);
+	snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many connections, try "
+	    "again later\r\n", conf.o.host);
+	if (smtp_link_open(&link, ps) == -1)
+		startup_fail(EX_OSERR, "session: out of memory", NULL);
+	if (!conf.o.proxied || proxy_session_begin(&conf.o, &io, ps, busy) == 0)
+		rc = smtp_session(&conf, &io, &link);
+	/* A 421 or a 221 may leave pipelined input unread. */
+	io_linger(&io, LINGER_MS);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *err = NULL, *what = NULL, *e;
-	char sid[16], ebuf[64];
-	uint64_t v;
-	pid_t pid;
-	int ch, rc;
+	struct priv_seam ps;
+	const char *e;
+	char sid[16];
+	int k;
 
 	/* A vanished client or a file size limit must come back as EPIPE or
 	 * EFBIG, so the store can roll back and we can answer 451. */
@@ -138,81 +240,15 @@ main(int argc, char **argv)
 	opts_init(&conf.o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
 	conf.maxsize = SMTPD_SIZE_DEFAULT;
 	conf.maxrcpt = SMTPD_RCPT_DEFAULT;
-	/* --help, --version; any other --word is refused, never read as
-	 * "-h elp". */
-	if (opts_long_words(argc, argv, usage, ebuf, sizeof(ebuf)) == -1) {
-		log_init("smtpd", LOG_SYSLOG);
-		usage_fail(ebuf, NULL);
-	}
-	/* getopt() must not print: under inetd fd 2 is the client.  The first
-	 * error is kept and reported once -l is known. */
-	opterr = 0;
-	while ((ch = getopt(argc, argv, ":" OPTS_SHARED "d:s:n:a:q:")) != -1) {
-		if (ch == '?' || ch == ':') {
-			if (err == NULL)
-				err = opts_getopt_error(ch, optopt, ebuf,
-				    sizeof(ebuf)), what = NULL;
-			continue;
-		}
-		rc = opts_handle(&conf.o, ch, optarg, &e);
-		if (rc > 0)
-			continue;
-		if (rc < 0) {
-			if (err == NULL)
-				err = e, what = optarg;
-			continue;
-		}
-		switch (ch) {
-		case 'd':
-			if (conf.ndomain < SMTPD_DOMAINS_MAX &&
-			    domain_ok(optarg, strlen(optarg)))
-				conf.domain[conf.ndomain++] = optarg;
-			else if (err == NULL)
-				err = "bad domain (-d), or more than 32", what = optarg;
-			break;
-		case 's':
-			if (num_parse(optarg, strlen(optarg), 1, SMTPD_SIZE_MAX,
-			    &v) == 0)
-				conf.maxsize = v;
-			else if (err == NULL)
-				err = "bad size (-s), want bytes 1..1073741824",
-				    what = optarg;
-			break;
-		case 'n':
-			if (num_parse(optarg, strlen(optarg), 1, SMTPD_RCPT_MAX,
-			    &v) == 0)
-				conf.maxrcpt = (size_t)v;
-			else if (err == NULL)
-				err = "bad recipient count (-n), want 1..10000",
-				    what = optarg;
-			break;
-		case 'q':
-			if (num_parse(optarg, strlen(optarg), 1, SMTPD_QUOTA_MAX,
-			    &v) == 0)
-				conf.quota = v;
-			else if (err == NULL)
-				err = "bad quota (-q), want bytes 1..2^62", what = optarg;
-			break;
-		case 'a':
-			conf.aliases_path = optarg;
-			break;
-		default:	/* a shared letter opts_handle did not take */
-			if (err == NULL)
-				err = opts_getopt_error('?', ch, ebuf, sizeof(ebuf));
-			break;
-		}
-	}
-	if (err == NULL && optind < argc)
-		err = "unexpected argument", what = argv[optind];
-	log_init("smtpd", conf.o.test ? LOG_STDERR : conf.o.logto);
-	if (err != NULL)
-		usage_fail(err, what);
+	startup_init("smtpd", usage, "421 4.3.0 %s Service not available, "
+	    "closing connection", &conf.o);
+	options(argc, argv);
 	if (conf.o.version) {
 		printf("smtpd %s\n", INETMAIL_VERSION);
 		return EX_OK;
 	}
 	if (opts_finish(&conf.o, &e) < 0)
-		usage_fail(e, NULL);
+		startup_usage(e, NULL);
 	if (conf.ndomain == 0)
 		read_mailname();
 	if (conf.o.test)
@@ -232,60 +268,16 @@ main(int argc, char **argv)
 	opts_client(&conf.o);
 	session_id(sid, sizeof(sid));
 	log_session(sid, conf.o.client);
-	if (priv_startup(&conf.o) < 0)
-		startup_fail(EX_OSERR, "chroot or privilege drop", NULL);
-	/* After the chroot: -p and -a name files inside it. */
-	if (conf.o.users != NULL) {
-		rc = users_check_file(conf.o.users);	/* logs why */
-		if (rc == -1)
-			startup_fail(EX_NOINPUT, NULL, NULL);
-		if (rc < 0)
-			startup_fail(EX_CONFIG, NULL, NULL);
-	}
-	if (conf.aliases_path != NULL) {
-		/* Each problem is logged; unsupported targets are skipped. */
-		rc = smtp_aliases_load(&conf, conf.aliases_path, &conf.aliases,
-		    NULL, NULL);
-		if (rc == -1)
-			startup_fail(EX_NOINPUT, "aliases file unreadable",
-			    strerror(errno));
-		if (rc < 0)
-			startup_fail(EX_CONFIG, NULL, NULL);
-	}
-	/* No process that reads the client's bytes runs as root: the session
-	 * goes on as the session account, the delivery side never sees the
-	 * connection (issue 9). */
+	if (priv_chroot(&conf.o) < 0)
+		startup_fail(EX_OSERR, "chroot", NULL);
+	read_files();
 	/* The time zone once, for both parts: each would read it again for
 	 * its first log line or date. */
 	tzset();
-	pid = priv_split(&conf.o, &session_link.fd);
-	if (pid == -1)
+	/* No process that reads the client's bytes runs as root, or as the
+	 * -u owner of the mailboxes: the session goes on as the session
+	 * account, the delivery side never sees the connection. */
+	if ((k = priv_split(&conf.o, &ps)) == -1)
 		startup_fail(EX_OSERR, NULL, NULL);
-	if (pid > 0) {
-		/* -P: the session reads the header; we take its client. */
-		if (conf.o.proxied &&
-		    proxy_priv_begin(&conf.o, session_link.fd, pid) == -1) {
-			close(session_link.fd);
-			return priv_wait(pid);
-		}
-		return smtp_priv_serve(&conf, session_link.fd, pid);
-	}
-	io_nodelay(1);
-	io_init_fd(&io, 0, 1, conf.o.timeout);
-	io_lifetime(&io, conf.o.lifetime);
-	if (conf.o.proxied) {
-		char busy[sizeof(conf.o.host) + 64];
-
-		snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many "
-		    "connections, try again later\r\n", conf.o.host);
-		if (proxy_session_begin(&conf.o, &io, session_link.fd,
-		    busy) == -1) {
-			io_linger(&io, LINGER_MS);
-			return EX_OK;
-		}
-	}
-	rc = smtp_session(&conf, &io, &session_link);
-	/* A 421 or a 221 may leave pipelined input unread. */
-	io_linger(&io, LINGER_MS);
-	return rc;
+	return k == 1 ? delivery(&ps) : session(&ps);
 }

@@ -1,7 +1,7 @@
 /* session.c: one SMTP session: greeting, the command loop, the error limits
  * and the end.  Runs in the session process, unprivileged (main.c); tests
- * and fuzzers call smtp_session() directly on memory I/O. */
-#include <stdlib.h>
+ * and fuzzers call smtp_session() on memory I/O, with a delivery side at
+ * the other end of a real seam. */
 #include <string.h>
 #include <sysexits.h>
 
@@ -25,8 +25,9 @@ int
 smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 {
 	/* RFC 5321 4.5.3.1.4: 512 octets with CRLF; a bare LF ends a line too,
-	 * so 510 bytes of text whichever end the client uses. */
-	char line[SMTP_LINE_MAX - 2];
+	 * so 510 bytes of text whichever end the client uses; and room for
+	 * the NUL the dispatcher puts after it. */
+	char line[SMTP_LINE_MAX - 2 + 1];
 	struct smtp s;
 	size_t len;
 
@@ -36,12 +37,6 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	s.link = link;
 	s.state = ST_GREET;
 	s.end = "eof";
-	if ((s.chunk = malloc(SMTP_CHUNK)) == NULL) {
-		log_warn("session start failed");
-		smtp_reply(&s, R_UNAVAIL);
-		(void)io_flush(io);
-		return EX_OSERR;
-	}
 	/* params.h: refused recipients in the whole session, so that no
 	 * valid recipient (postmaster) resets the count of a probe; a list
 	 * message within -n never reaches it. */
@@ -56,7 +51,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	while (!s.quit) {
 		/* A command line within -t of its first byte (slow drip:
 		 * params.h, before SMTP_DATA_DEADLINE_MUL). */
-		switch (io_getline_within(io, line, sizeof(line), &len,
+		switch (io_getline_within(io, line, sizeof(line) - 1, &len,
 		    c->o.timeout)) {
 		case IO_OK:
 			if (io->nul)
@@ -91,6 +86,5 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	if (!c->o.healthcheck || strcmp(s.end, "quit") != 0 || s.errors > 0)
 		log_info("disconnect end=%s errors=%u rcpt_errors=%u", s.end,
 		    s.errors, s.rcpterrors);
-	free(s.chunk);
 	return EX_OK;
 }

@@ -1,12 +1,11 @@
-/* smtpd.h: smtpd's configuration, its session state, the requests between
- * the session and the delivery side, and the functions its files share; its
- * limits are in params.h.
+/* smtpd.h: smtpd's configuration, its session state, and the functions its
+ * files share; its limits are in params.h.
  *
- * Two processes (privilege separation, issue 9): the session (session.c,
- * cmd.c, txn.c, data.c, addr.c) holds the client connection and runs as an
- * unprivileged account; the delivery side (priv.c, rcpt.c, aliases.c) never
- * sees the connection, resolves recipients and writes the mailboxes.  They
- * talk through a channel (chan.h) in the frames of enum smtp_req. */
+ * Two processes: the session (session.c, cmd.c, txn.c, data.c, addr.c,
+ * link.c, reply.c) holds the client connection and runs as an
+ * unprivileged account; the delivery side (delivery.c, rcpt.c, aliases.c)
+ * never sees the connection, resolves recipients and writes the mailboxes.
+ * They talk through the messages of smtpseam.h, and nothing else. */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -17,7 +16,9 @@
 #include "io.h"
 #include "params.h"
 #include "opts.h"
+#include "priv.h"
 #include "reply.h"
+#include "smtpseam.h"
 
 /* aliases.c: the aliases table (-a), built once at start-up. */
 enum alias_kind {
@@ -111,47 +112,16 @@ enum smtp_state {
 	ST_DATA		/* 354 sent: the message comes next */
 };
 
-/* Requests of the session to the delivery side: one frame each, the
- * payload checked by the delivery side (priv.c) before any use.
- *   MAIL  a new transaction: four NUL-terminated fields: HELO name, client
- *         address, sender address ("" for <>), "SMTP" or "ESMTP"
- *   RCPT  a recipient: two NUL-terminated fields: local part, address as
- *         written; answered by REP_RCPT
- *   BODY  the next piece of the message: LF line ends, dot-stuffing undone,
- *         not yet quoted (the store quotes)
- *   END   the message is whole: deliver it; answered by REP_END
- * Replies: a uint32 enum reply and a uint32 count first, then
- *   REP_RCPT  the count of mailboxes in the transaction, and the names of
- *             those this address added, comma-separated (cut to
- *             SMTPD_LOG_BOXES_MAX bytes), for the log
- *   REP_END   count 0, two NUL-terminated fields: queue id, result */
-enum smtp_req {
-	REQ_MAIL = 1,
-	REQ_RCPT,
-	REQ_BODY,
-	REQ_END,
-	REP_RCPT = 101,
-	REP_END
-};
-/* A reply's payload: the code and the text after it. */
-#define REP_MAX		(8 + SMTPD_LOG_BOXES_MAX + 64)
-
-/* The delivery side's state (priv.c), opaque to the session. */
-struct smtp_priv;
-
-/* The session's link to the delivery side: the channel to the privileged
- * process, or, in tests and fuzzers, that side's state in this process
- * (FD -1), so one transcript exercises both through the same requests. */
-/* Frames that wait for the next request that needs an answer (chan.h):
- * MAIL, and a BODY piece of a small message.  A bigger BODY piece goes at
- * once, with what waits before it. */
-#define SMTP_LINK_HOLD	(8 * 1024)
-
+/* The session's end of the seam to the delivery side (link.c): the
+ * messages that wait for the next one that needs an answer (params.h,
+ * SMTP_LINK_HOLD), and the piece of the message not yet sent. */
 struct smtp_link {
-	int		 fd;
-	struct smtp_priv *local;
+	struct priv_seam *ps;
 	size_t		 held;
 	unsigned char	 hold[SMTP_LINK_HOLD];
+	unsigned char	*chunk;		/* SMTP_CHUNK bytes */
+	size_t		 chunklen;
+	unsigned char	*frame;		/* CHAN_MAX bytes: one message packed */
 };
 
 /* Everything one session knows.  Passed explicitly; nothing global. */
@@ -179,13 +149,11 @@ struct smtp {
 					 * comma-separated, for the log */
 	size_t		 rcptcmds;	/* RCPT commands in the transaction */
 	int		 toomany;	/* 452s in it, logged once */
-	char		 qid[16];
+	char		 qid[SM_QID_SIZE];
 	const char	*result;	/* how the transaction ended, for the
 					 * log; NULL: abandoned */
-	char		 resbuf[48];
+	char		 resbuf[SM_RESULT_SIZE];
 	uint64_t	 size;		/* message octets with CRLF line ends */
-	char		*chunk;		/* the message piece not yet sent */
-	size_t		 chunklen;
 };
 
 /* session.c: run one SMTP session on IO to its end, with LINK to the
@@ -199,57 +167,72 @@ int smtp_session(const struct smtpd_conf *c, struct io *io,
  * S->txrcpterrors (and S->rcpterrors).  Returns its code. */
 int smtp_reply(struct smtp *s, enum reply r);
 
-/* cmd.c: the command table and the dispatcher of one command line. */
+/* cmd.c: the command table (the shape of cmd.h) and the dispatcher of one
+ * command line. */
 struct smtp_cmd {
 	const char	*verb;
-	enum reply	(*fn)(struct smtp *s, const char *arg, size_t len);
-	unsigned	 states;	/* bit (1u << ST_x) set: allowed in ST_x */
+	unsigned	 states;	/* CMD_STATE(ST_x): allowed in ST_x */
+	enum reply	(*fn)(struct smtp *s, char *arg, size_t len);
 	enum reply	 refuse;	/* the 503 given in other states */
 };
-/* Split LINE (LEN bytes) into its verb's table entry (NULL when unknown) and
- * the argument after one space (*ARG, *ARGLEN; trailing spaces dropped). */
-const struct smtp_cmd *smtp_cmd_find(const char *line, size_t len,
-    const char **arg, size_t *arglen);
-/* Run one command line: state check, handler, reply. */
-void smtp_cmd_dispatch(struct smtp *s, const char *line, size_t len);
+/* Split LINE (LEN bytes; LINE[LEN] is written) into its verb's table
+ * entry (NULL when unknown) and the argument after one space (*ARG,
+ * *ARGLEN; trailing spaces dropped, NUL-terminated). */
+const struct smtp_cmd *smtp_cmd_find(char *line, size_t len, char **arg,
+    size_t *arglen);
+/* Run one command line LINE (LEN bytes; LINE[LEN] may be written): state
+ * check, handler, reply. */
+void smtp_cmd_dispatch(struct smtp *s, char *line, size_t len);
 
 /* txn.c: the mail transaction: MAIL, RCPT and DATA (the whole exchange:
- * 354, the message, the delivery request and the reply), the requests to
- * the delivery side, and the transaction's one log line. */
-enum reply smtp_txn_mail(struct smtp *s, const char *arg, size_t len);
-enum reply smtp_txn_rcpt(struct smtp *s, const char *arg, size_t len);
-enum reply smtp_txn_data(struct smtp *s, const char *arg, size_t len);
+ * 354, the message, the delivery and the reply), and the transaction's one
+ * log line. */
+enum reply smtp_txn_mail(struct smtp *s, char *arg, size_t len);
+enum reply smtp_txn_rcpt(struct smtp *s, char *arg, size_t len);
+enum reply smtp_txn_data(struct smtp *s, char *arg, size_t len);
 /* Change state.  Going back to ST_READY (or ST_GREET) ends a transaction:
  * its one log line is written (result S->result, or "abandoned" when it
  * never got to its message) and it is forgotten. */
 void smtp_set_state(struct smtp *s, enum smtp_state st);
-/* Hand LEN bytes of the message to the delivery side (buffered in pieces
- * of SMTP_CHUNK).  Returns 0, or -1 when the link failed. */
-int smtp_txn_body(struct smtp *s, const void *p, size_t len);
 
-/* data.c: read the message after 354, handing it to smtp_txn_body() and
- * counting S->size.  PREV_CRLF says whether the DATA line ended in CRLF
- * (the end mark is CRLF.CRLF).  Returns R_NONE (read, to be delivered),
- * R_SIZE (read to its end, over the limit), R_TIMEOUT, R_UNAVAIL (the link
- * to the delivery side failed); -1 on EOF or read error. */
+/* data.c: read the message after 354, handing it to the link
+ * (smtp_link_body) and counting S->size.  PREV_CRLF says whether the DATA
+ * line ended in CRLF (the end mark is CRLF.CRLF).  Returns R_NONE (read,
+ * to be delivered), R_SIZE (read to its end, over the limit), R_TIMEOUT,
+ * R_UNAVAIL (the link to the delivery side failed); -1 on EOF or read
+ * error. */
 int smtp_data_read(struct smtp *s, int prev_crlf);
 
-/* priv.c: the delivery side. */
-/* Its state for configuration C, or NULL (out of memory). */
-struct smtp_priv *smtp_priv_new(const struct smtpd_conf *c);
-void smtp_priv_free(struct smtp_priv *p);
-/* Handle request TYPE with LEN bytes at REQ.  Returns 1 with a reply in
- * *RTYPE, REP (REP_MAX bytes) and *RLEN; 0 when the request has no reply;
- * -1 when it is malformed or out of order (logged): the session is not
- * to be believed any more, and the caller ends it. */
-int smtp_priv_handle(struct smtp_priv *p, uint32_t type,
-    const unsigned char *req, size_t len, uint32_t *rtype, unsigned char *rep,
-    size_t *rlen);
-/* Bytes of the message held in memory (for tests of its bound). */
-size_t smtp_priv_held(const struct smtp_priv *p);
-/* The privileged process: serve the session SESSION (a pid) on channel FD
- * until it ends, then reap it.  Returns the exit status to leave with. */
-int smtp_priv_serve(const struct smtpd_conf *c, int fd, pid_t session);
+/* link.c: the session's end of the seam (smtpseam.h).  Each returns 0, or -1
+ * when the link failed (the delivery side is gone, refused a message of
+ * ours, or answered nonsense): the session cannot go on. */
+/* Set L up on PS; -1 when out of memory. */
+int smtp_link_open(struct smtp_link *l, struct priv_seam *ps);
+void smtp_link_close(struct smtp_link *l);
+/* A new transaction (held: it goes with the first RCPT). */
+int smtp_link_mail(struct smtp_link *l, const struct sm_mail *m);
+/* A recipient, and the delivery side's answer. */
+int smtp_link_rcpt(struct smtp_link *l, const struct sm_rcpt *r,
+    struct sm_rcpt_rep *rep);
+/* LEN more bytes of the message, sent in pieces of SMTP_CHUNK. */
+int smtp_link_body(struct smtp_link *l, const void *p, size_t len);
+/* The message is whole: its last piece, the delivery, and its answer. */
+int smtp_link_end(struct smtp_link *l, struct sm_end_rep *rep);
+/* Forget the unsent piece of an abandoned message. */
+void smtp_link_forget(struct smtp_link *l);
+
+/* delivery.c: the delivery side, the privileged part of smtpd. */
+/* Serve the session at the other end of PS until it ends (or is cut off):
+ * each request checked, every recipient resolved here, the message held
+ * up to -s and delivered all or nothing.  Returns how it ended, for
+ * priv_finish. */
+enum priv_end smtp_delivery_serve(const struct smtpd_conf *c,
+    struct priv_seam *ps);
+/* Test instrumentation, never set by the servers: the most the message may
+ * take in memory (0: -s alone), so that the out-of-memory path runs; and
+ * the most it ever took, so that a test sees the bound hold. */
+extern size_t smtp_delivery_mem_limit;
+extern size_t smtp_delivery_mem_peak;
 
 /* rcpt.c: the delivery side's recipient table. */
 struct rcpt {

@@ -1,13 +1,12 @@
 /* txn.c: the mail transaction of a session: MAIL, RCPT and DATA, the
- * requests that carry them to the delivery side, and the transaction's one
- * log line.  Runs in the session, unprivileged: it names no mailbox and
+ * messages that carry them to the delivery side (link.c), and the
+ * transaction's one log line.  Runs in the session, unprivileged: it names no mailbox and
  * writes no file; the delivery side (priv.c) resolves and delivers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "chan.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -48,7 +47,7 @@ smtp_set_state(struct smtp *s, enum smtp_state st)
 		s->rcptcmds = 0;
 		s->toomany = 0;
 		s->size = 0;
-		s->chunklen = 0;
+		smtp_link_forget(s->link);
 	}
 	/* A new transaction has no queue id until its message is stored. */
 	if (st == ST_MAIL)
@@ -66,54 +65,6 @@ link_failed(struct smtp *s)
 	s->quit = 1;
 	s->end = "link-failed";
 	return R_UNAVAIL;
-}
-
-/* Send request TYPE (LEN bytes at P).  With REP set, wait for its reply of
- * type WANT into REP (REP_MAX bytes, *RLEN).  Returns 0, or -1 when the
- * link failed. */
-static int
-ask(struct smtp *s, uint32_t type, const void *p, size_t len, uint32_t want,
-    unsigned char *rep, size_t *rlen)
-{
-	struct smtp_link *l = s->link;
-	unsigned char tmp[REP_MAX];
-	uint32_t rt = 0;
-	size_t n;
-	int k;
-
-	if (l->fd < 0) {
-		k = smtp_priv_handle(l->local, type, p, len, &rt,
-		    rep != NULL ? rep : tmp, rlen != NULL ? rlen : &n);
-		if (k < 0 || (rep != NULL && (k == 0 || rt != want)))
-			return -1;
-		return 0;
-	}
-	/* No answer wanted: it can wait for the next request that wants
-	 * one, so the delivery side wakes once for both. */
-	if (rep == NULL && (n = chan_frame(l->hold + l->held,
-	    sizeof(l->hold) - l->held, type, p, len)) > 0) {
-		l->held += n;
-		return 0;
-	}
-	k = chan_send_after(l->fd, l->hold, l->held, type, p, len);
-	l->held = 0;
-	if (k == -1)
-		return -1;
-	if (rep == NULL)
-		return 0;
-	k = chan_recv(l->fd, &rt, rep, REP_MAX, rlen, NULL, NULL);
-	return k == 1 && rt == want && *rlen >= 8 ? 0 : -1;
-}
-
-/* A reply's code and count. */
-static void
-rep_head(const unsigned char *rep, enum reply *r, uint32_t *count)
-{
-	uint32_t v;
-
-	memcpy(&v, rep, 4);
-	*r = v > R_NONE && v < R__COUNT ? (enum reply)v : R_FAIL;
-	memcpy(count, rep + 4, 4);
 }
 
 /* "FROM:" or "TO:" then the path.  Spaces after the colon are a common
@@ -134,14 +85,13 @@ path_start(const char *arg, size_t len, const char *kw, size_t *off)
 }
 
 enum reply
-smtp_txn_mail(struct smtp *s, const char *arg, size_t len)
+smtp_txn_mail(struct smtp *s, char *arg, size_t len)
 {
-	char req[HELO_MAX + ADDR_PATH_MAX + 96];
 	struct mail_params mp;
+	struct sm_mail m;
 	struct addr a;
 	enum reply r;
 	size_t off, end, i;
-	int n;
 
 	if (!path_start(arg, len, "FROM:", &off))
 		return R_MAIL_SYNTAX;
@@ -173,11 +123,10 @@ smtp_txn_mail(struct smtp *s, const char *arg, size_t len)
 	s->mp = mp;
 	smtp_set_state(s, ST_MAIL);
 	/* The envelope: the delivery side checks each field again. */
-	n = snprintf(req, sizeof(req), "%s%c%s%c%s%c%s%c", s->helo, 0,
-	    s->conf->o.client, 0, a.null ? "" : a.text, 0,
-	    s->esmtp ? "ESMTP" : "SMTP", 0);
-	if (n < 0 || (size_t)n >= sizeof(req) ||
-	    ask(s, REQ_MAIL, req, (size_t)n, 0, NULL, NULL) == -1)
+	memcpy(m.helo, s->helo, sizeof(m.helo));
+	snprintf(m.sender, sizeof(m.sender), "%s", a.null ? "" : a.text);
+	m.esmtp = (uint32_t)s->esmtp;
+	if (smtp_link_mail(s->link, &m) == -1)
 		return link_failed(s);
 	return R_SENDER_OK;
 }
@@ -188,12 +137,12 @@ is_postmaster(const char *name, size_t len)
 	return len == 10 && strncasecmp(name, "postmaster", 10) == 0;
 }
 
-/* Add the names the delivery side reported (P, LEN bytes) to the log's
- * list, cut where the log cuts. */
+/* Add the names the delivery side reported (P) to the log's list, cut
+ * where the log cuts. */
 static void
-note_boxes(struct smtp *s, const unsigned char *p, size_t len)
+note_boxes(struct smtp *s, const char *p)
 {
-	size_t have = strlen(s->boxes), room;
+	size_t have = strlen(s->boxes), room, len = strlen(p);
 
 	if (len == 0 || have >= SMTPD_LOG_BOXES_MAX)
 		return;
@@ -207,14 +156,13 @@ note_boxes(struct smtp *s, const unsigned char *p, size_t len)
 }
 
 enum reply
-smtp_txn_rcpt(struct smtp *s, const char *arg, size_t len)
+smtp_txn_rcpt(struct smtp *s, char *arg, size_t len)
 {
-	char req[ADDR_LOCAL_MAX + ADDR_PATH_MAX + 2];
-	unsigned char rep[REP_MAX];
+	struct sm_rcpt_rep rep;
+	struct sm_rcpt rc;
 	struct addr a;
 	enum reply r;
-	uint32_t count;
-	size_t off, end, rlen;
+	size_t off, end;
 
 	/* params.h, SMTPD_RCPT_SLACK: duplicates never fill the table. */
 	if (++s->rcptcmds > 2 * s->conf->maxrcpt + SMTPD_RCPT_SLACK)
@@ -245,41 +193,16 @@ smtp_txn_rcpt(struct smtp *s, const char *arg, size_t len)
 	/* Before any lookup: '/', "..", NUL, controls. */
 	if (!smtp_rcpt_name_ok(a.local, a.locallen))
 		return R_BAD_NAME;
-	memcpy(req, a.local, a.locallen);
-	req[a.locallen] = '\0';
-	memcpy(req + a.locallen + 1, a.text, strlen(a.text) + 1);
-	if (ask(s, REQ_RCPT, req, a.locallen + 2 + strlen(a.text), REP_RCPT,
-	    rep, &rlen) == -1)
+	memcpy(rc.local, a.local, a.locallen);
+	rc.local[a.locallen] = '\0';
+	memcpy(rc.addr, a.text, sizeof(rc.addr));
+	if (smtp_link_rcpt(s->link, &rc, &rep) == -1)
 		return link_failed(s);
-	rep_head(rep, &r, &count);
-	s->nrcpt = count;
-	note_boxes(s, rep + 8, rlen - 8);
-	if (r == R_RCPT_OK)
+	s->nrcpt = rep.count;
+	note_boxes(s, rep.boxes);
+	if (rep.reply == R_RCPT_OK)
 		smtp_set_state(s, ST_RCPT);
-	return r;
-}
-
-int
-smtp_txn_body(struct smtp *s, const void *p, size_t len)
-{
-	size_t k;
-
-	while (len > 0) {
-		if (s->chunklen == SMTP_CHUNK) {
-			if (ask(s, REQ_BODY, s->chunk, s->chunklen, 0, NULL,
-			    NULL) == -1)
-				return -1;
-			s->chunklen = 0;
-		}
-		k = SMTP_CHUNK - s->chunklen;
-		if (k > len)
-			k = len;
-		memcpy(s->chunk + s->chunklen, p, k);
-		s->chunklen += k;
-		p = (const char *)p + k;
-		len -= k;
-	}
-	return 0;
+	return rep.reply;
 }
 
 /* The message is read: its last piece, then the request to deliver it.
@@ -287,36 +210,21 @@ smtp_txn_body(struct smtp *s, const void *p, size_t len)
 static enum reply
 deliver(struct smtp *s)
 {
-	unsigned char rep[REP_MAX + 1];
-	const char *qid, *res;
-	enum reply r;
-	uint32_t count;
-	size_t rlen;
+	struct sm_end_rep rep;
 
-	if ((s->chunklen > 0 && ask(s, REQ_BODY, s->chunk, s->chunklen, 0,
-	    NULL, NULL) == -1) ||
-	    ask(s, REQ_END, NULL, 0, REP_END, rep, &rlen) == -1) {
+	if (smtp_link_end(s->link, &rep) == -1) {
 		s->result = "failed";
 		return link_failed(s);
 	}
-	s->chunklen = 0;
-	rep_head(rep, &r, &count);
-	rep[rlen] = '\0';
-	qid = (const char *)rep + 8;
-	res = qid + strlen(qid) + 1;
-	if (res > (const char *)rep + rlen)
-		res = "failed";
-	/* Cut to our buffers: the delivery side's own words. */
-	snprintf(s->qid, sizeof(s->qid), "%.*s", (int)sizeof(s->qid) - 1, qid);
-	snprintf(s->resbuf, sizeof(s->resbuf), "%.*s", (int)sizeof(s->resbuf) - 1,
-	    res);
+	memcpy(s->qid, rep.qid, sizeof(s->qid));
+	memcpy(s->resbuf, rep.result, sizeof(s->resbuf));
 	s->result = s->resbuf;
-	return r;
+	return rep.reply;
 }
 
 /* RFC 5321 4.1.1.4: 354, the message, its delivery, and the reply to it. */
 enum reply
-smtp_txn_data(struct smtp *s, const char *arg, size_t len)
+smtp_txn_data(struct smtp *s, char *arg, size_t len)
 {
 	enum reply r;
 	int rc;

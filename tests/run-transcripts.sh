@@ -6,8 +6,9 @@
 # fresh scratch folder $T holding spool/ (the -m DIR) and users (the -p FILE,
 # copied from tests/transcripts/users, every entry given an owner: nobody's
 # uid:gid as root, where the servers refuse entries without one, our own
-# otherwise), made like /var/mail: a searchable folder, a 2775 spool of the
-# users' group.  Optional files beside NAME.in:
+# otherwise), made as the man pages recommend /var/mail: a searchable
+# folder, a 3775 (sticky) spool of the users' group.  Optional files beside
+# NAME.in:
 #   NAME.args    extra arguments (one line, word-split by the shell; $T expands)
 #   NAME.env     the server's environment gets these NAME=VALUE words (one
 #                line), as a launcher would set them (TCPREMOTEIP=...)
@@ -44,7 +45,7 @@ for in in "$D"/*.in; do
 	export T U G
 	mkdir "$T/spool"
 	sed -E "/^[^#][^:]*:[^:]*\$/s/\$/:$U:$G/" "$D/users" >"$T/users"
-	chmod 755 "$T" && chgrp "$G" "$T/spool" && chmod 2775 "$T/spool"
+	chmod 755 "$T" && chgrp "$G" "$T/spool" && chmod 3775 "$T/spool"
 	ok=1 why=""
 	if [ -f "$D/$name.setup" ] && ! (cd "$T" && sh -e "$D/$name.setup") >"$T/setup.log" 2>&1; then
 		ok=0 why="setup failed: $(cat "$T/setup.log")"

@@ -6,7 +6,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
+
+#include "priv.h"
 
 /* libFuzzer's entry points. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -36,6 +39,20 @@ int fuzz_lock_left(const char *dir, char *name, size_t cap);
 /* Start logging as IDENT: discarded (syslog is stubbed), or to stderr when
  * FUZZ_LOG is set in the environment (for reproducing one input). */
 void fuzz_log_init(const char *ident);
+
+/* A privileged side at the other end of a real seam: FN(peer) runs in a
+ * thread on PS while the harness runs the session on SESS; every wait of
+ * either ends within an hour.  fuzz_peer_join closes the session's end
+ * (if still open) and waits for the thread. */
+struct fuzz_peer {
+	pthread_t	 t;
+	struct priv_seam ps, sess;
+	const void	*conf;
+	int		 rc;
+};
+void fuzz_peer_start(struct fuzz_peer *p, void *(*fn)(void *),
+    const void *conf);
+int fuzz_peer_join(struct fuzz_peer *p);
 
 /* Report a broken oracle: what, and abort() so libFuzzer saves the input. */
 _Noreturn void fuzz_fail(const char *fmt, ...)

@@ -1,8 +1,10 @@
 /* fuzz_pop3.c: libFuzzer harness for a whole pop3d session on a scratch
  * spool.  An input that starts with an AUTHORIZATION command (USER, PASS,
- * APOP, AUTH, any case) is the client's stream as it is; any other input
- * is sent after "USER alice" and "PASS alicepw", so the fuzzer spends its
- * time in TRANSACTION and UPDATE.  The privilege drop is a stub (as in
+ * APOP, AUTH, any case) is the client's stream to the session, with the
+ * login checker in a thread at the other end of a real seam; any other
+ * input goes to the TRANSACTION of alice as the checker runs it after a
+ * login, so the fuzzer spends its time in TRANSACTION and UPDATE.  The
+ * switch to the owner is a stub (as in
  * tests/unit/test_pop3_session.c): the maildrops are reachable whoever runs
  * the fuzzer.  Maildrops: alice (the transcripts' three tricky messages),
  * bob (a 70 kB line, deep '>From' quoting, no final blank line), carol (none),
@@ -24,8 +26,6 @@
 
 #include "pop3d.h"
 #include "fuzz.h"
-
-static const char login[] = "USER alice\r\nPASS alicepw\r\n";
 
 /* tests/transcripts/pop3d.lib's sample. */
 static const char sample[] =
@@ -211,7 +211,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf.apop = 1;
 	conf.fail_delay_ms = 0;
 	conf.drop = stub_drop;
-	conf.link = -1;	/* credentials checked in this process */
+	pop3_make_stamp(conf.stamp, o.host);
 	log_session("fuzz", "192.0.2.7");
 	return 0;
 }
@@ -261,27 +261,50 @@ check_box(size_t b)
 	restore(b);
 }
 
+static void *
+checker(void *arg)
+{
+	struct fuzz_peer *p = arg;
+
+	p->rc = pop3_checker_serve(p->conf, &p->ps);
+	return NULL;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const authverb[] = { "USER", "PASS", "APOP", "AUTH" };
 	static struct feed f;
+	struct fuzz_peer ck;
 	char name[256];
 	size_t i;
+	int auth = 0;
 
-	f.pre = (const uint8_t *)login;
-	f.prelen = sizeof(login) - 1;
 	for (i = 0; i < 4; i++)
 		if (size >= 4 && strncasecmp((const char *)data, authverb[i],
 		    4) == 0)
-			f.prelen = 0;
+			auth = 1;
+	f.pre = NULL;
+	f.prelen = 0;
 	f.p = data;
 	f.len = size;
 	f.pos = 0;
 	f.outlen = 0;
 	f.chunk = size % 4 == 1 ? size % 13 + 1 : 0;
 	io_init_cb(&io, feed_read, feed_write, &f);
-	(void)pop3_session(&conf, &io);
+	if (auth) {
+		/* AUTHORIZATION in the session, the checker in a thread.  A
+		 * good login cannot hand memory I/O over (no descriptors):
+		 * the session ends there, as on a failed hand-over. */
+		fuzz_peer_start(&ck, checker, &conf);
+		(void)pop3_session(&conf, &io, &ck.sess);
+		(void)fuzz_peer_join(&ck);
+	} else {
+		/* The TRANSACTION, as the checker runs it after a login: the
+		 * greeting a client would have seen first, then alice's. */
+		fuzz_append(&f.out, &f.outlen, &f.outcap, "+OK hello\r\n", 11);
+		(void)pop3_session_resume(&conf, &io, "alice", PM_PASS);
+	}
 	check_output(f.out, f.outlen);
 	if (fuzz_lock_left(spool, name, sizeof(name)))
 		fuzz_fail("lock %s left in the spool", name);

@@ -1,10 +1,12 @@
 /* fuzz_smtp.c: libFuzzer harness for a whole smtpd session.  The input is
  * the client's byte stream (commands, DATA, junk), fed through the injected
- * io callbacks to smtp_session(), whose requests the delivery side handles
- * in this same process (struct smtp_link with fd -1); it delivers for real
- * into a scratch spool (users file tests/transcripts/users, a small aliases
- * file).
+ * io callbacks to smtp_session(), whose messages the delivery side serves
+ * in a thread at the other end of a real seam (a socketpair); it delivers
+ * for real into a scratch spool (users file tests/transcripts/users, a
+ * small aliases file).
  * Oracles besides ASan/UBSan:
+ *  - the delivery side never refuses a message of the session: an honest
+ *    session speaks the catalogue exactly, whatever its client sends;
  *  - every output line is a reply: "NNN " or "NNN-" with CRLF, no other CR
  *    or LF, continuation lines followed by the same code;
  *  - no dotlock is left behind;
@@ -215,11 +217,22 @@ check_spool(void)
 	}
 }
 
+static void *
+delivery(void *arg)
+{
+	struct fuzz_peer *p = arg;
+
+	p->rc = (int)smtp_delivery_serve(p->conf, &p->ps);
+	priv_finish(&p->ps, PRIV_EOF);
+	return NULL;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct feed f;
-	struct smtp_link link = { .fd = -1 };
+	static struct smtp_link link;
+	struct fuzz_peer dl;
 
 	if (runs++ % CLEAN_EVERY == 0) {
 		fuzz_clean_dir(spool);
@@ -233,11 +246,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * mark get split across reads; which ones follows from the size. */
 	f.chunk = size % 4 == 1 ? size % 13 + 1 : 0;
 	io_init_cb(&io, feed_read, feed_write, &f);
-	if ((link.local = smtp_priv_new(&conf)) == NULL)
-		fuzz_fail("smtp_priv_new: out of memory");
+	fuzz_peer_start(&dl, delivery, &conf);
+	if (smtp_link_open(&link, &dl.sess) == -1)
+		fuzz_fail("smtp_link_open: out of memory");
 	if (smtp_session(&conf, &io, &link) != 0)
 		fuzz_fail("smtp_session failed to start");
-	smtp_priv_free(link.local);
+	smtp_link_close(&link);
+	/* An honest session never makes its delivery side refuse a message
+	 * (it would have ended the session without a reply). */
+	if (fuzz_peer_join(&dl) != PRIV_EOF)
+		fuzz_fail("the delivery side refused the session's messages");
 	check_replies(f.out, f.outlen);
 	check_spool();
 	return 0;

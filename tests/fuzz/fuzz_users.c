@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pass.h"
 #include "users.h"
 #include "fuzz.h"
 
@@ -89,8 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (users_lookup(path, first.name, strlen(first.name), 1, &found) != 1)
 		fuzz_fail("first entry %s not found ignoring case", first.name);
 	if (strncasecmp(first.pass, "{PLAIN}", 7) == 0 && first.pass[7] != '\0' &&
-	    users_check_pass(first.pass, first.pass + 7) != 1)
+	    pass_check(first.pass, first.pass + 7) != 1)
 		fuzz_fail("{PLAIN} password does not match itself");
-	(void)users_check_pass(first.pass, "not the password");
+	(void)pass_check(first.pass, "not the password");
 	return 0;
 }

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "chan.h"
+#include "clock.h"
 #include "fuzz.h"
 
 static char scratch[4096];
@@ -207,4 +209,32 @@ fuzz_append(char **out, size_t *used, size_t *cap, const void *buf, size_t len)
 	}
 	memcpy(*out + *used, buf, len);
 	*used += len;
+}
+
+void
+fuzz_peer_start(struct fuzz_peer *p, void *(*fn)(void *), const void *conf)
+{
+	int sv[2];
+
+	memset(p, 0, sizeof(*p));
+	if (chan_pair(sv) == -1)
+		fuzz_fail("socketpair: %s", strerror(errno));
+	p->ps.fd = sv[0];
+	p->sess.fd = sv[1];
+	clock_in(&p->ps.end, 3600 * 1000L);
+	p->sess.end = p->ps.end;
+	p->conf = conf;
+	if (pthread_create(&p->t, NULL, fn, p) != 0)
+		fuzz_fail("pthread_create");
+}
+
+int
+fuzz_peer_join(struct fuzz_peer *p)
+{
+	if (p->sess.fd != -1)
+		close(p->sess.fd);
+	p->sess.fd = -1;
+	if (pthread_join(p->t, NULL) != 0)
+		fuzz_fail("pthread_join");
+	return p->rc;
 }

@@ -38,7 +38,7 @@ def main():
     for g in ("tests/transcripts/*.out", "tests/unit/*.c", "tests/scripts/*",
               "tests/stress/*", "tests/interop/*"):
         for f in glob.glob(os.path.join(TOP, g)):
-            if os.path.basename(f) == "replies.py":
+            if os.path.basename(f) == "replies.py" or os.path.isdir(f):
                 continue
             with open(f, errors="replace") as fh:
                 corpus += fh.read()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""trust-attacks.py: issue 9's attacks, each tried as a local user would, as
-regression tests.  Needs root (the servers run as root, as under inetd, and
+"""trust-attacks.py: attacks on the store and the servers' limits, each
+tried as a local user or a hostile client would, as regression tests.  Needs root (the servers run as root, as under inetd, and
 the planter is another uid); skipped (exit 77) otherwise, and CI runs as root.
 
 The spool is sticky and world-writable (1777), where any local user can
@@ -34,20 +34,15 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from attack import check, failures, free_port, holders, socket_inode, wait_port  # noqa: E402
+
 TOP = os.environ.get("TOP", os.getcwd())
 SMTPD = os.environ.get("SMTPD", os.path.join(TOP, "build/smtpd/smtpd"))
 POP3D = os.environ.get("POP3D", os.path.join(TOP, "build/pop3d/pop3d"))
 ALICE, BOB, MALLORY = 2001, 2002, 2003
 HOST = "mail.example.org"
-failures = []
 T = None
-
-
-def check(cond, what):
-    print(("ok " if cond else "not ok ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def path(*p):
@@ -335,28 +330,6 @@ def attack_nofile():
     write_users()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, family=socket.AF_INET, addr="127.0.0.1"):
-    t = time.monotonic() + 10
-    while time.monotonic() < t:
-        try:
-            c = socket.socket(family)
-            c.connect((addr, port))
-            c.recv(512)
-            c.close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 def attack_slots():
     fresh_spool()
     port = free_port()
@@ -470,38 +443,6 @@ def attack_blind():
           "a sanitizer report (%r)" % results)
 
 
-def socket_inode(port_local, port_remote):
-    """The inode of the server side of a loopback TCP connection."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            next(f)
-            for line in f:
-                x = line.split()
-                lp = int(x[1].split(":")[1], 16)
-                rp = int(x[2].split(":")[1], 16)
-                if lp == port_local and rp == port_remote:
-                    return int(x[9])
-    return None
-
-
-def holders(inode):
-    """PIDs whose descriptors hold socket INODE, with their uid lines."""
-    want = "socket:[%d]" % inode
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            fds = os.listdir("/proc/%s/fd" % pid)
-            if any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == want for fd in fds):
-                with open("/proc/%s/status" % pid) as f:
-                    uids = [l for l in f if l.startswith(("Uid:", "Gid:"))]
-                out.append((int(pid), [int(v) for l in uids for v in l.split()[1:]]))
-        except OSError:
-            continue
-    return out
-
-
 def attack_proc():
     fresh_spool()
     put("alice", MSGS, ALICE)
@@ -530,7 +471,7 @@ def attack_proc():
             time.sleep(0.3)
             inode = socket_inode(port, c.getsockname()[1])
             hs = holders(inode) if inode else []
-            check(hs != [] and all(0 not in ids for _, ids in hs),
+            check(hs != [] and all(0 not in st["Uid"] + st["Gid"] for _, st in hs),
                   "proc: during %s the connection is held by non-root processes only %r"
                   % (what, hs))
             f.close()

@@ -12,6 +12,7 @@
 #include "params.h"
 #include "listen.h"
 #include "opts.h"
+#include "priv.h"
 #include "check_main.h"
 
 static struct opts o;
@@ -117,14 +118,27 @@ START_TEST(test_finish_user)
 	ck_assert_int_eq(opts_finish(&o, &err), -1);
 
 	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
-	ck_assert_int_eq(opt('u', "nobody"), 1);
+	ck_assert_int_eq(opt('u', "mail"), 1);
 	if (geteuid() == 0) {
 		ck_assert_int_eq(opts_finish(&o, &err), 0);
 		ck_assert_uint_ne(o.uid, 0);
 		ck_assert_uint_ne(o.uid, (uid_t)-1);
+		/* -u keeps the separation: the session is still -U's */
+		ck_assert_uint_eq(o.sessuid, 65534);
+		ck_assert_uint_ne(o.sessuid, o.uid);
 	} else {
 		/* -u is for root only. */
 		ck_assert_int_eq(opts_finish(&o, &err), -1);
+	}
+
+	/* -u and -U the same account: no separation, no service. */
+	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
+	ck_assert_int_eq(opt('u', "nobody"), 1);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(opts_finish(&o, &err), -1);
+		ck_assert_ptr_nonnull(strstr(err, "same"));
+		ck_assert_int_eq(opt('U', "mail"), 1);
+		ck_assert_int_eq(opts_finish(&o, &err), 0);
 	}
 }
 END_TEST
@@ -277,7 +291,9 @@ START_TEST(test_priv_refuse_root)
 	ck_assert_int_eq(priv_drop(0, 0, (gid_t)-1), -1);
 	/* No -r, no -u: nothing to do. */
 	opts_init(&o, SMTP_TIMEOUT_DEFAULT, SMTP_LIFETIME_DEFAULT);
-	ck_assert_int_eq(priv_startup(&o), 0);
+	ck_assert_int_eq(priv_chroot(&o), 0);
+	ck_assert_int_eq(priv_as_user(&o, 1), 0);
+	ck_assert_int_eq(priv_as_user(&o, 0), 0);
 }
 END_TEST
 
@@ -325,16 +341,47 @@ startup_child(void)
 	jo.user = "nobody";
 	jo.uid = 65534;
 	jo.gid = 65534;
-	if (priv_startup(&jo) < 0)
+	if (priv_chroot(&jo) < 0)
 		return 2;
-	/* Inside the jail: the host's files are gone, and root with them. */
+	/* Inside the jail: the host's files are gone. */
 	if (access("/etc/passwd", F_OK) == 0 || access("/bin", F_OK) == 0)
 		return 3;
-	if (getuid() != 65534 || setuid(0) == 0 || setgid(0) == 0)
+	/* -u's rights for a while (the start-up checks), then root's again. */
+	if (priv_as_user(&jo, 1) < 0 || geteuid() != 65534 || getuid() != 0)
 		return 4;
-	if (getgroups(0, NULL) != 1)
+	if (priv_as_user(&jo, 0) < 0 || geteuid() != 0)
 		return 5;
 	return 0;
+}
+
+/* -u keeps the separation: the privileged part becomes the -u user, the
+ * session the session account, and neither can come back to root. */
+static int
+split_child(void)
+{
+	struct priv_seam ps;
+	struct opts so;
+	char c = 0;
+	int k;
+
+	opts_init(&so, 300, 3600);
+	so.user = "nobody";
+	so.uid = 65534;
+	so.gid = 65534;
+	so.sessuid = 1;		/* daemon, on Debian and the BSDs */
+	so.sessgid = 1;
+	if ((k = priv_split(&so, &ps)) == -1)
+		return 2;
+	if (k == 0) {
+		c = getuid() == 1 && geteuid() == 1 && getgid() == 1 &&
+		    setuid(0) == -1 && setuid(65534) == -1 ? 'y' : 'n';
+		_exit(write(ps.fd, &c, 1) == 1 ? 0 : 1);
+	}
+	if (getuid() != 65534 || geteuid() != 65534 || setuid(0) == 0)
+		return 3;
+	if (read(ps.fd, &c, 1) != 1 || c != 'y')
+		return 4;
+	return priv_finish(&ps, PRIV_EOF) == 0 ? 0 : 5;
 }
 
 START_TEST(test_priv_drop)
@@ -349,6 +396,7 @@ START_TEST(test_priv_drop)
 	ck_assert_ptr_nonnull(mkdtemp(jail));
 	ck_assert_int_eq(in_child(startup_child), 0);
 	ck_assert_int_eq(rmdir(jail), 0);
+	ck_assert_int_eq(in_child(split_child), 0);
 }
 END_TEST
 

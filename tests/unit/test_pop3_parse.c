@@ -152,7 +152,7 @@ START_TEST(apop_digest)
 	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf",
 	    "c4c9334bac560ecc979e58001b3e22f"), 0);
 	ck_assert_int_eq(pop3_apop_check(stamp, "{PLAIN}tanstaaf", ""), 0);
-	/* every plain scheme users_check_pass knows, in any case */
+	/* every plain scheme pass_check knows, in any case */
 	ck_assert_int_eq(pop3_apop_check(stamp, "{plain}tanstaaf",
 	    "c4c9334bac560ecc979e58001b3e22fb"), 1);
 	ck_assert_int_eq(pop3_apop_check(stamp, "{CLEAR}tanstaaf",

@@ -1,8 +1,11 @@
-/* test_pop3_session.c: whole pop3d sessions driven from memory through the
- * injected io callbacks, on a scratch spool: login paths and identities, the
- * snapshot and the commit, LIST sizes against RETR bytes, UIDL stability,
- * IN-USE, and junk input.  The privilege drop is a stub that records its
- * arguments, so the tests run as root or not. */
+/* test_pop3_session.c: whole pop3d sessions on a scratch spool: login paths
+ * and identities through a real seam to the login checker (a thread, on a
+ * socketpair; a successful login hands a real socket over), and the
+ * TRANSACTION as the checker runs it after the hand-over, driven from
+ * memory through the injected io callbacks: the snapshot and the commit,
+ * LIST sizes against RETR bytes, UIDL stability, IN-USE, and junk input.
+ * The switch to the owner is a stub that records its arguments, so the
+ * tests run as root or not. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +20,7 @@
 #include "pop3d.h"
 #include "check_main.h"
 #include "capture.h"
+#include "seam_peer.h"
 
 static char dir[64], spool[128], users[128];
 static struct opts o;
@@ -96,7 +100,6 @@ setup(void)
 	conf.apop = 0;
 	conf.fail_delay_ms = 0;
 	conf.drop = stub_drop;
-	conf.link = -1;	/* credentials checked in this process */
 	drops = drop_fail = 0;
 }
 
@@ -184,11 +187,68 @@ add(struct client *c, const char *s)
 	snprintf(c->seg[c->nseg++], sizeof(c->seg[0]), "%s", s);
 }
 
+/* The login checker's thread. */
+static void *
+checker(void *arg)
+{
+	struct peer *p = arg;
+
+	p->rc = pop3_checker_serve(p->conf, &p->ps);
+	return NULL;
+}
+
+/* What a client of LOGIN_LEN bytes that begin a transaction test sends
+ * first: the checker takes the connection after it, and the TRANSACTION
+ * runs as it runs there (pop3_session_resume). */
+static const char login[] = "USER alice\r\nPASS alicepw\r\n";
+
+/* The session on IO (set up by the caller), with the checker at the other
+ * end of a seam; or, when the client begins with the login, the
+ * TRANSACTION after it. */
+static int
+session_on(struct client *c)
+{
+	struct peer pr;
+	int rc;
+
+	if (c->nseg > 0 && strncmp(c->seg[0], login, strlen(login)) == 0) {
+		memmove(c->seg[0], c->seg[0] + strlen(login),
+		    strlen(c->seg[0]) - strlen(login) + 1);
+		return pop3_session_resume(&conf, &io, "alice", PM_PASS);
+	}
+	peer_start(&pr, checker, &conf);
+	rc = pop3_session(&conf, &io, &pr.sess);
+	peer_join(&pr);
+	return rc;
+}
+
 static int
 run(struct client *c)
 {
 	io_init_cb(&io, c_read, c_write, c);
-	return pop3_session(&conf, &io);
+	return session_on(c);
+}
+
+/* A whole session on a real socket: AUTHORIZATION in the session, the
+ * checker in a thread, and after a good login the TRANSACTION there, on
+ * the connection handed over.  INPUT is all the client sends (FIRST, when
+ * set, makes it from the greeting).  Returns the output (free it). */
+static char *
+run_sock(const char *input, void (*first)(struct sock_client *, const char *),
+    int *rc)
+{
+	struct sock_client *cl = sock_client_start(input, first);
+	struct peer pr;
+	char *out;
+
+	io_init_fd(&io, cl->server, cl->server, o.timeout);
+	peer_start(&pr, checker, &conf);
+	*rc = pop3_session(&conf, &io, &pr.sess);
+	peer_join(&pr);
+	out = strdup(sock_client_join(cl));
+	sock_client_free(cl);
+	ck_assert_ptr_nonnull(out);
+	return out;
 }
 
 static void
@@ -219,12 +279,15 @@ static const char three[] =
 
 START_TEST(login_pass)
 {
-	struct client *c = client("USER alice\r\nPASS alicepw\r\nSTAT\r\nQUIT\r\n");
 	struct stat st;
+	char *out;
+	int rc;
 
 	mailbox("alice", three);
-	ck_assert_int_eq(run(c), 0);
-	ck_assert_str_eq(c->out,
+	out = run_sock("USER alice\r\nPASS alicepw\r\nSTAT\r\nQUIT\r\n",
+	    NULL, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(out,
 	    "+OK mail.example.org POP3 ready\r\n"
 	    "+OK send PASS\r\n"
 	    "+OK maildrop has 3 messages (101 octets)\r\n"
@@ -241,7 +304,7 @@ START_TEST(login_pass)
 	} else {
 		ck_assert_int_eq(drops, 0);	/* already the user */
 	}
-	done(c);
+	free(out);
 }
 END_TEST
 
@@ -308,36 +371,39 @@ START_TEST(three_fails_close)
 END_TEST
 
 static void
-apop_hook(struct client *c, int k)
+apop_first(struct sock_client *c, const char *greeting)
 {
-	const char *lt = strchr(c->out, '<'), *gt = strchr(c->out, '>');
-	char buf[256], h[33];
+	const char *lt = strchr(greeting, '<'), *gt = strchr(greeting, '>');
+	char buf[256], h[33], in[128];
 	unsigned char d[16];
 	int i, n;
 
-	if (k != 0)
-		return;
 	ck_assert_ptr_nonnull(lt);
 	ck_assert_ptr_nonnull(gt);
 	n = snprintf(buf, sizeof(buf), "%.*sbobpw", (int)(gt - lt + 1), lt);
 	pop3_md5(buf, (size_t)n, d);
 	for (i = 0; i < 16; i++)
 		snprintf(h + 2 * i, 3, "%02x", d[i]);
-	snprintf(c->seg[0], sizeof(c->seg[0]), "APOP bob %s\r\nSTAT\r\nQUIT\r\n", h);
+	snprintf(in, sizeof(in), "APOP bob %s\r\nSTAT\r\nQUIT\r\n", h);
+	free(c->in);
+	c->in = strdup(in);
+	c->inlen = strlen(in);
 }
 
 START_TEST(apop_login)
 {
-	struct client *c = client("");
+	char *out;
+	int rc;
 
 	conf.apop = 1;
-	c->hook = apop_hook;
+	pop3_make_stamp(conf.stamp, o.host);
 	mailbox("bob", three);
-	ck_assert_int_eq(run(c), 0);
-	ck_assert_ptr_nonnull(strstr(c->out, "POP3 ready <"));
-	ck_assert_ptr_nonnull(strstr(c->out, "\r\n+OK maildrop has 3 messages"));
-	ck_assert_ptr_nonnull(strstr(c->out, "\r\n+OK 3 101\r\n"));
-	done(c);
+	out = run_sock(NULL, apop_first, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(strstr(out, "POP3 ready <"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\n+OK maildrop has 3 messages"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\n+OK 3 101\r\n"));
+	free(out);
 }
 END_TEST
 
@@ -347,6 +413,7 @@ START_TEST(apop_not_plain)
 	struct client *c = client("APOP dave 0123456789abcdef0123456789abcdef\r\n");
 
 	conf.apop = 1;
+	pop3_make_stamp(conf.stamp, o.host);
 	run(c);
 	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [AUTH] "));
 	done(c);
@@ -369,8 +436,9 @@ START_TEST(identity_root_refused)
 }
 END_TEST
 
-/* The spool's group is kept only when it lets us create dotlocks (group-
- * writable) and is not root's: group root would survive the drop. */
+/* The spool's group is kept only when the owner needs it to create dotlocks
+ * (group-writable, not writable by all, not its own group) and is not
+ * root's: group root would survive the drop. */
 START_TEST(identity_spool_group)
 {
 	static const struct {
@@ -381,10 +449,14 @@ START_TEST(identity_spool_group)
 		{ 0, 02775, (gid_t)-1 },
 		{ 0, 01777, (gid_t)-1 },
 		{ 8, 02775, 8 },
+		{ 8, 03775, 8 },
 		{ 8, 0755, (gid_t)-1 },
+		/* writable by all: the group buys nothing */
+		{ 8, 03777, (gid_t)-1 },
 	};
-	struct client *c;
 	size_t i;
+	char *out;
+	int rc;
 
 	if (geteuid() != 0)
 		return;		/* no drop without root; nothing to see */
@@ -393,11 +465,11 @@ START_TEST(identity_spool_group)
 		ck_assert_int_eq(chown(spool, 0, cases[i].gid), 0);
 		ck_assert_int_eq(chmod(spool, cases[i].mode), 0);
 		drops = 0;
-		c = client("USER alice\r\nPASS alicepw\r\nQUIT\r\n");
-		run(c);
+		out = run_sock("USER alice\r\nPASS alicepw\r\nQUIT\r\n", NULL,
+		    &rc);
 		ck_assert_int_eq(drops, 1);
 		ck_assert_uint_eq(drop_extra, cases[i].want);
-		done(c);
+		free(out);
 	}
 }
 END_TEST
@@ -432,16 +504,17 @@ END_TEST
 
 START_TEST(identity_none)
 {
-	struct client *c = client("USER noids\r\nPASS noidspw\r\nSTAT\r\n");
+	char *out;
+	int rc;
 
 	mailbox("noids", three);
-	run(c);
+	out = run_sock("USER noids\r\nPASS noidspw\r\nSTAT\r\n", NULL, &rc);
 	if (geteuid() == 0)	/* root, no ids, no -u: no one to become */
-		ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [SYS/PERM] "));
+		ck_assert_ptr_nonnull(strstr(out, "\r\n-ERR [SYS/PERM] "));
 	else			/* started unprivileged: we stay who we are */
-		ck_assert_ptr_nonnull(strstr(c->out, "\r\n+OK 3 101\r\n"));
+		ck_assert_ptr_nonnull(strstr(out, "\r\n+OK 3 101\r\n"));
 	ck_assert_int_eq(drops, 0);
-	done(c);
+	free(out);
 }
 END_TEST
 
@@ -722,10 +795,9 @@ END_TEST
 
 START_TEST(in_use)
 {
-	struct client *c;
-	int p[2], fd;
+	int p[2], fd, rc;
+	char *out, x;
 	pid_t pid;
-	char x;
 
 	mailbox("alice", three);
 	ck_assert_int_eq(pipe(p), 0);
@@ -739,17 +811,16 @@ START_TEST(in_use)
 		_exit(0);
 	}
 	ck_assert_int_eq(read(p[0], &x, 1), 1);
-	c = client("USER alice\r\nPASS alicepw\r\nSTAT\r\n");
-	run(c);
-	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR [IN-USE] "));
-	done(c);
+	out = run_sock("USER alice\r\nPASS alicepw\r\nSTAT\r\n", NULL, &rc);
+	ck_assert_ptr_nonnull(strstr(out, "\r\n-ERR [IN-USE] "));
+	free(out);
 	/* it dies without cleaning up: its marker must not block us */
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	c = client("USER alice\r\nPASS alicepw\r\nSTAT\r\nQUIT\r\n");
-	run(c);
-	ck_assert_ptr_nonnull(strstr(c->out, "\r\n+OK 3 101\r\n"));
-	done(c);
+	out = run_sock("USER alice\r\nPASS alicepw\r\nSTAT\r\nQUIT\r\n", NULL,
+	    &rc);
+	ck_assert_ptr_nonnull(strstr(out, "\r\n+OK 3 101\r\n"));
+	free(out);
 	close(p[0]);
 	close(p[1]);
 }
@@ -796,9 +867,8 @@ START_TEST(retr_few_writes)
 	add(c, "RETR 2\r\n");
 	add(c, "QUIT\r\n");
 	run(c);
-	/* greeting, the two login replies together, RETR 1, RETR 2 in
-	 * 64 KiB pieces, QUIT */
-	ck_assert_int_eq(c->writes, 1 + 1 + 1 + (200000 / IO_WBUF + 1) + 1);
+	/* the login's reply, RETR 1, RETR 2 in 64 KiB pieces, QUIT */
+	ck_assert_int_eq(c->writes, 1 + 1 + (200000 / IO_WBUF + 1) + 1);
 	done(c);
 }
 END_TEST
@@ -826,7 +896,7 @@ run_drip(struct client *c, long ms)
 {
 	drip_ms = ms;
 	io_init_cb(&io, drip_read, c_write, c);
-	return pop3_session(&conf, &io);
+	return session_on(c);
 }
 
 START_TEST(slow_drip_cut)
@@ -848,7 +918,7 @@ START_TEST(slow_drip_cut)
 }
 END_TEST
 
-/* -E (issue 9): steady commands, each in time, still end at the
+/* -E: steady commands, each in time, still end at the
  * session's end, and nothing is deleted. */
 START_TEST(lifetime)
 {
@@ -862,7 +932,7 @@ START_TEST(lifetime)
 	drip_ms = 80;
 	io_init_cb(&io, drip_read, c_write, c);
 	io_lifetime(&io, 1);
-	ck_assert_int_eq(pop3_session(&conf, &io), 0);
+	ck_assert_int_eq(session_on(c), 0);
 	ck_assert_ptr_nonnull(strstr(c->out, "\r\n-ERR session time limit "
 	    "reached, closing connection\r\n"));
 	ck_assert_ptr_null(strstr(c->out, "+OK bye"));

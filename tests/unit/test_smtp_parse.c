@@ -246,10 +246,15 @@ START_TEST(params_rcpt)
 }
 END_TEST
 
+/* The dispatcher writes into the line (a NUL after it and its argument):
+ * a copy of S. */
 static const struct smtp_cmd *
-find(const char *s, const char **arg, size_t *arglen)
+find(const char *s, char **arg, size_t *arglen)
 {
-	return smtp_cmd_find(s, strlen(s), arg, arglen);
+	static char line[SMTP_LINE_MAX + 1];
+
+	snprintf(line, sizeof(line), "%s", s);
+	return smtp_cmd_find(line, strlen(line), arg, arglen);
 }
 
 START_TEST(cmd_verbs)
@@ -257,7 +262,7 @@ START_TEST(cmd_verbs)
 	static const char *const verbs[] = { "HELO", "EHLO", "MAIL", "RCPT",
 	    "DATA", "RSET", "NOOP", "QUIT", "HELP", "VRFY", "EXPN" };
 	const struct smtp_cmd *c;
-	const char *arg;
+	char *arg;
 	size_t arglen, i;
 	char low[8];
 
@@ -278,7 +283,7 @@ END_TEST
 START_TEST(cmd_args)
 {
 	const struct smtp_cmd *c;
-	const char *arg;
+	char *arg;
 	size_t arglen;
 
 	c = find("MAIL FROM:<a@b> SIZE=1", &arg, &arglen);
@@ -300,7 +305,7 @@ END_TEST
 
 START_TEST(cmd_states)
 {
-	const char *arg;
+	char *arg;
 	size_t arglen;
 	const struct smtp_cmd *c;
 

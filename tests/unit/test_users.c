@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "pass.h"
 #include "users.h"
 #include "check_main.h"
 
@@ -104,33 +105,33 @@ END_TEST
 
 START_TEST(test_pass_plain)
 {
-	ck_assert_int_eq(users_check_pass("{PLAIN}secret", "secret"), 1);
-	ck_assert_int_eq(users_check_pass("{plain}secret", "secret"), 1);
-	ck_assert_int_eq(users_check_pass("{PLAIN}secret", "Secret"), 0);
-	ck_assert_int_eq(users_check_pass("{PLAIN}secret", "secre"), 0);
-	ck_assert_int_eq(users_check_pass("{PLAIN}secret", "secrets"), 0);
-	ck_assert_int_eq(users_check_pass("{PLAIN}secret", ""), 0);
+	ck_assert_int_eq(pass_check("{PLAIN}secret", "secret"), 1);
+	ck_assert_int_eq(pass_check("{plain}secret", "secret"), 1);
+	ck_assert_int_eq(pass_check("{PLAIN}secret", "Secret"), 0);
+	ck_assert_int_eq(pass_check("{PLAIN}secret", "secre"), 0);
+	ck_assert_int_eq(pass_check("{PLAIN}secret", "secrets"), 0);
+	ck_assert_int_eq(pass_check("{PLAIN}secret", ""), 0);
 	/* An empty {PLAIN} password never matches, not even an empty one. */
-	ck_assert_int_eq(users_check_pass("{PLAIN}", ""), 0);
+	ck_assert_int_eq(pass_check("{PLAIN}", ""), 0);
 	/* A password may itself contain braces and colons' neighbours. */
-	ck_assert_int_eq(users_check_pass("{PLAIN}a}b{c", "a}b{c"), 1);
+	ck_assert_int_eq(pass_check("{PLAIN}a}b{c", "a}b{c"), 1);
 }
 END_TEST
 
 START_TEST(test_plain_password)
 {
-	/* the plain schemes of users_check_pass, in any case, and no other */
-	ck_assert_str_eq(users_plain_password("{PLAIN}secret"), "secret");
-	ck_assert_str_eq(users_plain_password("{plain}secret"), "secret");
-	ck_assert_str_eq(users_plain_password("{CLEAR}secret"), "secret");
-	ck_assert_str_eq(users_plain_password("{ClearText}a}b"), "a}b");
-	ck_assert_str_eq(users_plain_password("{PLAIN}"), "");
-	ck_assert_ptr_null(users_plain_password(DAVE_HASH));
-	ck_assert_ptr_null(users_plain_password("{SHA512-CRYPT}" DAVE_HASH));
-	ck_assert_ptr_null(users_plain_password("{PLAINTEXT}secret"));
-	ck_assert_ptr_null(users_plain_password("{MD5}secret"));
-	ck_assert_ptr_null(users_plain_password("{PLAIN"));
-	ck_assert_ptr_null(users_plain_password(NULL));
+	/* the plain schemes of pass_check, in any case, and no other */
+	ck_assert_str_eq(pass_plain("{PLAIN}secret"), "secret");
+	ck_assert_str_eq(pass_plain("{plain}secret"), "secret");
+	ck_assert_str_eq(pass_plain("{CLEAR}secret"), "secret");
+	ck_assert_str_eq(pass_plain("{ClearText}a}b"), "a}b");
+	ck_assert_str_eq(pass_plain("{PLAIN}"), "");
+	ck_assert_ptr_null(pass_plain(DAVE_HASH));
+	ck_assert_ptr_null(pass_plain("{SHA512-CRYPT}" DAVE_HASH));
+	ck_assert_ptr_null(pass_plain("{PLAINTEXT}secret"));
+	ck_assert_ptr_null(pass_plain("{MD5}secret"));
+	ck_assert_ptr_null(pass_plain("{PLAIN"));
+	ck_assert_ptr_null(pass_plain(NULL));
 }
 END_TEST
 
@@ -140,28 +141,28 @@ START_TEST(test_pass_crypt)
 	const char *h;
 	char h5[CRYPT_OUTPUT_SIZE];
 
-	ck_assert_int_eq(users_check_pass(DAVE_HASH, "davepw"), 1);
-	ck_assert_int_eq(users_check_pass(DAVE_HASH, "davepW"), 0);
-	ck_assert_int_eq(users_check_pass(DAVE_HASH, ""), 0);
-	ck_assert_int_eq(users_check_pass("{CRYPT}" DAVE_HASH, "davepw"), 1);
-	ck_assert_int_eq(users_check_pass("{SHA512-CRYPT}" DAVE_HASH, "davepw"), 1);
-	ck_assert_int_eq(users_check_pass("{sha512-crypt}" DAVE_HASH, "davepw"), 1);
-	ck_assert_int_eq(users_check_pass("{SHA512-CRYPT}" DAVE_HASH, "nope"), 0);
+	ck_assert_int_eq(pass_check(DAVE_HASH, "davepw"), 1);
+	ck_assert_int_eq(pass_check(DAVE_HASH, "davepW"), 0);
+	ck_assert_int_eq(pass_check(DAVE_HASH, ""), 0);
+	ck_assert_int_eq(pass_check("{CRYPT}" DAVE_HASH, "davepw"), 1);
+	ck_assert_int_eq(pass_check("{SHA512-CRYPT}" DAVE_HASH, "davepw"), 1);
+	ck_assert_int_eq(pass_check("{sha512-crypt}" DAVE_HASH, "davepw"), 1);
+	ck_assert_int_eq(pass_check("{SHA512-CRYPT}" DAVE_HASH, "nope"), 0);
 
 	/* $5$ and $y$ made here, so the test follows the system's libcrypt. */
 	memset(&cd, 0, sizeof(cd));
 	h = crypt_r("pw5", "$5$abcdefgh$", &cd);
 	ck_assert_ptr_nonnull(h);
 	strcpy(h5, h);
-	ck_assert_int_eq(users_check_pass(h5, "pw5"), 1);
-	ck_assert_int_eq(users_check_pass(h5, "pw6"), 0);
-	ck_assert_int_eq(users_check_pass("{SHA256-CRYPT}" "$5$abcdefgh$", "pw5"), 0);
+	ck_assert_int_eq(pass_check(h5, "pw5"), 1);
+	ck_assert_int_eq(pass_check(h5, "pw6"), 0);
+	ck_assert_int_eq(pass_check("{SHA256-CRYPT}" "$5$abcdefgh$", "pw5"), 0);
 	memset(&cd, 0, sizeof(cd));
 	h = crypt_r("pwy", "$y$j9T$saltsaltsaltsaltsalt", &cd);
 	if (h != NULL && h[0] == '$') {
 		strcpy(h5, h);
-		ck_assert_int_eq(users_check_pass(h5, "pwy"), 1);
-		ck_assert_int_eq(users_check_pass(h5, "pwz"), 0);
+		ck_assert_int_eq(pass_check(h5, "pwy"), 1);
+		ck_assert_int_eq(pass_check(h5, "pwz"), 0);
 	}
 }
 END_TEST
@@ -169,18 +170,18 @@ END_TEST
 START_TEST(test_pass_never)
 {
 	/* Locked accounts, junk and unknown schemes never match anything. */
-	ck_assert_int_eq(users_check_pass("*", ""), 0);
-	ck_assert_int_eq(users_check_pass("!", "!"), 0);
-	ck_assert_int_eq(users_check_pass("!" DAVE_HASH, "davepw"), 0);
-	ck_assert_int_eq(users_check_pass("x", "x"), 0);
-	ck_assert_int_eq(users_check_pass("", ""), 0);
-	ck_assert_int_eq(users_check_pass("{CRYPT}", ""), 0);
-	ck_assert_int_eq(users_check_pass("{MD4}secret", "secret"), 0);
-	ck_assert_int_eq(users_check_pass("{PLAIN secret", "secret"), 0);
-	ck_assert_int_eq(users_check_pass(NULL, "x"), 0);
+	ck_assert_int_eq(pass_check("*", ""), 0);
+	ck_assert_int_eq(pass_check("!", "!"), 0);
+	ck_assert_int_eq(pass_check("!" DAVE_HASH, "davepw"), 0);
+	ck_assert_int_eq(pass_check("x", "x"), 0);
+	ck_assert_int_eq(pass_check("", ""), 0);
+	ck_assert_int_eq(pass_check("{CRYPT}", ""), 0);
+	ck_assert_int_eq(pass_check("{MD4}secret", "secret"), 0);
+	ck_assert_int_eq(pass_check("{PLAIN secret", "secret"), 0);
+	ck_assert_int_eq(pass_check(NULL, "x"), 0);
 	/* The dummy check only has to return, having done the work. */
-	users_dummy_check("anything");
-	users_dummy_check(NULL);
+	pass_dummy_check("anything");
+	pass_dummy_check(NULL);
 }
 END_TEST
 
@@ -240,16 +241,16 @@ START_TEST(test_file_lookup)
 	ck_assert_str_eq(u.pass, "{PLAIN}alicepw");
 	ck_assert_int_eq(u.has_ids, 1);
 	ck_assert_uint_eq(u.uid, 1000);
-	ck_assert_int_eq(users_check_pass(u.pass, "alicepw"), 1);
+	ck_assert_int_eq(pass_check(u.pass, "alicepw"), 1);
 
 	ck_assert_int_eq(lookup("Dave", 0, &u), 1);
-	ck_assert_int_eq(users_check_pass(u.pass, "davepw"), 1);
+	ck_assert_int_eq(pass_check(u.pass, "davepw"), 1);
 	/* A CRLF file still gives the password without the CR. */
 	ck_assert_int_eq(lookup("crlf", 0, &u), 1);
-	ck_assert_int_eq(users_check_pass(u.pass, "crlfpw"), 1);
+	ck_assert_int_eq(pass_check(u.pass, "crlfpw"), 1);
 	/* The last line needs no newline. */
 	ck_assert_int_eq(lookup("last", 0, &u), 1);
-	ck_assert_int_eq(users_check_pass(u.pass, "davepw"), 1);
+	ck_assert_int_eq(pass_check(u.pass, "davepw"), 1);
 
 	ck_assert_int_eq(lookup("nobody", 0, &u), 0);
 	ck_assert_int_eq(lookup("alic", 0, &u), 0);

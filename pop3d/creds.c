@@ -1,13 +1,14 @@
-/* check.c: the credential checks of a login: users file or system accounts
- * (shadow), crypt(3), {PLAIN}, APOP.  Runs in the privileged part (root
- * under inetd), or in-process in tests and fuzzers; never in the session
- * process, which holds no password hash. */
+/* creds.c: the credential checks of a login: users file or system accounts
+ * (shadow), crypt(3), {PLAIN}, APOP.  Runs in the login checker (root
+ * under inetd); never in the session process, which holds no password
+ * hash. */
 #include <string.h>
 #include "log.h"
+#include "pass.h"
 #include "pop3d.h"
 
 int
-pop3_check_login(const struct pop3_conf *c, const char *method,
+pop3_check_login(const struct pop3_conf *c, enum pm_method method,
     const char *name, const char *secret, const char *stamp, struct user *u,
     const char **reason)
 {
@@ -23,17 +24,17 @@ pop3_check_login(const struct pop3_conf *c, const char *method,
 	 * same work and the same answer. */
 	if (found && u->has_ids && u->uid < c->o->firstuid && c->o->user == NULL)
 		found = -2;
-	if (strcmp(method, "apop") != 0) {
+	if (method != PM_APOP) {
 		if (found == 1)
-			ok = users_check_pass(u->pass, secret);
+			ok = pass_check(u->pass, secret);
 		else {
 			/* The same work whether the user exists or not. */
-			users_dummy_check(secret);
+			pass_dummy_check(secret);
 			ok = 0;
 		}
 	} else
 		ok = found == 1 && pop3_apop_check(stamp, u->pass, secret);
-	pop3_wipe(u->pass, sizeof(u->pass));
+	pass_wipe(u->pass, sizeof(u->pass));
 	if (!ok) {
 		*reason = found == 1 ? "bad-password" : found == -2 ?
 		    "system-account" : "unknown-user";
@@ -43,7 +44,7 @@ pop3_check_login(const struct pop3_conf *c, const char *method,
 }
 
 /* RFC 1939 7: DIGEST is MD5(timestamp password) in lower-case hex.  Only
- * plain passwords ({PLAIN}, {CLEAR}, {CLEARTEXT}, as users_check_pass reads
+ * plain passwords ({PLAIN}, {CLEAR}, {CLEARTEXT}, as pass_check reads
  * them) can be checked this way; others fail like a bad digest.
  * The two parts are fed to MD5 one after the other: a joining buffer that
  * could be too small once let an overflow hash the empty string instead.
@@ -61,7 +62,7 @@ pop3_apop_check(const char *stamp, const char *stored, const char *digest)
 
 	if (stamp == NULL || stored == NULL || digest == NULL)
 		return 0;
-	pw = users_plain_password(stored);
+	pw = pass_plain(stored);
 	if (pw == NULL || pw[0] == '\0' || stamp[0] == '\0' ||
 	    strlen(digest) != 32)
 		return 0;
@@ -77,6 +78,6 @@ pop3_apop_check(const char *stamp, const char *stored, const char *digest)
 			c = (char)(c - 'A' + 'a');
 		diff |= (unsigned)(hex[i % 2 == 0 ? v >> 4 : v & 15] ^ c);
 	}
-	pop3_wipe(d, sizeof(d));
+	pass_wipe(d, sizeof(d));
 	return diff == 0;
 }
