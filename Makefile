@@ -101,9 +101,10 @@ $(B)/pop3d/pop3d: $(B)/pop3d/main.o $(LIBPOP3D) $(LIBCOMMON)
 # a test-only dependency, installed by tests/deps.sh when missing.
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+# The session tests run a privileged half in a thread (tests/unit/seam_peer.h).
 $(B)/tests/%: tests/unit/%.c $(LIBSMTPD) $(LIBPOP3D) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -iquote tests/unit -iquote smtpd -iquote pop3d $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
+	$(CC) $(ALL_CFLAGS) -pthread -iquote tests/unit -iquote smtpd -iquote pop3d $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
 	    $< $(LIBSMTPD) $(LIBPOP3D) $(LIBCOMMON) $(CHECK_LIBS) $(LDLIBS)
 
 # Test tools: small programs that drive the library from scripts and benchmarks.
@@ -149,12 +150,13 @@ bench: all $(TOOL_BIN)
 demo: all
 	@SMTP_PORT=$(SMTP_PORT) POP3_PORT=$(POP3_PORT) sh contrib/demo.sh
 
+# Every step must work: a failed one fails the install.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 smtpd/smtpd pop3d/pop3d $(DESTDIR)$(PREFIX)/sbin/
-	for m in doc/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
-	for m in doc/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	install -m 644 doc/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 doc/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf build build-san smtpd/smtpd pop3d/pop3d
+	rm -rf build build-san build-dyn smtpd/smtpd pop3d/pop3d

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/peers.py: the driver of bench/peers.sh (issue 11), which installs the
+"""bench/peers.py: the driver of bench/peers.sh, which installs the
 peers, builds bench/peers-srv.c, makes the mailboxes and passes everything in
 the environment.  Python 3 standard library only.
 
@@ -592,7 +592,7 @@ def main():
     bign, midn = msgs_in(BIG), msgs_in(MID)
     users_pop = ("benchbig", "benchmid", "benchdele")
 
-    say("peer benchmark (issue 11)  %s  %s  %d CPUs  %s"
+    say("peer benchmark  %s  %s  %d CPUs  %s"
         % (time.strftime("%Y-%m-%d %H:%M"), socket.gethostname(), os.cpu_count(),
            " ".join(os.uname()[2:3])))
     say("inetmail: %s, %s" % (SMTPD, POP3D))

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/peers.sh: inetmail next to its peers (issue 11), in the same run, on
+# bench/peers.sh: inetmail next to its peers, in the same run, on
 # the same machine, taking turns; prints a table with ratios.  Measures; never
 # fails on a figure (only when a step itself breaks).  Figures also go to
 # bench/out/peers.txt.  The driver is bench/peers.py (Python 3 stdlib only).

@@ -33,7 +33,7 @@ fi
 S=$(mktemp -d "${TMPDIR:-/tmp}/sessions-bench.XXXXXX") || exit 1
 chmod 755 "$S"
 mkdir "$S/spool"
-# As root every users-file entry needs its owner (issue 10): nobody's.
+# As root every users-file entry needs its owner: nobody's.
 if [ "$(id -u)" = 0 ]; then echo "u:{PLAIN}x:65534:65534"; else echo "u:{PLAIN}x"; fi >"$S/users"
 PID=""
 cleanup() {

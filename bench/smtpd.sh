@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/smtpd.sh: the figures of issue 3 for smtpd.  Measures; never fails on
+# bench/smtpd.sh: smtpd's delivery and session figures.  Measures; never fails on
 # a figure (only when a step itself breaks).  Takes well under a minute.
 #   Deliveries per second of 2,000 4 KiB messages, one SMTP session per
 #   message, each a fresh smtpd process as under inetd (the session piped in

@@ -70,7 +70,7 @@ enum io_status io_getline(struct io *io, char *buf, size_t cap, size_t *len,
 /* io_getline for a command line (PIECES 0) that must be complete within
  * SECONDS of its first byte: the idle timeout alone restarts on every byte,
  * so a client dripping one byte every few minutes would hold the session for
- * ever (issue 6).  Before the line begins only the idle timeout applies. */
+ * ever (a slow drip).  Before the line begins only the idle timeout applies. */
 enum io_status io_getline_within(struct io *io, char *buf, size_t cap,
     size_t *len, int seconds);
 

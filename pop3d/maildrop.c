@@ -27,7 +27,7 @@ pop3_drop_open(struct pop3 *s)
 	/* The snapshot: lock, scan what is there now, unlock.  Deliveries wait
 	 * only for the scan; what they add later is for the next session.
 	 * The mailbox must be ours (we are its owner now): one another user
-	 * made under our name is never served (issue 9). */
+	 * made under our name is never served. */
 	r = store_open(&s->box, o->spool, s->user, (uid_t)-1, (gid_t)-1, 0);
 	if (r == STORE_ENOENT) {
 		/* No mailbox file yet: an empty maildrop, not an error. */

@@ -284,7 +284,7 @@ smtp_rcpt_name_ok(const char *name, size_t len)
 	if (!store_name_ok(name, len))
 		return 0;
 	/* store_name_ok() already refuses '/' and a leading dot, so ".." can
-	 * climb nowhere; refused anyway, as issue 3 asks, to keep names plain. */
+	 * climb nowhere; refused anyway, to keep names plain. */
 	for (i = 0; i + 1 < len; i++)
 		if (name[i] == '.' && name[i + 1] == '.')
 			return 0;

@@ -1,6 +1,6 @@
 /* rcpt.c: which mailboxes a recipient's local part stands for: aliases
  * (nested, as /etc/aliases has them), user+tag, users (file or system),
- * postmaster; the rules on who may receive mail (issue 10: the first valid
+ * postmaster; the rules on who may receive mail (the first valid
  * uid, a users-file entry without an owner, the quota); and the delivery
  * side's table of them.  Runs in the delivery side (root under inetd):
  * reads the users file, writes nothing. */
@@ -98,7 +98,7 @@ user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 	if (geteuid() == 0 && c->o.user == NULL) {
 		/* As root, a mailbox belongs to its user.  A users-file entry
 		 * with no uid:gid has no user to give one to: a mailbox of
-		 * root's would take mail no one can fetch (issue 10). */
+		 * root's would take mail no one can fetch. */
 		if (!u->has_ids) {
 			log_warnx("user=%s has no uid:gid in the users file: mail "
 			    "refused (add :UID:GID to the entry, or run with -u)", q);

@@ -59,7 +59,7 @@ static const char *const text[R__COUNT] = {
 	[R_BAD_NAME]	= "553 5.1.3 Invalid local part",
 	[R_LOOKUP]	= "451 4.3.0 Temporary lookup failure",
 	/* A users-file entry without uid:gid as root without -u: the admin's
-	 * to fix; the sender retries meanwhile (issue 10). */
+	 * to fix; the sender retries meanwhile. */
 	[R_NO_IDS]	= "451 4.3.0 Mailbox has no owner, try again later",
 	/* RFC 3463 X.2.2: mailbox full; 452 (RFC 5321 4.2.2: insufficient
 	 * storage) so the sender retries once the user has made room. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""admin-rules.py: issue 10's rules that only show when the servers run as
+"""admin-rules.py: the admin rules that only show when the servers run as
 root, as under inetd.  Needs root; skipped (exit 77) otherwise, and CI runs
 as root.
   noids      a users-file entry without uid:gid: smtpd 451 4.3.0 at RCPT (no

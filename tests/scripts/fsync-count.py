@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fsync-count.py: the fsyncs smtpd makes before its 250 (issue 11), counted
+"""fsync-count.py: the fsyncs smtpd makes before its 250, counted
 with strace over both of its processes.  A 250 means the message is on disk
 in every mailbox, and nothing more is synced than that needs:
   existing mailbox      1  (the mailbox)

@@ -79,7 +79,7 @@ cmp -s "$T/spool/alice" "$T/orig" && ok "slow drip deletes nothing" ||
     no "slow drip deletes nothing"
 
 # fd 2 stays silent without -l stderr: sessions, bad users file.  A bad
-# option is said on stderr (a contract, issue 10) unless fd 2 is a socket:
+# option is said on stderr (a contract) unless fd 2 is a socket:
 # under inetd it is the client.
 printf 'USER alice\r\nPASS wrong\r\nQUIT\r\n' | run -l syslog >"$T/out" 2>"$T/err"
 [ ! -s "$T/err" ] && ok "fd 2 silent in a session" || no "fd 2: $(cat "$T/err")"

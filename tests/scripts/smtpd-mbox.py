@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 # The users' uid:gid: as root, smtpd refuses a users-file entry without
-# one (issue 10), so every entry gets nobody's; unprivileged, our own.
+# one, so every entry gets nobody's; unprivileged, our own.
 OWNER_IDS = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
 
 

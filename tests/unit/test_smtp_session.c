@@ -207,7 +207,7 @@ setup(void)
 	ck_assert_int_eq(mkdir(spool, 0755), 0);
 	f = fopen(users, "w");
 	ck_assert_ptr_nonnull(f);
-	/* As root every entry needs an owner (issue 10): nobody's. */
+	/* As root every entry needs an owner: nobody's. */
 	if (geteuid() == 0)
 		fputs("alice:{PLAIN}a:65534:65534\nbob:{PLAIN}b:65534:65534\n", f);
 	else
@@ -560,7 +560,7 @@ START_TEST(error_limit_rcpt)
 	ck_assert_ptr_nonnull(strstr(out, "550 5.1.1 User unknown\r\n421 4.7.0 "
 	    "mx.example.org Too many errors, closing connection\r\n"));
 	ck_assert_ptr_null(strstr(out, "queued as"));
-	/* The bound is per connection (issue 9): a valid recipient in each
+	/* The bound is per connection: a valid recipient in each
 	 * transaction (postmaster, say) does not reset it, so probing many
 	 * names over one connection ends at the bound. */
 	n = (size_t)snprintf(in, sizeof(in), "HELO c.example\r\n");
@@ -615,7 +615,7 @@ START_TEST(timeout)
 }
 END_TEST
 
-/* Slow drip (issue 6): a byte well within the idle timeout each, but the
+/* Slow drip: a byte well within the idle timeout each, but the
  * line or the message never done.  Fed from PREFIX's end on, a byte every
  * 100 ms, with -t 1.  Returns the seconds the session took. */
 static double
@@ -646,7 +646,7 @@ drip(const char *in, size_t prefix)
 	return drip_for(in, prefix, 0);
 }
 
-/* -E (issue 9): a client that keeps the session busy with steady
+/* -E: a client that keeps the session busy with steady
  * commands, each in time, is still ended at the session's end. */
 START_TEST(lifetime)
 {
