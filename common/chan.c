@@ -202,8 +202,6 @@ read_all(int fd, const struct timespec *until, void *p, size_t len, int *fds,
 	if (nfds != NULL)
 		*nfds = 0;
 	while (got < len) {
-		if (wait_for(fd, POLLIN, until) == -1)
-			return -1;
 		iov.iov_base = (char *)p + got;
 		iov.iov_len = len - got;
 		memset(&m, 0, sizeof(m));
@@ -211,14 +209,19 @@ read_all(int fd, const struct timespec *until, void *p, size_t len, int *fds,
 		m.msg_iovlen = 1;
 		m.msg_control = ctl.b;
 		m.msg_controllen = sizeof(ctl.b);
+		/* Read first, wait only when there is nothing yet: a frame
+		 * that is there costs no poll(). */
 		n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n == -1) {
-			if (errno == EINTR || errno == EAGAIN ||
-			    errno == EWOULDBLOCK)
+			if (errno == EINTR)
+				continue;
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    wait_for(fd, POLLIN, until) == 0)
 				continue;
 			return -1;
 		}
-		keep_fds(&m, fds, nfds, max);
+		if (m.msg_controllen > 0)
+			keep_fds(&m, fds, nfds, max);
 		if (n == 0) {
 			if (got == 0)
 				return 0;
