@@ -207,13 +207,14 @@ def privileges(box):
     p.wait(timeout=30)
     check("pop3d: after login no uid is 0 (real, effective, saved, fs)",
           stat.startswith("+OK") and uids is not None and 0 not in uids, f"{stat!r} {uids}")
-    p = subprocess.Popen(box.smtp("-u", "nobody"), stdin=subprocess.PIPE,
+    p = subprocess.Popen(box.smtp("-u", "nobody", "-U", "daemon"), stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
     p.stdout.readline()
     uids = uids_of_children(p.pid)
     p.stdin.close()
     p.wait(timeout=30)
-    check("smtpd -u nobody: no uid is 0", uids is not None and 0 not in uids, str(uids))
+    check("smtpd -u nobody -U daemon: no uid is 0", uids is not None and 0 not in uids,
+          str(uids))
 
 
 def name_tricks(box):
