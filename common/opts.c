@@ -1,5 +1,5 @@
 /* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -U -E -F -L -c -C
- * -P -V -T) and the
+ * -P -S -V -T) and the
  * client address.  Runs at start-up, as root under inetd. */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -155,6 +155,9 @@ opts_handle(struct opts *o, int ch, const char *arg, const char **err)
 		return opt_name(o, ch, arg, err);
 	case 'V':
 		o->version = 1;
+		return 1;
+	case 'S':
+		o->implicit_tls = 1;
 		return 1;
 	case 'T':
 		o->test = 1;
@@ -347,6 +350,8 @@ opts_client(struct opts *o)
 	const char *v;
 	size_t i;
 
+	/* What the TLS wrapper in front of us offers (tls.h). */
+	tls_detect(&o->tls, o->implicit_tls);
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(0, sa, &len) == 0 &&
 	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {

@@ -6,9 +6,10 @@
 #include <sys/types.h>
 #include "log.h"
 #include "proxy.h"
+#include "tls.h"
 
 /* getopt letters of the shared options; each program appends its own. */
-#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:L:c:C:P:VT"
+#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:L:c:C:P:SVT"
 
 /* What -V prints after the program's name. */
 #define INETMAIL_VERSION	"0.3"
@@ -41,6 +42,9 @@ struct opts {
 	int		 healthcheck;	/* a v2 LOCAL / v1 UNKNOWN header: the
 					 * proxy's own check; a clean one logs
 					 * no connect or disconnect line */
+	int		 implicit_tls;	/* -S: the connection is encrypted */
+	struct tls	 tls;		/* what the TLS wrapper offers this
+					 * connection (tls_detect) */
 };
 
 /* Fill in defaults; TIMEOUT is the program's default idle timeout,
@@ -68,11 +72,13 @@ int opts_long_words(int argc, char **argv, const char *usage, char *err,
  * (*ERR set). */
 int opts_finish(struct opts *o, const char **err);
 
-/* Find the client address: getpeername(0), $TCPREMOTEIP, $REMOTE_ADDR,
- * $REMOTE_HOST (stunnel exec mode; only a numeric address is taken), else
- * "unknown".  Stored in o->client.  When the peer itself (not stunnel's
- * $REMOTE_HOST) is in -P, o->proxied is set and o->via holds it: the
- * connection must begin with a PROXY header (proxyconn.h). */
+/* What this connection is: what the TLS wrapper in front offers (fd 5, fd
+ * 6, -S: tls_detect), and the client address: getpeername(0),
+ * $TCPREMOTEIP, $REMOTE_ADDR, $REMOTE_HOST (stunnel exec mode; only a
+ * numeric address is taken), else "unknown".  Stored in o->tls and
+ * o->client.  When the peer itself (not stunnel's $REMOTE_HOST) is in -P,
+ * o->proxied is set and o->via holds it: the connection must begin with a
+ * PROXY header (proxyconn.h). */
 void opts_client(struct opts *o);
 
 #endif

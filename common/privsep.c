@@ -18,6 +18,7 @@
 #include "listen.h"
 #include "log.h"
 #include "priv.h"
+#include "tls.h"
 
 /* The privileged part must not hold the client's connection: fds 0 and 1
  * become /dev/null, and so does fd 2 when it is the same socket (inetd
@@ -134,6 +135,8 @@ priv_split(const struct opts *o, struct priv_seam *ps)
 		(void)kill(pid, SIGKILL);
 		return -1;
 	}
+	/* The TLS wrapper's control pipes are the session's alone. */
+	tls_close_copies(&o->tls);
 	return 1;
 }
 

@@ -3,6 +3,7 @@
  * login goes to the login checker (pop3seam.h), which checks it, delays
  * and counts a failure, and answers; on success the connection goes to the
  * checker with the input not yet used. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 #include "chan.h"
 #include "log.h"
 #include "pass.h"
+#include "tls.h"
 #include "pop3d.h"
 
 /* The checker cannot be reached or answered nonsense: no login is
@@ -34,7 +36,7 @@ hand_over(struct pop3 *s)
 {
 	unsigned char buf[IO_RBUF + 16];
 	struct io *io = s->io;
-	int fds[2] = { io->rfd, io->wfd }, nul;
+	int fds[4] = { io->rfd, io->wfd, TLS_CTL_FD, TLS_ACK_FD }, nfds, nul;
 	size_t n;
 
 	if (io_flush(io) == -1) {
@@ -42,11 +44,16 @@ hand_over(struct pop3 *s)
 		s->end = "write-error";
 		return PR_DONE;
 	}
+	/* The TLS wrapper's control pipes go too, while TLS has not started:
+	 * they must stay open as long as the client is served. */
+	nfds = s->tls.offer == TLS_ACK ? 4 : s->tls.offer == TLS_CLOSE ? 3 : 2;
 	n = pm_put_handover(buf, sizeof(buf), io->rbuf + io->rpos,
-	    io->rlen - io->rpos);
+	    io->rlen - io->rpos, s->tls.on);
 	if (n == 0 || chan_send(s->ps->fd, &s->ps->end, PM_HANDOVER, buf, n,
-	    fds, 2) == -1)
+	    fds, nfds) == -1)
 		return link_failed(s);
+	tls_close_copies(&s->tls);
+	s->tls.offer = TLS_NONE;
 	if ((nul = priv_nullfd()) != -1) {
 		(void)dup2(nul, io->rfd);
 		(void)dup2(nul, io->wfd);
@@ -147,9 +154,58 @@ refused(struct pop3 *s, enum pm_method method, const char *name,
 	return answer(s, &r, failure);
 }
 
+/* 1 when the client address is on this host (127.0.0.0/8, ::1, or an IPv4
+ * one of those written v4-mapped). */
+static int
+loopback(const char *client)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, client, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, client, a) != 1)
+		return 0;
+	if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+		return a[12] == 127;
+	return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
+}
+
+int
+pop3_cleartext_refused(const struct pop3 *s)
+{
+	return tls_can_start(&s->tls) && !loopback(s->conf->o->client);
+}
+
+enum pop3_res
+pop3_cmd_stls(struct pop3 *s, char *arg, size_t len)
+{
+	char reply[] = "+OK begin TLS negotiation\r\n";
+
+	(void)arg;
+	if (len > 0)
+		return PR_ERR_SYNTAX;
+	if (s->tls.on)
+		return PR_ERR_TLS_ACTIVE;
+	if (!tls_can_start(&s->tls))
+		return PR_ERR_TLS_NONE;
+	if (tls_start(&s->tls, s->io, reply, sizeof(reply) - 1) == -1) {
+		/* The client may already speak TLS: no reply can reach it. */
+		s->close = 1;
+		s->end = "tls-failed";
+		return PR_DONE;
+	}
+	log_info("stls");
+	/* RFC 2595 4: still AUTHORIZATION, and a USER given before is gone. */
+	s->user[0] = '\0';
+	pop3_set_state(s, ST_AUTH);
+	return PR_DONE;
+}
+
 enum pop3_res
 pop3_cmd_user(struct pop3 *s, char *arg, size_t len)
 {
+	if (pop3_cleartext_refused(s))
+		return PR_ERR_CLEARTEXT;
 	/* RFC 1939 7: +OK for any well-formed name, known or not. */
 	if (!store_name_ok(arg, len))
 		return PR_ERR_NAME;
@@ -165,7 +221,8 @@ pop3_cmd_pass(struct pop3 *s, char *arg, size_t len)
 
 	/* RFC 1939 7: the whole rest of the line is the password, spaces and
 	 * all. */
-	r = login(s, PM_PASS, s->user, arg);
+	r = pop3_cleartext_refused(s) ? PR_ERR_CLEARTEXT :
+	    login(s, PM_PASS, s->user, arg);
 	pass_wipe(arg, len);
 	return r;
 }
@@ -217,6 +274,8 @@ pop3_cmd_auth(struct pop3 *s, char *arg, size_t len)
 	int argc, k;
 
 	(void)len;
+	if (pop3_cleartext_refused(s))
+		return PR_ERR_CLEARTEXT;
 	if ((argc = pop3_split(arg, argv, 2)) == -1)
 		return PR_ERR_SYNTAX;
 	if (argc == 0) {
@@ -258,6 +317,8 @@ pop3_cmd_apop(struct pop3 *s, char *arg, size_t len)
 	(void)len;
 	if (s->stamp[0] == '\0')
 		return PR_ERR_APOP;
+	if (pop3_cleartext_refused(s))
+		return PR_ERR_CLEARTEXT;
 	if (pop3_split(arg, argv, 2) != 2)
 		return PR_ERR_SYNTAX;
 	return login(s, PM_APOP, argv[0], argv[1]);

@@ -32,6 +32,9 @@ struct checker {
 	int		 owner;		/* a login succeeded: we are its owner,
 					 * and only the hand-over may come */
 	int		 taken;		/* the connection is ours (io) */
+	int		 tls;		/* and it is encrypted */
+	int		 pipes[2];	/* the TLS wrapper's control pipes,
+					 * kept open while we serve: -1 none */
 	char		 user[USER_MAX + 1];
 	enum pm_method	 method;
 	struct timespec	 got;		/* when the login came */
@@ -136,13 +139,27 @@ on_failed(struct checker *k, struct priv_frame *f)
 static int
 on_handover(struct checker *k, struct priv_frame *f)
 {
+	const struct tls *t = &k->c->o->tls;
 	const unsigned char *data;
 	size_t len;
+	int tls, want;
 
-	if (f->nfds != 2 || pm_get_handover(f->p, f->len, &data, &len) == -1) {
+	if (f->nfds < 2 || pm_get_handover(f->p, f->len, &data, &len,
+	    &tls) == -1) {
 		f->why = "hand-over without the connection";
 		return -1;
 	}
+	/* TLS is believed only where a wrapper could have made it; its
+	 * pipes come along while it has not started. */
+	want = 2 + (tls || t->offer == TLS_NONE ? 0 : t->offer == TLS_ACK ?
+	    2 : 1);
+	if ((tls && t->offer == TLS_NONE && !t->on) || f->nfds != want) {
+		f->why = "hand-over with the wrong TLS state";
+		return -1;
+	}
+	k->tls = tls;
+	k->pipes[0] = f->nfds > 2 ? f->fds[2] : -1;
+	k->pipes[1] = f->nfds > 3 ? f->fds[3] : -1;
 	io_init_fd(&io, f->fds[0], f->fds[1], k->c->o->timeout);
 	memcpy(io.rbuf, data, len);
 	io.rlen = len;
@@ -205,6 +222,7 @@ pop3_checker_serve(const struct pop3_conf *c, struct priv_seam *ps)
 	memset(&k, 0, sizeof(k));
 	k.c = c;
 	k.ps = ps;
+	k.pipes[0] = k.pipes[1] = -1;
 	how = priv_serve(ps, frame, sizeof(frame), 1, handle, &k);
 	if (!k.taken)
 		return priv_finish(ps, how);
@@ -217,11 +235,14 @@ pop3_checker_serve(const struct pop3_conf *c, struct priv_seam *ps)
 	/* The session's lifetime counts from the split, not from here. */
 	left = clock_left_ms(&end) / 1000 - SEAM_GRACE_S;
 	io_lifetime(&io, left > 1 ? (int)left : 1);
-	st = pop3_session_resume(c, &io, k.user, k.method);
+	st = pop3_session_resume(c, &io, k.user, k.method, k.tls);
 	/* A QUIT may leave pipelined input unread. */
 	io_linger(&io, LINGER_MS);
 	close(io.rfd);
 	if (io.wfd != io.rfd)
 		close(io.wfd);
+	for (left = 0; left < 2; left++)
+		if (k.pipes[left] != -1)
+			close(k.pipes[left]);
 	return st;
 }

@@ -7,7 +7,7 @@
 #include "cmd.h"
 #include "pop3d.h"
 
-/* RFC 1939 3-7, RFC 2449 5 (CAPA), RFC 5034 4 (AUTH).  NOOP, like STAT, is
+/* RFC 1939 3-7, RFC 2449 5 (CAPA), RFC 5034 4 (AUTH), RFC 2595 4 (STLS).  NOOP, like STAT, is
  * defined for TRANSACTION only.  USER is accepted again after USER (a client
  * correcting itself); PASS only right after USER. */
 static const struct pop3_cmd commands[] = {
@@ -15,6 +15,7 @@ static const struct pop3_cmd commands[] = {
 	{ "PASS", CMD_STATE(ST_USER),	pop3_cmd_pass,	PR_ERR_STATE },
 	{ "AUTH", ST_AUTHORIZATION,	pop3_cmd_auth,	PR_ERR_STATE },
 	{ "APOP", ST_AUTHORIZATION,	pop3_cmd_apop,	PR_ERR_STATE },
+	{ "STLS", ST_AUTHORIZATION,	pop3_cmd_stls,	PR_ERR_STATE },
 	{ "CAPA", ST_ANY,		pop3_cmd_capa,	PR_ERR_STATE },
 	{ "QUIT", ST_ANY,		pop3_cmd_quit,	PR_ERR_STATE },
 	{ "STAT", CMD_STATE(ST_TRANS),	pop3_cmd_stat,	PR_ERR_STATE },

@@ -87,6 +87,9 @@ enum pop3_res {
 	PR_ERR_PERM,	/* permanent: no usable identity, not an mbox; s->why */
 	PR_ERR_COMMIT,	/* QUIT could not commit, nothing removed; s->why */
 	PR_ERR_IO,	/* reading a message failed before its reply began */
+	PR_ERR_TLS_ACTIVE,	/* STLS once TLS is on */
+	PR_ERR_TLS_NONE,	/* STLS with no TLS wrapper in front */
+	PR_ERR_CLEARTEXT,	/* a login in cleartext while TLS is offered */
 	PR_NRES
 };
 
@@ -99,6 +102,8 @@ struct pop3 {
 					 * "eof", "timeout", "auth-failures" ... */
 	struct priv_seam *ps;		/* to the checker; NULL after login */
 	int		 handed;	/* the connection went to the checker */
+	struct tls	 tls;		/* what the TLS wrapper offers, and
+					 * whether TLS is on */
 	char		 user[USER_MAX + 1];
 	char		 quser[LOG_QUOTE_SIZE];	/* user, quoted for the log */
 	char		 stamp[POP3_STAMP_SIZE];	/* APOP; "" when not offered */
@@ -125,10 +130,11 @@ struct pop3 {
 int pop3_session(const struct pop3_conf *conf, struct io *io,
     struct priv_seam *ps);
 /* Go on with a session the checker took over at login: USER is logged in
- * by METHOD; open the maildrop as the owner (already switched to), answer
- * the login, and run the TRANSACTION.  Returns as pop3_session. */
+ * by METHOD, over TLS when TLS is set; open the maildrop as the owner
+ * (already switched to), answer the login, and run the TRANSACTION.
+ * Returns as pop3_session. */
 int pop3_session_resume(const struct pop3_conf *conf, struct io *io,
-    const char *user, enum pm_method method);
+    const char *user, enum pm_method method, int tls);
 /* Make the APOP timestamp into BUF (POP3_STAMP_SIZE bytes) for HOST; ""
  * when it cannot be made. */
 void pop3_make_stamp(char *buf, const char *host);
@@ -173,6 +179,12 @@ enum pop3_res pop3_cmd_user(struct pop3 *s, char *arg, size_t len);
 enum pop3_res pop3_cmd_pass(struct pop3 *s, char *arg, size_t len);
 enum pop3_res pop3_cmd_auth(struct pop3 *s, char *arg, size_t len);
 enum pop3_res pop3_cmd_apop(struct pop3 *s, char *arg, size_t len);
+/* RFC 2595 4: STLS, through the TLS wrapper's control pipe (tls.h). */
+enum pop3_res pop3_cmd_stls(struct pop3 *s, char *arg, size_t len);
+/* 1 when a login in cleartext is refused here: TLS is on offer and not
+ * started, and the client is not on loopback (Dovecot's rule: cleartext
+ * is for loopback and TLS).  CAPA then leaves out USER and SASL. */
+int pop3_cleartext_refused(const struct pop3 *s);
 /* SASL PLAIN message (RFC 4616) of LEN bytes in MSG, which has room for one
  * more byte: sets *USER and *PASS pointing into MSG (NUL-terminated in
  * place).  Returns 0; -1 when malformed; -2 when it asks to act as another

@@ -88,22 +88,26 @@ pm_get_reply(const void *p, size_t len, struct pm_reply *rp)
 }
 
 size_t
-pm_put_handover(void *buf, size_t cap, const void *data, size_t len)
+pm_put_handover(void *buf, size_t cap, const void *data, size_t len, int tls)
 {
 	struct msg w;
 
 	msg_put_init(&w, buf, cap);
 	msg_put_data(&w, data, len, IO_RBUF);
+	msg_put_u32(&w, tls ? 1 : 0);
 	return msg_put_end(&w);
 }
 
 int
 pm_get_handover(const void *p, size_t len, const unsigned char **data,
-    size_t *dlen)
+    size_t *dlen, int *tls)
 {
 	struct msg r;
+	uint32_t v;
 
 	msg_get_init(&r, p, len);
 	msg_get_data(&r, data, dlen, IO_RBUF);
+	msg_get_u32(&r, &v, 1);
+	*tls = (int)v;
 	return msg_get_end(&r);
 }

@@ -18,8 +18,12 @@
  *                so that every failure costs the same delay and counts
  *   PM_HANDOVER  after a PM_LOGIN_REP of PM_OK, and nothing else then:
  *                data input the session read but did not use (pipelined
- *                commands, at most IO_RBUF bytes), with the connection as
- *                two descriptors (read end, write end)
+ *                commands, at most IO_RBUF bytes), u32 tls (1: the
+ *                connection is encrypted: STLS or -S; believed only when a
+ *                TLS wrapper was there at start-up), with the connection as
+ *                two descriptors (read end, write end) and, while TLS has
+ *                not started, the TLS wrapper's control pipes (one or two
+ *                more: they must stay open while the client is served)
  * Checker -> session:
  *   PM_LOGIN_REP u32 result (enum pm_result), str text: "" for PM_OK and
  *                the failures, the checker's own words for PM_TEMP and
@@ -90,9 +94,10 @@ size_t pm_put_reply(void *buf, size_t cap, const struct pm_reply *r);
 int pm_get_reply(const void *p, size_t len, struct pm_reply *r);
 /* PM_HANDOVER's data; its descriptors travel beside it (chan.h).  The
  * unpacked *DATA points into P. */
-size_t pm_put_handover(void *buf, size_t cap, const void *data, size_t len);
+size_t pm_put_handover(void *buf, size_t cap, const void *data, size_t len,
+    int tls);
 int pm_get_handover(const void *p, size_t len, const unsigned char **data,
-    size_t *dlen);
+    size_t *dlen, int *tls);
 
 /* The method's name for the log ("pass", "plain", "apop"). */
 const char *pm_method_name(enum pm_method m);

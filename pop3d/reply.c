@@ -33,6 +33,10 @@ static const char *const texts[PR_NRES] = {
 	[PR_ERR_PERM]	= "[SYS/PERM] maildrop unavailable",
 	[PR_ERR_COMMIT]	= "[SYS/TEMP] deletions not committed, nothing removed",
 	[PR_ERR_IO]	= "[SYS/TEMP] cannot read message",
+	[PR_ERR_TLS_ACTIVE]	= "TLS already active",
+	[PR_ERR_TLS_NONE]	= "STLS not available",
+	/* RFC 3206: [AUTH] tells the client to change how it logs in. */
+	[PR_ERR_CLEARTEXT]	= "[AUTH] cleartext login only over TLS: use STLS",
 };
 
 _Static_assert(sizeof(((struct opts *)0)->host) <= 256,

@@ -142,6 +142,7 @@ pop3_session(const struct pop3_conf *conf, struct io *io,
 	if ((s = session_new(conf, io)) == NULL)
 		return EX_TEMPFAIL;
 	s->ps = ps;
+	s->tls = conf->o->tls;
 	/* haproxy checks every few seconds: only a check that goes wrong
 	 * (no QUIT) is worth a line, the disconnect below. */
 	if (!conf->o->healthcheck)
@@ -169,9 +170,9 @@ login(struct pop3 *s, enum pm_method method)
 		s->end = "login-error";
 		return r;
 	}
-	log_info("login user=%s method=%s messages=%zu size=%llu",
-	    s->quser, pm_method_name(method), s->ix.n,
-	    (unsigned long long)s->ix.total);
+	log_info("login user=%s method=%s tls=%s messages=%zu size=%llu",
+	    s->quser, pm_method_name(method), s->tls.on ? "yes" : "no",
+	    s->ix.n, (unsigned long long)s->ix.total);
 	pop3_set_state(s, ST_TRANS);
 	pop3_reply_text(s, "maildrop has %zu messages (%llu octets)", s->ix.n,
 	    (unsigned long long)s->ix.total);
@@ -180,12 +181,16 @@ login(struct pop3 *s, enum pm_method method)
 
 int
 pop3_session_resume(const struct pop3_conf *conf, struct io *io,
-    const char *user, enum pm_method method)
+    const char *user, enum pm_method method, int tls)
 {
 	struct pop3 *s;
 
 	if ((s = session_new(conf, io)) == NULL)
 		return EX_TEMPFAIL;
+	/* The control pipes are the checker's to keep open: none is offered
+	 * after a login. */
+	s->tls.on = tls;
+	s->tls.offer = TLS_NONE;
 	pop3_set_state(s, ST_AUTH);
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	log_quote(s->quser, sizeof(s->quser), user, strlen(user));

@@ -252,24 +252,21 @@ pop3_cmd_quit(struct pop3 *s, char *args, size_t len)
 	return pop3_drop_commit(s);
 }
 
-/* RFC 2449 5, 6: the same list in both states keeps clients simple. */
+/* RFC 2449 5, 6: the same list in both states keeps clients simple, but
+ * for STLS (RFC 2595 4: only before a login, while TLS can start) and the
+ * login methods, which are left out where a cleartext login is refused. */
 enum pop3_res
 pop3_cmd_capa(struct pop3 *s, char *args, size_t len)
 {
+	int login = !pop3_cleartext_refused(s);
+
 	(void)len;
 	if (*args != '\0')
 		return PR_ERR_SYNTAX;
 	pop3_reply_ok(s, "capability list follows");
-	io_printf(s->io,
-	    "TOP\r\n"
-	    "UIDL\r\n"
-	    "USER\r\n"
-	    "RESP-CODES\r\n"
-	    "AUTH-RESP-CODE\r\n"
-	    "PIPELINING\r\n"
-	    "SASL PLAIN\r\n"
-	    "EXPIRE NEVER\r\n"
-	    "IMPLEMENTATION inetmail\r\n"
-	    ".\r\n");
+	io_printf(s->io, "TOP\r\nUIDL\r\n%sRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+	    "PIPELINING\r\n%s%sEXPIRE NEVER\r\nIMPLEMENTATION inetmail\r\n"
+	    ".\r\n", login ? "USER\r\n" : "", login ? "SASL PLAIN\r\n" : "",
+	    s->state != ST_TRANS && tls_can_start(&s->tls) ? "STLS\r\n" : "");
 	return PR_DONE;
 }

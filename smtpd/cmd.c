@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "tls.h"
 #include "smtpd.h"
 
 #define ANY	(CMD_STATE(ST_GREET) | CMD_STATE(ST_READY) | \
@@ -49,7 +50,41 @@ cmd_helo(struct smtp *s, char *arg, size_t len)
 static enum reply
 cmd_ehlo(struct smtp *s, char *arg, size_t len)
 {
-	return greet(s, arg, len, 1);
+	enum reply r = greet(s, arg, len, 1);
+
+	return r == R_EHLO && tls_can_start(&s->tls) ? R_EHLO_TLS : r;
+}
+
+/* RFC 3207: STARTTLS.  The 220 is the last plaintext line: it goes over
+ * the TLS wrapper's control pipe (tls.c), everything the client sent after
+ * the command is thrown away, and the session starts over (4.2: the EHLO
+ * name, sender and recipients are forgotten, and STARTTLS is not offered
+ * again). */
+static enum reply
+cmd_starttls(struct smtp *s, char *arg, size_t len)
+{
+	char buf[128];
+	size_t n;
+
+	(void)arg;
+	if (len > 0)
+		return R_NOARGS;
+	if (s->tls.on)
+		return R_TLS_ACTIVE;
+	if (!tls_can_start(&s->tls))
+		return R_TLS_NONE;
+	n = smtp_reply_format(s, R_TLS_GO, buf, sizeof(buf));
+	if (tls_start(&s->tls, s->io, buf, n) == -1) {
+		/* The client may already speak TLS: no reply can reach it. */
+		s->quit = 1;
+		s->end = "tls-failed";
+		return R_NONE;
+	}
+	log_info("starttls");
+	smtp_set_state(s, ST_GREET);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	return R_NONE;
 }
 
 static enum reply
@@ -118,6 +153,7 @@ static const struct smtp_cmd cmds[] = {
 	{ "HELP", ANY,				cmd_help,	R_NONE },
 	{ "VRFY", ANY,				cmd_vrfy,	R_NONE },
 	{ "EXPN", ANY,				cmd_expn,	R_NONE },
+	{ "STARTTLS", CMD_STATE(ST_READY),	cmd_starttls,	R_TLS_TXN },
 };
 
 const struct smtp_cmd *

@@ -90,6 +90,13 @@ on_mail(struct delivery *d, struct priv_frame *f)
 		f->why = "envelope fields";
 		return -1;
 	}
+	/* TLS is believed only where a wrapper could have made it. */
+	if (d->mail.tls && d->c->o.tls.offer == TLS_NONE && !d->c->o.tls.on) {
+		f->why = "TLS without a TLS wrapper";
+		return -1;
+	}
+	if (d->c->o.tls.on)
+		d->mail.tls = 1;
 	d->t.n = 0;
 	d->rcpts = 0;
 	d->len = 0;
@@ -209,7 +216,11 @@ trace(struct delivery *d, const char *qid, char *heads, struct store_rcpt *sr)
 	env.helo = d->mail.helo;
 	env.client = d->c->o.client;
 	env.host = d->c->o.host;
-	env.proto = d->mail.esmtp ? "ESMTP" : "SMTP";
+	/* RFC 3848: ESMTPS for ESMTP over TLS.  HELO over TLS (-S only:
+	 * STARTTLS needs EHLO) has no registered keyword; SMTPS as Exim has
+	 * it. */
+	env.proto = d->mail.esmtp ? (d->mail.tls ? "ESMTPS" : "ESMTP") :
+	    (d->mail.tls ? "SMTPS" : "SMTP");
 	env.qid = qid;
 	env.t = time(NULL);
 	for (i = 0; i < d->t.n; i++) {

@@ -19,6 +19,11 @@ static const char *const text[R__COUNT] = {
 	/* RFC 1869 4.3: the first line names us, one keyword a line follows. */
 	[R_EHLO]	= "250-%h\n250-PIPELINING\n250-SIZE %s\n250-8BITMIME\n"
 			  "250-ENHANCEDSTATUSCODES\n250-SMTPUTF8\n250 HELP",
+	/* RFC 3207 4: STARTTLS only while TLS can still start. */
+	[R_EHLO_TLS]	= "250-%h\n250-PIPELINING\n250-SIZE %s\n250-8BITMIME\n"
+			  "250-ENHANCEDSTATUSCODES\n250-SMTPUTF8\n250-STARTTLS\n"
+			  "250 HELP",
+	[R_TLS_GO]	= "220 2.0.0 Ready to start TLS",
 	[R_ACK]		= "250 2.0.0 Ok",
 	[R_SENDER_OK]	= "250 2.1.0 Sender ok",
 	[R_RCPT_OK]	= "250 2.1.5 Recipient ok",
@@ -50,6 +55,10 @@ static const char *const text[R__COUNT] = {
 	/* RFC 5321 4.2.2: 555 for parameters not recognized. */
 	[R_PARAM_UNKNOWN] = "555 5.5.4 Unsupported parameter",
 	[R_NEED_UTF8]	= "553 5.6.7 Non-ASCII address requires SMTPUTF8",
+	[R_TLS_ACTIVE]	= "503 5.5.1 TLS already active",
+	/* No wrapper in front to do TLS: the command is not implemented. */
+	[R_TLS_NONE]	= "502 5.5.1 STARTTLS not available",
+	[R_TLS_TXN]	= "503 5.5.1 STARTTLS in a mail transaction",
 	/* RFC 1870 6: 552 for a message over the fixed limit. */
 	[R_SIZE]	= "552 5.3.4 Message size exceeds fixed limit",
 	/* RFC 5321 4.5.3.1.10: 452 so the client sends the rest later. */
@@ -110,6 +119,14 @@ expand(const struct smtp *s, const char *t, char *buf, size_t cap)
 	}
 	memcpy(buf + n, "\r\n", 2);
 	return n + 2;
+}
+
+size_t
+smtp_reply_format(const struct smtp *s, enum reply r, char *buf, size_t cap)
+{
+	const char *t = smtp_reply_text(r);
+
+	return t != NULL ? expand(s, t, buf, cap) : 0;
 }
 
 int

@@ -9,6 +9,8 @@ enum reply {
 	R_GREET,	/* 220: RFC 2034 exempts greetings from status codes */
 	R_HELO,		/* 250 HOST (HELO: no extensions) */
 	R_EHLO,		/* 250-HOST and the extension list */
+	R_EHLO_TLS,	/* the same with STARTTLS, while it can start */
+	R_TLS_GO,	/* 220: RFC 3207 4, the last plaintext line */
 	R_ACK,		/* NOOP, RSET */
 	R_SENDER_OK,
 	R_RCPT_OK,
@@ -37,6 +39,10 @@ enum reply {
 	R_PARAM_SYNTAX,
 	R_PARAM_UNKNOWN,
 	R_NEED_UTF8,
+	/* STARTTLS (RFC 3207) */
+	R_TLS_ACTIVE,
+	R_TLS_NONE,
+	R_TLS_TXN,
 	/* recipients and size */
 	R_SIZE,
 	R_TOO_MANY,

@@ -37,6 +37,7 @@ smtp_session(const struct smtpd_conf *c, struct io *io, struct smtp_link *link)
 	s.link = link;
 	s.state = ST_GREET;
 	s.end = "eof";
+	s.tls = c->o.tls;
 	/* params.h: refused recipients in the whole session, so that no
 	 * valid recipient (postmaster) resets the count of a probe; a list
 	 * message within -n never reaches it. */

@@ -131,6 +131,8 @@ struct smtp {
 	struct smtp_link *link;
 	enum smtp_state	 state;
 	int		 esmtp;		/* EHLO rather than HELO */
+	struct tls	 tls;		/* what the TLS wrapper offers, and
+					 * whether TLS is on */
 	int		 quit;		/* end after this reply */
 	const char	*end;		/* and why, for the log */
 	unsigned	 errors;	/* 5xx replies, RCPT's aside */
@@ -166,6 +168,11 @@ int smtp_session(const struct smtpd_conf *c, struct io *io,
  * count a 5xx in S->errors or, for a refused recipient address, in
  * S->txrcpterrors (and S->rcpterrors).  Returns its code. */
 int smtp_reply(struct smtp *s, enum reply r);
+/* reply.c: reply R as it would be written (CRLF line ends) into BUF (CAP
+ * bytes); its length, 0 for R_NONE.  For a reply that does not go to the
+ * client's stream (STARTTLS's 220 goes over the TLS wrapper's pipe). */
+size_t smtp_reply_format(const struct smtp *s, enum reply r, char *buf,
+    size_t cap);
 
 /* cmd.c: the command table (the shape of cmd.h) and the dispatcher of one
  * command line. */

@@ -31,6 +31,7 @@ sm_put_mail(void *buf, size_t cap, const struct sm_mail *m)
 	msg_put_str(&w, m->helo, HELO_MAX);
 	msg_put_str(&w, m->sender, ADDR_PATH_MAX);
 	msg_put_u32(&w, m->esmtp);
+	msg_put_u32(&w, m->tls);
 	return msg_put_end(&w);
 }
 
@@ -43,6 +44,7 @@ sm_get_mail(const void *p, size_t len, struct sm_mail *m)
 	msg_get_str(&r, m->helo, sizeof(m->helo));
 	msg_get_str(&r, m->sender, sizeof(m->sender));
 	msg_get_u32(&r, &m->esmtp, 1);
+	msg_get_u32(&r, &m->tls, 1);
 	if (msg_get_end(&r) == -1 || m->helo[0] == '\0' || !plain(m->helo, 0) ||
 	    !plain(m->sender, 1))
 		return -1;

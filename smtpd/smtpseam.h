@@ -13,7 +13,9 @@
  * pieces and END; MAIL again starts over.
  *   SM_MAIL      str helo (1-255 bytes, printable, no space), str sender
  *                (at most 256 bytes, no control byte; "" for <>), u32
- *                esmtp (0 HELO, 1 EHLO)
+ *                esmtp (0 HELO, 1 EHLO), u32 tls (1: the session is
+ *                encrypted: STARTTLS or -S; the delivery side believes it
+ *                only when a TLS wrapper was there at start-up)
  *   SM_RCPT      str local part (a mailbox name: smtp_rcpt_name_ok), str
  *                address as written (at most 256 bytes, no control byte);
  *                answered by SM_RCPT_REP
@@ -56,6 +58,7 @@ struct sm_mail {
 	char		 helo[HELO_MAX + 1];
 	char		 sender[ADDR_PATH_MAX + 1];
 	uint32_t	 esmtp;
+	uint32_t	 tls;
 };
 
 struct sm_rcpt {

@@ -17,11 +17,11 @@ txn_log(struct smtp *s, const char *result)
 	char helo[LOG_QUOTE_SIZE], from[LOG_QUOTE_SIZE], to[LOG_QUOTE_SIZE];
 
 	log_info("message qid=%s helo=%s from=%s to=%s nrcpt=%zu size=%llu "
-	    "result=\"%s\"", s->qid[0] != '\0' ? s->qid : "-",
+	    "tls=%s result=\"%s\"", s->qid[0] != '\0' ? s->qid : "-",
 	    log_quote(helo, sizeof(helo), s->helo, strlen(s->helo)),
 	    log_quote(from, sizeof(from), s->from.text, strlen(s->from.text)),
 	    log_quote(to, sizeof(to), s->boxes, strlen(s->boxes)), s->nrcpt,
-	    (unsigned long long)s->size, result);
+	    (unsigned long long)s->size, s->tls.on ? "yes" : "no", result);
 }
 
 void
@@ -126,6 +126,7 @@ smtp_txn_mail(struct smtp *s, char *arg, size_t len)
 	memcpy(m.helo, s->helo, sizeof(m.helo));
 	snprintf(m.sender, sizeof(m.sender), "%s", a.null ? "" : a.text);
 	m.esmtp = (uint32_t)s->esmtp;
+	m.tls = (uint32_t)s->tls.on;
 	if (smtp_link_mail(s->link, &m) == -1)
 		return link_failed(s);
 	return R_SENDER_OK;

@@ -18,6 +18,9 @@
 #   NAME.status  the expected exit status of the server (default: any)
 #   NAME.ulimit  a file size limit for the server, as `ulimit -f` takes it
 #                (blocks; its log and output count too, so keep them small)
+#   NAME.tls     the server gets a pipe on fd 5, as a TLS wrapper's control
+#                pipe (tls.h); what it writes there lands in $T/fd5, and
+#                $T/fd5.eof appears once every copy of the pipe is closed
 # The server runs as
 #   BIN -h mail.example.org -m $T/spool -p $T/users -l stderr [args] <NAME.in
 # with its log in $T/log.  Output is normalised with PROG.sed (per program) so
@@ -59,10 +62,19 @@ for in in "$D"/*.in; do
 	[ -f "$D/$name.ulimit" ] &&
 		set -- "$@" sh -c 'ulimit -f "$0" && exec "$@"' "$(cat "$D/$name.ulimit")"
 	if [ $ok = 1 ]; then
+		# fd 5: the standard input, or with NAME.tls a pipe read into
+		# $T/fd5 by a reader that notes when the last writer is gone.
+		ctl=/dev/null
+		if [ -f "$D/$name.tls" ]; then
+			mkfifo "$T/ctl"
+			(timeout 40 cat "$T/ctl" >"$T/fd5" && : >"$T/fd5.eof") &
+			ctl=$T/ctl
+		fi
 		# shellcheck disable=SC2086
 		timeout 30 "$@" "$bin" -h mail.example.org -m "$T/spool" -p "$T/users" \
-		    -l stderr $args <"$in" >"$T/out.raw" 2>"$T/log"
+		    -l stderr $args <"$in" >"$T/out.raw" 2>"$T/log" 5>"$ctl"
 		rc=$?
+		[ -f "$D/$name.tls" ] && wait
 		# 124: timeout(1) ended it; 125-127: it did not run; above
 		# 128: a signal killed it (or its session process: the
 		# delivery or login side exits 128 + the session's signal).

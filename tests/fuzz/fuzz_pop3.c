@@ -303,7 +303,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The TRANSACTION, as the checker runs it after a login: the
 		 * greeting a client would have seen first, then alice's. */
 		fuzz_append(&f.out, &f.outlen, &f.outcap, "+OK hello\r\n", 11);
-		(void)pop3_session_resume(&conf, &io, "alice", PM_PASS);
+		(void)pop3_session_resume(&conf, &io, "alice", PM_PASS, 0);
 	}
 	check_output(f.out, f.outlen);
 	if (fuzz_lock_left(spool, name, sizeof(name)))

@@ -164,6 +164,7 @@ pack(int pop, int type, const uint8_t *p, size_t len, unsigned char *out,
 			p = piece(p, end, m.helo, sizeof(m.helo));
 			p = piece(p, end, m.sender, sizeof(m.sender));
 			m.esmtp = p < end ? *p & 1 : 0;
+			m.tls = p < end ? (*p >> 1) & 1 : 0;
 			return sm_put_mail(out, cap, &m);
 		case 1:
 			*t = SM_RCPT;
@@ -201,7 +202,7 @@ pack(int pop, int type, const uint8_t *p, size_t len, unsigned char *out,
 	case 2:
 		*t = PM_HANDOVER;
 		n = len > IO_RBUF ? IO_RBUF : len;
-		return pm_put_handover(out, cap, p, n);
+		return pm_put_handover(out, cap, p, n, len > n ? p[n] & 1 : 0);
 	default:
 		*t = p < end ? *p : 0;
 		return 0;

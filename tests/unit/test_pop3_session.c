@@ -214,7 +214,7 @@ session_on(struct client *c)
 	if (c->nseg > 0 && strncmp(c->seg[0], login, strlen(login)) == 0) {
 		memmove(c->seg[0], c->seg[0] + strlen(login),
 		    strlen(c->seg[0]) - strlen(login) + 1);
-		return pop3_session_resume(&conf, &io, "alice", PM_PASS);
+		return pop3_session_resume(&conf, &io, "alice", PM_PASS, 0);
 	}
 	peer_start(&pr, checker, &conf);
 	rc = pop3_session(&conf, &io, &pr.sess);

@@ -304,7 +304,7 @@ END_TEST
 START_TEST(catalogue_smtpd)
 {
 	unsigned char buf[1024];
-	struct sm_mail m = { "client.example", "a@b.example", 1 }, m2;
+	struct sm_mail m = { "client.example", "a@b.example", 1, 0 }, m2;
 	struct sm_rcpt r = { "alice", "alice@mx.example.org" }, r2;
 	struct sm_rcpt_rep rr = { R_RCPT_OK, 2, "alice,bob" }, rr2;
 	struct sm_end_rep er = { R_QUEUED, "abcdefghijkl", "delivered" }, er2;
@@ -375,6 +375,7 @@ START_TEST(catalogue_pop3d)
 	struct pm_reply r = { PM_AUTH_LAST, "" }, r2;
 	const unsigned char *d;
 	size_t n, dl;
+	int tls;
 
 	n = pm_put_login(buf, sizeof(buf), &l);
 	ck_assert_int_eq(pm_get_login(buf, n, &l2), 0);
@@ -387,9 +388,10 @@ START_TEST(catalogue_pop3d)
 	n = pm_put_reply(buf, sizeof(buf), &r);
 	ck_assert_int_eq(pm_get_reply(buf, n, &r2), 0);
 	ck_assert_int_eq(r2.result, PM_AUTH_LAST);
-	n = pm_put_handover(buf, sizeof(buf), "STAT\r\n", 6);
-	ck_assert_int_eq(pm_get_handover(buf, n, &d, &dl), 0);
+	n = pm_put_handover(buf, sizeof(buf), "STAT\r\n", 6, 1);
+	ck_assert_int_eq(pm_get_handover(buf, n, &d, &dl, &tls), 0);
 	ck_assert_uint_eq(dl, 6);
+	ck_assert_int_eq(tls, 1);
 	/* an unknown method, an unknown result */
 	l.method = (enum pm_method)3;
 	ck_assert_int_eq(pm_get_login(buf, pm_put_login(buf, sizeof(buf), &l),
@@ -608,6 +610,7 @@ mail_as(struct half *h, const char *helo, const char *sender)
 	snprintf(m.helo, sizeof(m.helo), "%s", helo);
 	snprintf(m.sender, sizeof(m.sender), "%s", sender);
 	m.esmtp = 1;
+	m.tls = 0;
 	send_msg(h, SM_MAIL, buf, sm_put_mail(buf, sizeof(buf), &m));
 }
 
@@ -869,7 +872,7 @@ START_TEST(hostile_handover)
 	half_start(&h, 1, 10000);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	fds[0] = fds[1] = sv[1];
-	n = pm_put_handover(buf, sizeof(buf), "", 0);
+	n = pm_put_handover(buf, sizeof(buf), "", 0, 0);
 	ck_assert_int_eq(chan_send(h.fd, &h.until, PM_HANDOVER, buf, n, fds, 2),
 	    0);
 	ck_assert_int_eq(half_wait(&h, 3000, &ms), 128 + SIGKILL);

@@ -508,7 +508,8 @@ START_TEST(replies)
 		ck_assert(t[3] == ' ' || t[3] == '-');
 		/* RFC 2034: every 2xx/4xx/5xx reply but the greeting and
 		 * HELO/EHLO carries "class.subject.detail", class = t[0]. */
-		if (r == R_GREET || r == R_HELO || r == R_EHLO || t[0] == '3')
+		if (r == R_GREET || r == R_HELO || r == R_EHLO ||
+		    r == R_EHLO_TLS || t[0] == '3')
 			continue;
 		ck_assert_msg(t[4] == t[0] && t[5] == '.' && t[6] >= '0' &&
 		    t[6] <= '9' && t[7] == '.' && t[8] >= '0' && t[8] <= '9',

@@ -323,7 +323,7 @@ END_TEST
 static int
 data_direct(const char *in, size_t len, uint64_t max, struct smtp *s)
 {
-	struct sm_mail m = { "h.example", "", 1 };
+	struct sm_mail m = { "h.example", "", 1, 0 };
 	struct sm_rcpt r = { "alice", "alice@mx.example.org" };
 	struct sm_rcpt_rep rep;
 
