@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/pop3d.sh: the figures of issue 4 for pop3d.  Measures; never fails on
+# bench/pop3d.sh: pop3d's figures (login, STAT, RETR, DELE+QUIT).  Measures; never fails on
 # a figure (only when a step itself breaks).  Scratch data (~1.1 GiB) lives in
 # a folder under /tmp that is removed afterwards.  Figures also go to
 # bench/out/pop3d.txt.  Takes about a minute.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # scan.sh: time the mbox scan (`mboxtool stat`) against `cat FILE >/dev/null`
 # on the same warm file, and measure the scanner's peak RSS.
-# Targets (issue 2): scan within 1.25x of cat; RSS under 4 MiB + 64 B/message.
+# Targets: scan within 1.25x of cat; RSS under 4 MiB + 64 B/message.
 # The mailboxes are generated once and kept in $BENCH_DIR (default
 # /tmp/inetmail-bench): a ~1 GiB one of 20,000 messages and a 40 MiB one of
 # 10,000 small messages.  Figures go to stdout and bench/out/scan.txt.

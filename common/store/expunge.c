@@ -111,137 +111,209 @@ new_index(struct store_box *b, const struct mbox_index *ix,
 	mbox_index_free(&nx);
 }
 
-int
-store_expunge(struct store_box *b, const struct mbox_index *ix,
-    const unsigned char *del)
+/* One expunge under way: B's maildrop as scanned (IX) and what goes (DEL),
+ * the first message that changes and its offset X, and the journal. */
+struct expunge {
+	struct store_box	*b;
+	const struct mbox_index	*ix;
+	const unsigned char	*del;
+	size_t			 first;
+	uint64_t		 x;		/* where the new content starts */
+	uint64_t		 jlen;		/* journal data bytes */
+	int			 jfd;
+	char			 path[PATH_MAX];	/* the journal */
+	char			 spool[PATH_MAX];
+	char			*buf;		/* JOURNAL_CHUNK bytes */
+};
+
+/* Step 1: the maildrop must still hold what was scanned.  Unchanged since
+ * the scan (the same inode, size and times: no writer can keep ctime)
+ * needs no reading; otherwise every message from the first we change on
+ * must still hash as scanned. */
+static int
+check_unchanged(struct expunge *e)
 {
-	char path[PATH_MAX], spool[PATH_MAX], head[JOURNAL_HEAD], *buf;
-	uint64_t x, jlen = 0, from, to, tail;
-	size_t i, first;
-	int jfd, e = STORE_OK, lastdel, appended;
 	struct mbox_stamp now;
 	struct stat st;
 
-	for (first = 0; first < ix->n && !del[first]; first++)
-		;
-	if (first == ix->n)
-		return STORE_OK;
-	store_spool(b, spool, sizeof(spool));
-	if ((buf = malloc(JOURNAL_CHUNK)) == NULL) {
-		log_warnx("mailbox=%s expunge: out of memory", b->path);
+	if (fstat(e->b->fd, &st) == -1)
 		return STORE_EIO;
-	}
-	/* Unchanged since the scan (the same inode, size and times: no
-	 * writer can keep ctime) needs no reading; otherwise every message
-	 * from the first we change on must still hash as scanned. */
-	if (fstat(b->fd, &st) == -1) {
-		free(buf);
-		return STORE_EIO;
-	}
 	store_stamp(&st, &now);
-	if ((ix->stamp.ino == 0 || ix->racy || !store_stamp_eq(&now, &ix->stamp)) &&
-	    verify(b, ix, first, buf) == -1) {
+	if ((e->ix->stamp.ino == 0 || e->ix->racy ||
+	    !store_stamp_eq(&now, &e->ix->stamp)) &&
+	    verify(e->b, e->ix, e->first, e->buf) == -1) {
 		log_warnx("mailbox=%s changed since the scan, nothing removed",
-		    b->path);
-		free(buf);
+		    e->b->path);
 		return STORE_ECHANGED;
 	}
-	x = ix->msg[first].off;
-	for (i = first; i < ix->n && del[i]; i++)
-		;
-	/* Only a tail goes and nothing came after the scan: cut it off. */
-	if (i == ix->n && b->size == ix->end) {
-		free(buf);
-		FAULT("expunge.truncate", b->fd);
-		if (ftruncate(b->fd, (off_t)x) == -1 || fsync(b->fd) == -1) {
-			log_warn("mailbox=%s expunge truncate", b->path);
-			return store_errno(errno);
-		}
-		b->size = x;
-		new_index(b, ix, del);
-		return STORE_OK;
-	}
+	return STORE_OK;
+}
 
-	if (journal_path(b, path, sizeof(path)) == -1) {
-		log_warnx("mailbox=%s journal path too long", b->path);
-		free(buf);
+/* Step 2: only a tail goes and nothing came after the scan: cut it off. */
+static int
+cut_tail(struct expunge *e)
+{
+	FAULT("expunge.truncate", e->b->fd);
+	if (ftruncate(e->b->fd, (off_t)e->x) == -1 || fsync(e->b->fd) == -1) {
+		log_warn("mailbox=%s expunge truncate", e->b->path);
+		return store_errno(errno);
+	}
+	e->b->size = e->x;
+	new_index(e->b, e->ix, e->del);
+	return STORE_OK;
+}
+
+/* Step 3: the new content from X on into the journal, after a header of
+ * zeros: the kept messages, then what arrived after the scan.  Synced.
+ * Returns 0, or -1 (errno). */
+static int
+journal_write(struct expunge *e)
+{
+	const struct mbox_index *ix = e->ix;
+	struct store_box *b = e->b;
+	uint64_t from, to, tail;
+	size_t i;
+
+	memset(e->buf, 0, JOURNAL_HEAD);
+	if (pwrite(e->jfd, e->buf, JOURNAL_HEAD, 0) != JOURNAL_HEAD)
+		return -1;
+	for (i = e->first; i < ix->n; i++) {
+		if (e->del[i])
+			continue;
+		from = ix->msg[i].off;
+		to = i + 1 < ix->n ? ix->msg[i + 1].off : ix->end;
+		if (journal_copy(b, b->fd, from, e->jfd, JOURNAL_HEAD + e->jlen,
+		    to - from, e->buf) == -1)
+			return -1;
+		e->jlen += to - from;
+	}
+	/* The deleted last message may have lent its closing blank line to
+	 * mail appended after it; what we put at X already follows an empty
+	 * line. */
+	tail = ix->end;
+	while (e->del[ix->n - 1] && tail < b->size && tail - ix->end < 2 &&
+	    pread(b->fd, e->buf, 1, (off_t)tail) == 1 && e->buf[0] == '\n')
+		tail++;
+	if (journal_copy(b, b->fd, tail, e->jfd, JOURNAL_HEAD + e->jlen,
+	    b->size - tail, e->buf) == -1)
+		return -1;
+	e->jlen += b->size - tail;
+	return fsync(e->jfd);
+}
+
+/* Step 4, the commit: the header says the journal is whole.  From here on
+ * the expunge happens, whether we finish it or the next locker does.
+ * Returns 0, or -1 (errno). */
+static int
+journal_commit(struct expunge *e)
+{
+	char head[JOURNAL_HEAD];
+	struct stat st;
+
+	if (fstat(e->b->fd, &st) == -1)
+		return -1;
+	FAULT("expunge.journaled", e->b->fd);
+	memset(head, 0, sizeof(head));
+	snprintf(head, sizeof(head), "inetmail-redo 1 %llu %llu %llu %llu %llu\n",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (unsigned long long)e->x, (unsigned long long)e->jlen,
+	    (unsigned long long)e->b->size);
+	if (pwrite(e->jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD ||
+	    fsync(e->jfd) == -1)
+		return -1;
+	/* The journal's name must outlive a power cut too. */
+	(void)sync_dir(e->spool);
+	FAULT("expunge.committed", e->b->fd);
+	return 0;
+}
+
+/* Steps 5 and 6: apply the journal, then forget it.  A failed apply
+ * leaves the journal for the next locker, who replays it. */
+static int
+apply(struct expunge *e)
+{
+	struct store_box *b = e->b;
+	int appended;
+
+	if (journal_apply(b, e->jfd, e->x, e->jlen, e->buf) == -1)
+		return STORE_EIO;
+	appended = b->size != e->ix->end;
+	b->size = e->x + e->jlen;
+	FAULT("expunge.applied", b->fd);
+	if (unlink(e->path) == -1)
+		log_warn("journal=%s unlink", e->path);
+	(void)sync_dir(e->spool);
+	/* The kept messages moved; mail appended since the scan is not in
+	 * IX: then the next login scans. */
+	if (appended)
+		store_index_drop(b);
+	else
+		new_index(b, e->ix, e->del);
+	return STORE_OK;
+}
+
+/* Steps 3 to 6, through the journal. */
+static int
+through_journal(struct expunge *e)
+{
+	int r;
+
+	if (journal_path(e->b, e->path, sizeof(e->path)) == -1) {
+		log_warnx("mailbox=%s journal path too long", e->b->path);
 		return STORE_ENAME;
 	}
 	/* O_EXCL: recovery ran under this lock, so a journal still there is
 	 * one we did not trust (journal_recover logged it). */
-	jfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (jfd == -1) {
-		e = errno;
-		log_warn("journal=%s create", path);
-		free(buf);
-		return e == EEXIST || e == ELOOP ? STORE_ETRUST : store_errno(e);
+	e->jfd = open(e->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (e->jfd == -1) {
+		r = errno;
+		log_warn("journal=%s create", e->path);
+		return r == EEXIST || r == ELOOP ? STORE_ETRUST : store_errno(r);
 	}
-	/* 1. The new content from X on: kept messages, then what arrived after
-	 * the scan.  A header of zeros until it is complete. */
-	memset(head, 0, sizeof(head));
-	if (pwrite(jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD)
-		goto jfail;
-	for (i = first; i < ix->n; i++) {
-		if (del[i])
-			continue;
-		from = ix->msg[i].off;
-		to = i + 1 < ix->n ? ix->msg[i + 1].off : ix->end;
-		if (journal_copy(b, b->fd, from, jfd, JOURNAL_HEAD + jlen,
-		    to - from, buf) == -1)
-			goto jfail;
-		jlen += to - from;
+	if (journal_write(e) == -1 || journal_commit(e) == -1) {
+		r = store_errno(errno);
+		log_warn("journal=%s write", e->path);
+		close(e->jfd);
+		unlink(e->path);
+		return r;
 	}
-	tail = ix->end;
-	lastdel = del[ix->n - 1];
-	/* The deleted last message may have lent its closing blank line to mail
-	 * appended after it; what we put at X already follows an empty line. */
-	while (lastdel && tail < b->size && tail - ix->end < 2 &&
-	    pread(b->fd, buf, 1, (off_t)tail) == 1 && buf[0] == '\n')
-		tail++;
-	if (journal_copy(b, b->fd, tail, jfd, JOURNAL_HEAD + jlen,
-	    b->size - tail, buf) == -1)
-		goto jfail;
-	jlen += b->size - tail;
-	if (fsync(jfd) == -1 || fstat(b->fd, &st) == -1)
-		goto jfail;
-	FAULT("expunge.journaled", b->fd);
-	/* 2. Commit: the header says the journal is whole.  From here on the
-	 * expunge happens, whether we finish it or the next locker does. */
-	snprintf(head, sizeof(head), "inetmail-redo 1 %llu %llu %llu %llu %llu\n",
-	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-	    (unsigned long long)x, (unsigned long long)jlen,
-	    (unsigned long long)b->size);
-	if (pwrite(jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD || fsync(jfd) == -1)
-		goto jfail;
-	/* The journal's name must outlive a power cut too. */
-	(void)sync_dir(spool);
-	FAULT("expunge.committed", b->fd);
-	/* 3. Apply, 4. forget the journal. */
-	if (journal_apply(b, jfd, x, jlen, buf) == -1) {
-		/* The journal stays: the next locker replays it. */
-		e = STORE_EIO;
-	} else {
-		appended = b->size != ix->end;
-		b->size = x + jlen;
-		FAULT("expunge.applied", b->fd);
-		if (unlink(path) == -1)
-			log_warn("journal=%s unlink", path);
-		(void)sync_dir(spool);
-		/* The kept messages moved; mail appended since the scan is not
-		 * in IX: then the next login scans. */
-		if (appended)
-			store_index_drop(b);
+	r = apply(e);
+	close(e->jfd);
+	return r;
+}
+
+int
+store_expunge(struct store_box *b, const struct mbox_index *ix,
+    const unsigned char *del)
+{
+	struct expunge e;
+	size_t i;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	e.b = b;
+	e.ix = ix;
+	e.del = del;
+	e.jfd = -1;
+	for (e.first = 0; e.first < ix->n && !del[e.first]; e.first++)
+		;
+	if (e.first == ix->n)
+		return STORE_OK;
+	store_spool(b, e.spool, sizeof(e.spool));
+	if ((e.buf = malloc(JOURNAL_CHUNK)) == NULL) {
+		log_warnx("mailbox=%s expunge: out of memory", b->path);
+		return STORE_EIO;
+	}
+	if ((r = check_unchanged(&e)) == STORE_OK) {
+		e.x = ix->msg[e.first].off;
+		for (i = e.first; i < ix->n && del[i]; i++)
+			;
+		if (i == ix->n && b->size == ix->end)
+			r = cut_tail(&e);
 		else
-			new_index(b, ix, del);
+			r = through_journal(&e);
 	}
-	close(jfd);
-	free(buf);
-	return e;
-jfail:
-	e = store_errno(errno);
-	log_warn("journal=%s write", path);
-	close(jfd);
-	unlink(path);
-	free(buf);
-	return e;
+	free(e.buf);
+	return r;
 }

@@ -1,6 +1,7 @@
 /* index.c: the index of a mailbox, SPOOL/.NAME.idx: what a scan found (the
  * message records) and the state of the file it found it in, so a login
- * reads the records instead of the whole mailbox (issue 11).  The index is
+ * reads the records instead of the whole mailbox: a full scan of a big one
+ * costs as much as reading it, and most logins find nothing new.  The index is
  * a cache, never the truth: it is believed only when the mailbox is exactly
  * as it last saw it (inode, size, mtime, ctime: no other writer can keep
  * ctime), when it is a file we trust (trust.h), and when its records pass

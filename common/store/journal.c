@@ -106,8 +106,9 @@ journal_recover(struct store_box *b)
 		return STORE_ENAME;
 	}
 	/* A journal is replayed over the mailbox: only one we trust, made by
-	 * its owner's pop3d (issue 9: a planted one rewrote a mailbox; a
-	 * planted FIFO hung every locker).  An untrusted one is left alone:
+	 * its owner's pop3d: in a sticky spool anyone can plant a file under
+	 * this name, and a planted journal would rewrite the mailbox, a
+	 * planted FIFO hang every locker.  An untrusted one is left alone:
 	 * it never touches the mailbox. */
 	jfd = trust_open(path, O_RDONLY, 0, b->owner, "journal", &js);
 	if (jfd == -2)

@@ -233,7 +233,7 @@ judge(const char *path, uid_t owner, struct lockrec *r, int *untrusted)
 	if (S_ISREG(st.st_mode) && st.st_nlink == 2 && drop_twin(path, &st))
 		return -1;
 	/* The record is believed only from a lock file we trust: a planted
-	 * one could otherwise tell us to cut a mailbox (issue 9). */
+	 * one could otherwise tell us to cut a mailbox. */
 	fd = trust_open(path, O_RDONLY, 0, owner, *untrusted ? NULL : "dotlock",
 	    NULL);
 	if (fd == -2) {

@@ -17,13 +17,6 @@
 #include "store_int.h"
 #include "trust.h"
 
-const char *
-store_spool(const struct store_box *b, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%.*s", (int)(b->namepos - 1), b->path);
-	return buf;
-}
-
 static int
 set_paths(struct store_box *b, const char *spool, const char *name)
 {
@@ -144,7 +137,9 @@ open_file(struct store_box *b, gid_t group, int create)
 	/* The file we opened must be the one we looked at (a swap between
 	 * the lstat and the open is refused), and it must be its user's: a
 	 * file another user made under that name is never written to or
-	 * served, as procmail and mail.local refuse it (issue 9). */
+	 * served, as procmail and mail.local refuse it: in a sticky spool any
+	 * local user could otherwise make a file that collects a victim's
+	 * mail. */
 	if (fstat(fd, &fs) == -1 || !S_ISREG(fs.st_mode) || fs.st_nlink != 1 ||
 	    (ls.st_ino != 0 && (fs.st_dev != ls.st_dev || fs.st_ino != ls.st_ino))) {
 		log_warnx("mailbox=%s changed while opening", b->path);

@@ -2,7 +2,7 @@
  * nothing append, crash-safe expunge, the POP3 session marker.
  * Runs with whatever privileges the caller has; never needs root itself.
  *
- * Trust (issue 9): every spool file the store opens or acts on -- mailbox,
+ * Trust: every spool file the store opens or acts on -- mailbox,
  * dotlock, journal, session marker, commit marker -- is opened without
  * following links or blocking and believed only when it is a regular file
  * with one link owned by root, by the running user or by the mailbox's

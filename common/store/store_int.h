@@ -1,4 +1,8 @@
-/* store_int.h: shared between the store's own files, not for the servers. */
+/* store_int.h: shared between the store's own files, not for the servers.
+ * The files call downward only, never back, so each can be read and tested
+ * on top of the ones below it:
+ *   deliver.c, expunge.c -> store.c -> journal.c, index.c -> lock.c ->
+ *   trust.c -> util.c;  index.c -> scan.c -> uidl.c -> mbox.c -> format.c */
 #ifndef INETMAIL_STORE_INT_H
 #define INETMAIL_STORE_INT_H
 

@@ -1,7 +1,10 @@
 /* util.c: the store's small shared pieces: result texts, mailbox names,
- * errno mapping, clocks and directory syncs.  No privileges, no locking. */
+ * errno mapping, the spool of a box, clocks and directory syncs.  No
+ * privileges, no locking.  Everything here is a leaf: it calls no other
+ * file of the store, so any of them may call it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +71,13 @@ store_name_ok(const char *name, size_t len)
 	if (len >= 5 && memcmp(name + len - 5, ".lock", 5) == 0)
 		return 0;
 	return 1;
+}
+
+const char *
+store_spool(const struct store_box *b, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%.*s", (int)(b->namepos - 1), b->path);
+	return buf;
 }
 
 int

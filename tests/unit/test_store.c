@@ -905,7 +905,7 @@ uidl_of(const char *text, char out[MBOX_UIDL_SIZE])
 #define RF_HEAD	"Subject: hi\nMessage-ID: <1@x>\n"
 #define RF_BODY	"\nbody\nStatus: RO\nLines: 3\n\n"
 
-/* issue 10: the fields mail readers rewrite are not in the UIDL. */
+/* The fields mail readers rewrite are not in the UIDL. */
 START_TEST(uidl_reader_fields)
 {
 	static char big[8000], text[20000];
@@ -945,7 +945,7 @@ START_TEST(uidl_reader_fields)
 }
 END_TEST
 
-/* --- the index (issue 11) ------------------------------------------------ */
+/* --- the index --------------------------------------------------------- */
 
 /* The snapshot of alice through the store (the index when it is good), and
  * whether the index was what gave it. */
