@@ -128,6 +128,18 @@
 #define LOCK_REFRESH_S		30
 /* Re-open attempts when a mailbox was renamed under us between open and lock. */
 #define LOCK_REOPEN_MAX		5
+/* The store's temporary files (a dotlock's unique file, a new mailbox or
+ * index before its rename, a commit marker) have 64 random bits in their
+ * names, so no one can plant them in advance; a clash is drawn again, this
+ * often at most (two clashes in a row are not chance: the creation fails).
+ */
+#define TMP_NAME_TRIES		8
+/* What killed processes leave in the spool (.lk*, .new.*, .txn.*) is
+ * removed once it is LOCK_STALE_S old, by a sweep that looks at this many
+ * directory entries per delivery and per login, from where the last one
+ * stopped: bounded work each time, however much the spool holds, and a
+ * spool of N entries is gone through every N / SWEEP_ENTRIES operations. */
+#define SWEEP_ENTRIES		64
 
 /* Scan: bytes of each message (From_ line included) that feed its UIDL hash. */
 #define UIDL_HASH_BYTES		2048

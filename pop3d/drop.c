@@ -66,6 +66,8 @@ pop3_drop_switch(const struct pop3_conf *c, const struct user *u,
 		if (stat(c->o->spool, &st) == 0 && st.st_gid != 0 &&
 		    (st.st_mode & S_IWGRP) != 0)
 			extra = st.st_gid;
+		/* As root: remove spool files planted against this mailbox. */
+		(void)store_clear(c->o->spool, u->name, uid);
 		if (c->drop(uid, gid, extra) == -1) {
 			*why = "cannot switch to the mailbox owner";
 			return PR_ERR_PERM;

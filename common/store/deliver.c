@@ -16,6 +16,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
+#include "trust.h"
 
 /* Write all of IOV, looping over short writes, at the end of FD. */
 static int
@@ -128,10 +129,14 @@ delivery_init(struct delivery *d, const char *spool, const struct store_rcpt *r,
 	for (i = 0; i < n; i++)
 		d->v[i] = &r[i];
 	qsort(d->v, n, sizeof(*d->v), cmp_rcpt);
-	if (n > 1)
-		snprintf(d->txn, sizeof(d->txn), ".txn.%ld.%ld.%ld",
-		    (long)getpid(), (long)time(NULL),
-		    (long)(store_now_ms() % 100000000L));
+	/* The commit marker's name is random: it goes into every dotlock's
+	 * record before the marker exists, and one planted in advance would
+	 * fail the commit. */
+	if (n > 1 && store_tmp_name(d->txn, sizeof(d->txn), ".txn.") == -1) {
+		log_warn("delivery commit marker name");
+		delivery_free(d);
+		return STORE_EIO;
+	}
 	snprintf(d->marker, sizeof(d->marker), "%s/%s", spool, d->txn);
 	return STORE_OK;
 }
@@ -202,23 +207,53 @@ append_one(struct delivery *d, size_t i, const char *body, size_t bodylen)
 	return STORE_OK;
 }
 
+/* The marker lists its delivery's mailboxes, so a sweep can tell when no
+ * dotlock of theirs can name it any more (sweep.c).  Not synced: a list
+ * lost to a power cut only keeps the marker. */
+static void
+write_list(struct delivery *d, int fd)
+{
+	struct iovec iov[3] = { { TXN_MAGIC, strlen(TXN_MAGIC) } };
+	size_t i;
+
+	if (write_all(fd, iov, 1) == -1)
+		return;
+	for (i = 0; i < d->n; i++) {
+		iov[1].iov_base = (void *)d->v[i]->name;
+		iov[1].iov_len = strlen(d->v[i]->name);
+		iov[2].iov_base = "\n";
+		iov[2].iov_len = 1;
+		if (write_all(fd, iov + 1, 2) == -1)
+			return;
+	}
+}
+
 /* Step 3, the commit point of a multi-mailbox delivery: from here on, a
  * breaker of any of our locks keeps the message.  The marker's name is
  * synced: after a power cut it must still be there for the 250 we send. */
 static int
 commit(struct delivery *d)
 {
-	int fd, e;
+	int fd, e, tries;
 
 	if (d->n < 2)
 		return STORE_OK;
-	fd = open(d->marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	/* Our records named the marker before it existed, and they can be
+	 * read: a file planted under its name meanwhile is not ours, and is
+	 * removed when we may (as root) before we make ours. */
+	for (tries = 0; tries < 2; tries++) {
+		fd = open(d->marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST || trust_clear_name(d->marker,
+		    (uid_t)-1, "commit marker") != 1)
+			break;
+	}
 	if (fd == -1) {
 		e = store_errno(errno);
 		log_warn("delivery commit marker=%s", d->marker);
 		return e;
 	}
+	write_list(d, fd);
 	close(fd);
 	if (sync_dir(d->spool) == -1) {
 		log_warn("delivery commit spool=%s fsync", d->spool);
@@ -273,11 +308,13 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 	FAULT("deliver.committed", -1);
 	finish(&d);
 	delivery_free(&d);
+	store_sweep(spool);
 	return STORE_OK;
 fail:
 	rollback(d.box, d.written);
 	for (i = 0; i < d.opened; i++)
 		store_close(&d.box[i]);
 	delivery_free(&d);
+	store_sweep(spool);
 	return e;
 }

@@ -156,7 +156,9 @@ store_index_load(struct store_box *b, struct mbox_index *ix)
 
 	if (index_path(b, path, sizeof(path), "") == -1 || fstat(b->fd, &ms) == -1)
 		return -1;
-	fd = trust_open(path, O_RDONLY, 0, b->owner, "index", &st);
+	/* Under the lock: a planted one is removed when we may (as root),
+	 * else it costs a scan until a login clears it (store_clear). */
+	fd = trust_open_clear(path, O_RDONLY, 0, b->owner, "index", &st);
 	if (fd < 0)
 		return -1;	/* none, or planted (logged): a scan */
 	store_stamp(&ms, &now);
@@ -198,14 +200,18 @@ bad:
 	return -1;
 }
 
-/* Open FILE for writing an index of B: ours, no link, never blocking. */
+/* A new file for an index of B, its name into TMP: a fresh random name
+ * made with O_EXCL, so it is ours before anything is written (a fixed
+ * name opened with O_TRUNC once let root cut a file hard-linked there
+ * before its check noticed the second link). */
 static int
-open_new(struct store_box *b, const char *path, int flags)
+open_new(struct store_box *b, char *tmp, size_t cap)
 {
+	char spool[PATH_MAX];
 	int fd;
 
-	fd = trust_open(path, O_WRONLY | O_CREAT | flags, 0600, b->owner,
-	    "index", NULL);
+	fd = store_tmp_create(store_spool(b, spool, sizeof(spool)), ".new.",
+	    O_WRONLY, 0600, tmp, cap);
 	if (fd < 0)
 		return -1;
 	/* As root (smtpd), the index is the mailbox owner's, so the owner's
@@ -227,8 +233,7 @@ store_index_save(struct store_box *b, const struct mbox_index *ix)
 	size_t i, bytes;
 	int fd, ok;
 
-	if (index_path(b, path, sizeof(path), "") == -1 ||
-	    index_path(b, tmp, sizeof(tmp), ".new") == -1)
+	if (index_path(b, path, sizeof(path), "") == -1)
 		return;
 	memset(&h, 0, sizeof(h));
 	h.magic = INDEX_MAGIC;
@@ -252,7 +257,7 @@ store_index_save(struct store_box *b, const struct mbox_index *ix)
 	/* A whole new file, renamed into place: a crash leaves the old index
 	 * or the new one, and any other mismatch costs a scan.  Not synced:
 	 * an index lost to a power cut is rebuilt. */
-	if ((fd = open_new(b, tmp, O_TRUNC)) == -1) {
+	if ((fd = open_new(b, tmp, sizeof(tmp))) == -1) {
 		free(r);
 		return;
 	}
@@ -304,7 +309,7 @@ store_index_append(struct store_box *b, const struct stat *before)
 	 * is carried on; any other is left stale for the next login to
 	 * replace.  Only a whole message of ours goes in: the file ended in
 	 * an empty line, so the messages before keep their records. */
-	fd = trust_open(path, O_RDWR, 0, b->owner, "index", &st);
+	fd = trust_open_clear(path, O_RDWR, 0, b->owner, "index", &st);
 	if (fd < 0)
 		return;
 	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
