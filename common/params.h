@@ -154,6 +154,16 @@
  * (uidl.c); they are looked for in this much of a message's header.  Real
  * headers are a few KiB; a longer one keeps its later fields in the hash. */
 #define UIDL_HEADER_MAX		(64 * 1024)
+/* A mailbox that grew since its index was written (another program's
+ * append) keeps the index's records when the old part still reads as they
+ * say: its last 4 KiB, and this many messages (the first, the last, others
+ * at random) hashed again, two or three small reads each. */
+#define INDEX_SAMPLES		16
+/* A writer of the index waits, under the lock, at most this long for the
+ * clock that stamps files to move past its own change (one tick: 1 to 10
+ * ms), so that any later change shows in the stamp.  A file system that
+ * keeps whole seconds never gets there: its index is then not written. */
+#define STAMP_SETTLE_MS		20
 /* Messages in one maildrop: bounded so the index (48 bytes a message) stays
  * within 48 MiB however the file was made. */
 #define MBOX_MSGS_MAX		(1u << 20)

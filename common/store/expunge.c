@@ -76,12 +76,16 @@ verify(struct store_box *b, const struct mbox_index *ix, size_t first, char *buf
 	return 0;
 }
 
-/* The index of the mailbox after an expunge that removed the messages I
- * with DEL[I] from IX and kept nothing else: the kept records, moved up.
- * Best effort: a failure leaves an index that no longer matches. */
+/* The index of the mailbox after an expunge that removed the messages I <
+ * NDEL with DEL[I] from BASE: the kept records, moved up.  BASE describes
+ * the file as it was just before the expunge; its records from NDEL on are
+ * mail appended after the scan (at END), which moved up by the deleted
+ * spans and the SKIPPED blank bytes.  The stamp is taken once the clock
+ * tick of our own change is over; without one (seconds-only times) the
+ * index goes, and the next login scans.  Best effort. */
 static void
-new_index(struct store_box *b, const struct mbox_index *ix,
-    const unsigned char *del)
+new_index(struct store_box *b, const struct mbox_index *base,
+    const unsigned char *del, size_t ndel, uint64_t end, uint64_t skipped)
 {
 	struct mbox_index nx;
 	struct stat st;
@@ -89,26 +93,47 @@ new_index(struct store_box *b, const struct mbox_index *ix,
 	size_t i;
 
 	memset(&nx, 0, sizeof(nx));
-	if (fstat(b->fd, &st) == -1 ||
-	    (nx.msg = malloc((ix->n + 1) * sizeof(*nx.msg))) == NULL)
+	if (store_stamp_settle(b, &st, &nx.stamp) == -1 ||
+	    (nx.msg = malloc((base->n + 1) * sizeof(*nx.msg))) == NULL) {
+		store_index_drop(b);
 		return;
-	for (i = 0; i < ix->n; i++) {
-		span = (i + 1 < ix->n ? ix->msg[i + 1].off : ix->end) -
-		    ix->msg[i].off;
-		if (del[i]) {
-			moved += span;
-			continue;
+	}
+	for (i = 0; i < base->n; i++) {
+		if (i < ndel) {
+			span = (i + 1 < ndel ? base->msg[i + 1].off : end) -
+			    base->msg[i].off;
+			if (del[i]) {
+				moved += span;
+				continue;
+			}
 		}
-		nx.msg[nx.n] = ix->msg[i];
-		nx.msg[nx.n].off -= moved;
-		nx.total += ix->msg[i].size;
+		nx.msg[nx.n] = base->msg[i];
+		nx.msg[nx.n].off -= moved + (i < ndel ? 0 : skipped);
+		nx.total += base->msg[i].size;
 		nx.n++;
 	}
 	nx.end = (uint64_t)st.st_size;
-	store_stamp(&st, &nx.stamp);
-	nx.racy = 1;	/* our own change, this instant */
 	store_index_save(b, &nx);
 	mbox_index_free(&nx);
+}
+
+/* 1 when the first N records of A and B describe the same messages. */
+static int
+same_records(const struct mbox_index *a, const struct mbox_index *b, size_t n)
+{
+	size_t i;
+
+	if (a->n < n || b->n < n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (a->msg[i].off != b->msg[i].off ||
+		    a->msg[i].len != b->msg[i].len ||
+		    a->msg[i].size != b->msg[i].size ||
+		    a->msg[i].fromlen != b->msg[i].fromlen ||
+		    a->msg[i].hash[0] != b->msg[i].hash[0] ||
+		    a->msg[i].hash[1] != b->msg[i].hash[1])
+			return 0;
+	return 1;
 }
 
 /* One expunge under way: B's maildrop as scanned (IX) and what goes (DEL),
@@ -124,6 +149,14 @@ struct expunge {
 	char			 path[PATH_MAX];	/* the journal */
 	char			 spool[PATH_MAX];
 	char			*buf;		/* JOURNAL_CHUNK bytes */
+	uint64_t		 skipped;	/* blank bytes left out after
+						   the scan's end */
+	/* What the new index is made from: IX when the file is as scanned;
+	 * else the index of the file as it is (smtpd kept it on while we
+	 * were unlocked) when its first records are IX's; else none, and
+	 * the index goes. */
+	const struct mbox_index	*base;
+	struct mbox_index	 cur;
 };
 
 /* Step 1: the maildrop must still hold what was scanned.  Unchanged since
@@ -139,14 +172,38 @@ check_unchanged(struct expunge *e)
 	if (fstat(e->b->fd, &st) == -1)
 		return STORE_EIO;
 	store_stamp(&st, &now);
-	if ((e->ix->stamp.ino == 0 || e->ix->racy ||
-	    !store_stamp_eq(&now, &e->ix->stamp)) &&
-	    verify(e->b, e->ix, e->first, e->buf) == -1) {
+	if (e->ix->stamp.ino != 0 && !e->ix->racy &&
+	    store_stamp_eq(&now, &e->ix->stamp)) {
+		e->base = e->ix;
+		return STORE_OK;
+	}
+	if (verify(e->b, e->ix, e->first, e->buf) == -1) {
 		log_warnx("mailbox=%s changed since the scan, nothing removed",
 		    e->b->path);
 		return STORE_ECHANGED;
 	}
+	/* Changed, and the check above covers only what we are about to
+	 * move: an index of our scan would describe messages before the
+	 * first deleted one that someone may have rewritten.  Only an index
+	 * that describes the file as it is now may be carried on. */
+	if (store_index_current(e->b, &e->cur) == 0) {
+		if (same_records(&e->cur, e->ix, e->ix->n))
+			e->base = &e->cur;
+		else
+			mbox_index_free(&e->cur);
+	}
 	return STORE_OK;
+}
+
+/* The index after the expunge, from E's base, or none. */
+static void
+carry_index(struct expunge *e)
+{
+	if (e->base == NULL)
+		store_index_drop(e->b);
+	else
+		new_index(e->b, e->base, e->del, e->ix->n, e->ix->end,
+		    e->skipped);
 }
 
 /* Step 2: only a tail goes and nothing came after the scan: cut it off. */
@@ -159,7 +216,7 @@ cut_tail(struct expunge *e)
 		return store_errno(errno);
 	}
 	e->b->size = e->x;
-	new_index(e->b, e->ix, e->del);
+	carry_index(e);
 	return STORE_OK;
 }
 
@@ -194,6 +251,7 @@ journal_write(struct expunge *e)
 	while (e->del[ix->n - 1] && tail < b->size && tail - ix->end < 2 &&
 	    pread(b->fd, e->buf, 1, (off_t)tail) == 1 && e->buf[0] == '\n')
 		tail++;
+	e->skipped = tail - ix->end;
 	if (journal_copy(b, b->fd, tail, e->jfd, JOURNAL_HEAD + e->jlen,
 	    b->size - tail, e->buf) == -1)
 		return -1;
@@ -233,22 +291,17 @@ static int
 apply(struct expunge *e)
 {
 	struct store_box *b = e->b;
-	int appended;
 
 	if (journal_apply(b, e->jfd, e->x, e->jlen, e->buf) == -1)
 		return STORE_EIO;
-	appended = b->size != e->ix->end;
 	b->size = e->x + e->jlen;
 	FAULT("expunge.applied", b->fd);
 	if (unlink(e->path) == -1)
 		log_warn("journal=%s unlink", e->path);
 	(void)sync_dir(e->spool);
-	/* The kept messages moved; mail appended since the scan is not in
-	 * IX: then the next login scans. */
-	if (appended)
-		store_index_drop(b);
-	else
-		new_index(b, e->ix, e->del);
+	/* The kept messages moved; mail appended since the scan moved with
+	 * them, and is in the base only when smtpd kept the index on. */
+	carry_index(e);
 	return STORE_OK;
 }
 
@@ -315,5 +368,6 @@ store_expunge(struct store_box *b, const struct mbox_index *ix,
 			r = through_journal(&e);
 	}
 	free(e.buf);
+	mbox_index_free(&e.cur);
 	return r;
 }

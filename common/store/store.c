@@ -410,6 +410,7 @@ store_session(const char *spool, const char *name, uid_t owner, int *fdp)
 int
 store_scan(struct store_box *b, struct mbox_index *ix)
 {
+	struct mbox_stamp now;
 	struct stat st;
 	int e;
 
@@ -422,8 +423,15 @@ store_scan(struct store_box *b, struct mbox_index *ix)
 		return e;
 	store_stamp(&st, &ix->stamp);
 	ix->racy = store_stamp_racy(&ix->stamp);
-	/* The file did not change under the lock: the stamp is the scan's. */
-	if ((uint64_t)st.st_size == b->size)
+	/* A mailbox changed within the last clock tick: wait the tick out
+	 * (a few ms, under the lock; none where the file system gives every
+	 * change after a stat a time of its own), so the index gets a final
+	 * stamp.  The file must not have changed under the lock: then the
+	 * stamp is the scan's. */
+	if (ix->racy && store_stamp_settle(b, &st, &now) == 0 &&
+	    store_stamp_eq(&now, &ix->stamp))
+		ix->racy = 0;
+	if (!ix->racy && (uint64_t)st.st_size == b->size)
 		store_index_save(b, ix);
 	return MBOX_OK;
 }

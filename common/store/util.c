@@ -138,6 +138,19 @@ random_bytes(unsigned char *p, size_t n)
 	return r == (ssize_t)n ? 0 : -1;
 }
 
+uint64_t
+store_random(void)
+{
+	uint64_t v;
+
+	/* Without randomness, a fixed value is still correct: it only
+	 * samples the same places every time. */
+	if (random_bytes((unsigned char *)&v, sizeof(v)) == -1)
+		v = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^
+		    (uint64_t)store_now_ms();
+	return v;
+}
+
 int
 store_tmp_name(char *buf, size_t cap, const char *prefix)
 {

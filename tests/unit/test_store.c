@@ -1039,11 +1039,12 @@ START_TEST(index_foreign_changes)
 	put("alice", A B C);
 	ck_assert(snapshot_is_exact());		/* the first login writes it */
 	ck_assert(index_used());
-	/* An append by another MDA (procmail): not ours, a scan. */
+	/* An append by another MDA (procmail): the old part still reads as
+	 * the index says, so only the new bytes are scanned. */
 	f = fopen(path_of("alice"), "ab");
 	fputs(D, f);
 	fclose(f);
-	ck_assert(!index_used());
+	ck_assert(index_used());
 	ck_assert(snapshot_is_exact());
 	ck_assert(index_used());
 	/* A rewrite (mutt marks a message read): a scan. */
@@ -1193,8 +1194,9 @@ START_TEST(index_expunge)
 }
 END_TEST
 
-/* A stamp is racy within 100 ms of its ctime, or within 2 s when both
- * times are whole seconds (a file system that keeps seconds only). */
+/* A stamp is racy until the clock that stamps files has moved past its
+ * ctime, or within 2 s when both times are whole seconds (a file system
+ * that keeps seconds only). */
 START_TEST(stamp_racy_coarse)
 {
 	struct mbox_stamp sp;
@@ -1471,6 +1473,180 @@ START_TEST(sweep_bounded)
 }
 END_TEST
 
+
+/* --- the index under foreign writers ----------------------------------- */
+
+/* Write TEXT over alice's bytes at OFF, in place, as another program that
+ * took both locks would. */
+static void
+rewrite_at(size_t off, const char *text)
+{
+	int fd = open(path_of("alice"), O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, text, strlen(text), (off_t)off),
+	    (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Append TEXT to alice under an fcntl lock, as Python's mailbox does. */
+static void
+foreign_append(const char *text)
+{
+	struct flock fl;
+	int fd = open(path_of("alice"), O_WRONLY | O_APPEND);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Log in to A B C, DELE 3; meanwhile another program rewrites message 1 in
+ * place, same size ("aaa" becomes "a\na"); QUIT.  The expunge's check
+ * covers only what it moves: the index it leaves must not describe the
+ * old message 1 (a LIST size one octet short, a stale UIDL). */
+START_TEST(index_quit_rewrite)
+{
+	struct mbox_index ix;
+	struct store_box b;
+	unsigned char d[3] = { 0, 0, 1 };
+
+	put("alice", A B C);
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0), 0);
+	ck_assert_int_eq(store_scan(&b, &ix), 0);
+	store_unlock(&b);
+	rewrite_at(strlen(A) - 5, "a\na");
+	ck_assert_int_eq(store_relock(&b), 0);
+	ck_assert_int_eq(store_expunge(&b, &ix, d), 0);
+	store_close(&b);
+	mbox_index_free(&ix);
+	ck_assert(same("alice", "From a Thu Nov 26 06:00:00 2026\nSubject: a\n\n"
+	    "a\na\n\n" B));
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+/* Mail that smtpd delivered while the session was unlocked is in the index
+ * smtpd kept on: the expunge carries that one, whose first records are
+ * the session's. */
+START_TEST(index_quit_after_delivery)
+{
+	const char *n[] = { "alice" };
+	struct mbox_index ix;
+	struct store_box b;
+	unsigned char d[3] = { 1, 0, 0 };
+
+	put("alice", A B C);
+	ck_assert(snapshot_is_exact());
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1, 0), 0);
+	ck_assert_int_eq(store_scan(&b, &ix), 0);
+	store_unlock(&b);
+	ck_assert_int_eq(deliver(n, 1, "late\n"), 0);
+	ck_assert_int_eq(store_relock(&b), 0);
+	ck_assert_int_eq(store_expunge(&b, &ix, d), 0);
+	store_close(&b);
+	mbox_index_free(&ix);
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+/* Where the header of .alice.idx keeps its stamp and its racy flag
+ * (struct index_head in index.c: magic 8, version and record size 4 + 4,
+ * the stamp 48, count, total 8 + 8, sum and tail 16 + 16). */
+#define HEAD_STAMP	16
+#define HEAD_RACY	112
+
+/* A change within the clock tick of the stamp keeps the stamp: a racy
+ * index is never believed, though its last 4 KiB still hash the same. */
+START_TEST(index_racy_not_believed)
+{
+	char msg[16384], big[16384 + 64];
+	struct mbox_stamp sp;
+	struct stat st;
+	uint32_t racy = 1;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < 8192; i += 64) {
+		memset(msg + i, 'x', 63);
+		msg[i + 63] = '\n';
+	}
+	msg[8192] = '\0';
+	snprintf(big, sizeof(big), "From x Thu Nov 26 06:00:00 2026\n\n%s\n", msg);
+	{
+		FILE *f = fopen(path_of("alice"), "wb");
+
+		fputs(A, f);
+		fputs(big, f);
+		fputs(B, f);
+		fclose(f);
+	}
+	ck_assert(snapshot_is_exact());
+	ck_assert(index_used());
+	/* 3 KiB into the big message, 5 KiB before the end: same size. */
+	rewrite_at(strlen(A) + 3000, "\n\n");
+	ck_assert_int_eq(stat(path_of("alice"), &st), 0);
+	store_stamp(&st, &sp);
+	fd = open(path_of(".alice.idx"), O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, &sp, sizeof(sp), HEAD_STAMP), (ssize_t)sizeof(sp));
+	ck_assert_int_eq(pwrite(fd, &racy, sizeof(racy), HEAD_RACY), 4);
+	close(fd);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
+/* Another program's append costs the appended bytes: the old records are
+ * kept when the old part still reads as they say, and only the new bytes
+ * are scanned.  Whatever the appender wrote, the snapshot is exactly what
+ * a full scan says. */
+START_TEST(index_foreign_append)
+{
+	put("alice", A B C);
+	ck_assert(snapshot_is_exact());
+	/* After an empty line, as Python's mailbox and procmail append. */
+	foreign_append(D);
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+	ck_assert(index_used());
+	/* The old part ended in one LF: the appender adds the empty line. */
+	put("alice", A B "From c Thu Nov 26 06:00:00 2026\n\nccc\n");
+	ck_assert(snapshot_is_exact());
+	foreign_append("\n" D);
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+	/* No From_ line: the bytes belong to the last message. */
+	foreign_append("more of d\n\n");
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+	/* The old part did not end in a line: the last message grows. */
+	put("alice", A B "From c Thu Nov 26 06:00:00 2026\n\nccc");
+	ck_assert(snapshot_is_exact());
+	foreign_append("\n\n" D);
+	ck_assert(index_used());
+	ck_assert(snapshot_is_exact());
+	/* An append with a rewrite of the first message: a scan. */
+	put("alice", A B C);
+	ck_assert(snapshot_is_exact());
+	rewrite_at(strlen(A) - 5, "a\na");
+	foreign_append(D);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+	/* Cut and grown past the old size: the old end moved, a scan. */
+	put("alice", A B C);
+	ck_assert(snapshot_is_exact());
+	ck_assert_int_eq(truncate(path_of("alice"), (off_t)strlen(A)), 0);
+	foreign_append(D D D);
+	ck_assert(!index_used());
+	ck_assert(snapshot_is_exact());
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1511,6 +1687,10 @@ store_suite(void)
 	TC("index-tmp-fresh", index_tmp_fresh);
 	TC("sweep-leftovers", sweep_leftovers);
 	TC("sweep-bounded", sweep_bounded);
+	TC("index-quit-rewrite", index_quit_rewrite);
+	TC("index-quit-after-delivery", index_quit_after_delivery);
+	TC("index-racy-not-believed", index_racy_not_believed);
+	TC("index-foreign-append", index_foreign_append);
 	return s;
 }
 
