@@ -1,11 +1,14 @@
 #!/bin/sh
-# bench/pop3d.sh: pop3d's login and retrieval figures.  Measures; never fails on
+# bench/pop3d.sh: pop3d's figures (login, STAT, RETR, DELE+QUIT).  Measures; never fails on
 # a figure (only when a step itself breaks).  Scratch data (~1.1 GiB) lives in
 # a folder under /tmp that is removed afterwards.  Figures also go to
 # bench/out/pop3d.txt.  Takes about a minute.
 #   1. login+STAT on a ~1 GiB, 20,000-message mbox against `cat mbox
 #      >/dev/null` on the warm file (target: within 1.25x), peak RSS (target:
 #      under 4 MiB + 64 bytes a message);
+#   1b. login+STAT on it with a current index, after one 4 KiB message
+#      appended by another program (target: within 2x the indexed login),
+#      and with no index (a full scan);
 #   2. a STAT session on a 40 MiB, 10,000-message mbox (target: < 15 ms);
 #   3. RETR of every message of that mbox to /dev/null over a pipe
 #      (target: >= 200 MiB/s);
@@ -139,6 +142,39 @@ pr("1 GiB login+STAT: %.3f s, cat: %.3f s, ratio %.2fx (target <= 1.25x); %.2f G
    % (ts, tc, ts / tc, bigsize / ts / (1 << 30)))
 pr("peak RSS login+STAT 20000 msgs: %d KiB (target < %d KiB = 4 MiB + 64 B/msg)"
    % (rss, 4096 + 20000 * 64 // 1024))
+
+# 1b. the index: current; after one 4 KiB message appended by another
+# program (an fcntl lock and a plain append, as Python's mailbox does: the
+# old part is checked, the new bytes scanned); gone (a full scan).
+import fcntl
+MSG4K = (b"From foreign@example.com Mon Jan  1 10:00:00 2024\nSubject: appended\n\n"
+         + (b"y" * 75 + b"\n") * 52 + b"\n")
+IDX = os.path.join(spool, ".big.idx")
+
+
+def appended_login():
+    with open(big, "ab") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX)
+        f.write(MSG4K)
+        f.flush()
+        fcntl.lockf(f, fcntl.LOCK_UN)
+    time.sleep(0.02)	# a later login, not one within the append's clock tick
+    return session("big", ["STAT"])[0]
+
+
+def unindexed_login():
+    os.unlink(IDX)
+    return session("big", ["STAT"])[0]
+
+
+session("big", ["STAT"])
+ti = min(session("big", ["STAT"])[0] for _ in range(7))
+ta = min(appended_login() for _ in range(7))
+ti2 = min(session("big", ["STAT"])[0] for _ in range(7))
+tf = min(unindexed_login() for _ in range(3))
+pr("1 GiB login+STAT, current index: %.1f ms (again after the appends: %.1f ms); "
+   "after one 4 KiB foreign append: %.1f ms, %.2fx (target <= 2x); no index "
+   "(full scan): %.1f ms" % (ti * 1000, ti2 * 1000, ta * 1000, ta / ti, tf * 1000))
 
 # 2. STAT session on 40 MiB / 10,000 messages
 cat(mid)

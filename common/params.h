@@ -162,6 +162,18 @@
 #define LOCK_REFRESH_S		30
 /* Re-open attempts when a mailbox was renamed under us between open and lock. */
 #define LOCK_REOPEN_MAX		5
+/* The store's temporary files (a dotlock's unique file, a new mailbox or
+ * index before its rename, a commit marker) have 64 random bits in their
+ * names, so no one can plant them in advance; a clash is drawn again, this
+ * often at most (two clashes in a row are not chance: the creation fails).
+ */
+#define TMP_NAME_TRIES		8
+/* What killed processes leave in the spool (.lk*, .new.*, .txn.*) is
+ * removed once it is LOCK_STALE_S old, by a sweep that looks at this many
+ * directory entries per delivery and per login, from where the last one
+ * stopped: bounded work each time, however much the spool holds, and a
+ * spool of N entries is gone through every N / SWEEP_ENTRIES operations. */
+#define SWEEP_ENTRIES		64
 
 /* Scan: bytes of each message (From_ line included) that feed its UIDL hash. */
 #define UIDL_HASH_BYTES		2048
@@ -176,6 +188,16 @@
  * (uidl.c); they are looked for in this much of a message's header.  Real
  * headers are a few KiB; a longer one keeps its later fields in the hash. */
 #define UIDL_HEADER_MAX		(64 * 1024)
+/* A mailbox that grew since its index was written (another program's
+ * append) keeps the index's records when the old part still reads as they
+ * say: its last 4 KiB, and this many messages (the first, the last, others
+ * at random) hashed again, two or three small reads each. */
+#define INDEX_SAMPLES		16
+/* A writer of the index waits, under the lock, at most this long for the
+ * clock that stamps files to move past its own change (one tick: 1 to 10
+ * ms), so that any later change shows in the stamp.  A file system that
+ * keeps whole seconds never gets there: its index is then not written. */
+#define STAMP_SETTLE_MS		20
 /* Messages in one maildrop: bounded so the index (48 bytes a message) stays
  * within 48 MiB however the file was made. */
 #define MBOX_MSGS_MAX		(1u << 20)

@@ -55,10 +55,16 @@ pop3_owner_switch(const struct pop3_conf *c, const struct user *u,
 		log_warnx("maildrop user=%s error=\"%s\"", quser, *why);
 		return -1;
 	}
-	if ((geteuid() != uid || getegid() != gid || getuid() == 0) &&
-	    c->drop(uid, gid, priv_spool_group(c->o->spool, uid, gid)) == -1) {
-		*why = "cannot switch to the mailbox owner";
-		return -1;
+	if (geteuid() != uid || getegid() != gid || getuid() == 0) {
+		/* As root, the last time: spool files planted against this
+		 * mailbox, which the owner might not be able to remove (a
+		 * sticky spool), go now. */
+		(void)store_clear(c->o->spool, u->name, uid);
+		if (c->drop(uid, gid, priv_spool_group(c->o->spool, uid,
+		    gid)) == -1) {
+			*why = "cannot switch to the mailbox owner";
+			return -1;
+		}
 	}
 	return 0;
 }

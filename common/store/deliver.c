@@ -3,6 +3,7 @@
  * under inetd (to write users' mailboxes), or the -u user. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
+#include "trust.h"
 
 /* Write all of IOV, looping over short writes, at the end of FD. */
 static int
@@ -82,137 +84,237 @@ rollback(struct store_box *box, size_t n)
 			log_warn("mailbox=%s rollback", box[i].path);
 }
 
+/* One delivery under way: the recipients in lock order, their boxes, the
+ * files as they were before our append (for the index update), and the
+ * commit marker of a delivery to several mailboxes. */
+struct delivery {
+	const char		 *spool;
+	const struct store_rcpt	**v;
+	struct store_box	 *box;
+	struct stat		 *before;
+	size_t			  n;
+	size_t			  opened;	/* boxes open and locked */
+	size_t			  written;	/* boxes that may hold our bytes */
+	char			  txn[128];	/* "" for a single mailbox */
+	char			  marker[PATH_MAX];
+};
+
+static void
+delivery_free(struct delivery *d)
+{
+	free(d->v);
+	free(d->box);
+	free(d->before);
+}
+
+/* Everyone locks in name order, so two deliveries to the same pair of
+ * mailboxes cannot wait on each other. */
+static int
+delivery_init(struct delivery *d, const char *spool, const struct store_rcpt *r,
+    size_t n)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->spool = spool;
+	d->n = n;
+	d->v = calloc(n, sizeof(*d->v));
+	d->box = calloc(n, sizeof(*d->box));
+	d->before = calloc(n, sizeof(*d->before));
+	if (d->v == NULL || d->box == NULL || d->before == NULL) {
+		delivery_free(d);
+		log_warnx("delivery out of memory");
+		return STORE_EIO;
+	}
+	for (i = 0; i < n; i++)
+		d->v[i] = &r[i];
+	qsort(d->v, n, sizeof(*d->v), cmp_rcpt);
+	/* The commit marker's name is random: it goes into every dotlock's
+	 * record before the marker exists, and one planted in advance would
+	 * fail the commit. */
+	if (n > 1 && store_tmp_name(d->txn, sizeof(d->txn), ".txn.") == -1) {
+		log_warn("delivery commit marker name");
+		delivery_free(d);
+		return STORE_EIO;
+	}
+	snprintf(d->marker, sizeof(d->marker), "%s/%s", spool, d->txn);
+	return STORE_OK;
+}
+
+/* Step 1: open and lock every mailbox, and refuse the whole delivery if
+ * one of them would go past QUOTA.  The exact size, under the lock: the
+ * separator and the trailing blank line count, as they take room too. */
+static int
+lock_all(struct delivery *d, size_t bodylen, uint64_t quota)
+{
+	struct store_box *b;
+	int e;
+
+	for (d->opened = 0; d->opened < d->n; d->opened++) {
+		b = &d->box[d->opened];
+		e = store_open(b, d->spool, d->v[d->opened]->name,
+		    d->v[d->opened]->uid, d->v[d->opened]->gid, 1);
+		if (e != STORE_OK)
+			return e;
+		if (quota > 0 && b->size + strlen(separator(b->fd, b->size)) +
+		    d->v[d->opened]->headlen + bodylen + 1 > quota) {
+			log_info("mailbox=%s over quota size=%llu quota=%llu "
+			    "message=%zu", b->path, (unsigned long long)b->size,
+			    (unsigned long long)quota,
+			    d->v[d->opened]->headlen + bodylen);
+			d->opened++;
+			return STORE_EQUOTA;
+		}
+	}
+	return STORE_OK;
+}
+
+/* Step 2, for box I: record the append in its dotlock, then write and
+ * fsync it.  The record goes first: if we die mid-write, whoever breaks
+ * our lock knows what to cut off. */
+static int
+append_one(struct delivery *d, size_t i, const char *body, size_t bodylen)
+{
+	struct store_box *b = &d->box[i];
+	const char *sep = separator(b->fd, b->size);
+	struct iovec iov[4] = {
+		{ (void *)sep, strlen(sep) },
+		{ (void *)d->v[i]->head, d->v[i]->headlen },
+		{ (void *)body, bodylen },
+		{ "\n", 1 },
+	};
+	uint64_t len = strlen(sep) + d->v[i]->headlen + bodylen + 1;
+	int e;
+
+	/* The file as it was goes to the index update. */
+	if (fstat(b->fd, &d->before[i]) == -1) {
+		log_warn("mailbox=%s fstat", b->path);
+		return STORE_EIO;
+	}
+	if (dotlock_record(b->lockfd, b->size, len, d->txn, b->dev,
+	    b->ino) == -1) {
+		log_warn("dotlock=%s record", b->lock);
+		return STORE_EIO;
+	}
+	FAULT("deliver.record", b->fd);
+	if (lseek(b->fd, 0, SEEK_END) == -1 || write_all(b->fd, iov, 4) == -1 ||
+	    (FAULT("deliver.written", b->fd), fsync(b->fd)) == -1) {
+		e = store_errno(errno);
+		log_warn("mailbox=%s append", b->path);
+		d->written = i + 1;	/* some bytes may be in: roll it back */
+		return e;
+	}
+	return STORE_OK;
+}
+
+/* The marker lists its delivery's mailboxes, so a sweep can tell when no
+ * dotlock of theirs can name it any more (sweep.c).  Not synced: a list
+ * lost to a power cut only keeps the marker. */
+static void
+write_list(struct delivery *d, int fd)
+{
+	struct iovec iov[3] = { { TXN_MAGIC, strlen(TXN_MAGIC) } };
+	size_t i;
+
+	if (write_all(fd, iov, 1) == -1)
+		return;
+	for (i = 0; i < d->n; i++) {
+		iov[1].iov_base = (void *)d->v[i]->name;
+		iov[1].iov_len = strlen(d->v[i]->name);
+		iov[2].iov_base = "\n";
+		iov[2].iov_len = 1;
+		if (write_all(fd, iov + 1, 2) == -1)
+			return;
+	}
+}
+
+/* Step 3, the commit point of a multi-mailbox delivery: from here on, a
+ * breaker of any of our locks keeps the message.  The marker's name is
+ * synced: after a power cut it must still be there for the 250 we send. */
+static int
+commit(struct delivery *d)
+{
+	int fd, e, tries;
+
+	if (d->n < 2)
+		return STORE_OK;
+	/* Our records named the marker before it existed, and they can be
+	 * read: a file planted under its name meanwhile is not ours, and is
+	 * removed when we may (as root) before we make ours. */
+	for (tries = 0; tries < 2; tries++) {
+		fd = open(d->marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST || trust_clear_name(d->marker,
+		    (uid_t)-1, "commit marker") != 1)
+			break;
+	}
+	if (fd == -1) {
+		e = store_errno(errno);
+		log_warn("delivery commit marker=%s", d->marker);
+		return e;
+	}
+	write_list(d, fd);
+	close(fd);
+	if (sync_dir(d->spool) == -1) {
+		log_warn("delivery commit spool=%s fsync", d->spool);
+		unlink(d->marker);
+		return STORE_EIO;
+	}
+	return STORE_OK;
+}
+
+/* Step 4, committed: the indexes follow while we still hold the locks,
+ * then the locks go, then the marker.  A dotlock we could not remove
+ * still names the marker: keep it, or its breaker would take the
+ * delivery for uncommitted. */
+static void
+finish(struct delivery *d)
+{
+	int dropfail = 0;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		store_index_append(&d->box[i], &d->before[i]);
+	for (i = 0; i < d->n; i++) {
+		if (store_release(&d->box[i]) == -1)
+			dropfail = 1;
+		close(d->box[i].fd);
+		d->box[i].fd = -1;
+		FAULT("deliver.released", -1);
+	}
+	if (d->n > 1 && !dropfail && unlink(d->marker) == -1)
+		log_warn("delivery commit marker=%s unlink", d->marker);
+}
+
 int
 store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
     const char *body, size_t bodylen, uint64_t quota)
 {
-	const struct store_rcpt **v;
-	struct store_box *box;
-	struct stat *before;
-	char txn[128], marker[PATH_MAX];
-	size_t i, opened = 0, written = 0;
-	int e = STORE_OK, fd, dropfail = 0;
+	struct delivery d;
+	size_t i;
+	int e;
 
 	if (n == 0)
 		return STORE_OK;
-	v = calloc(n, sizeof(*v));
-	box = calloc(n, sizeof(*box));
-	before = calloc(n, sizeof(*before));
-	if (v == NULL || box == NULL || before == NULL) {
-		free(v);
-		free(box);
-		free(before);
-		log_warnx("delivery out of memory");
-		return STORE_EIO;
-	}
-	/* Everyone locks in name order, so two deliveries to the same pair of
-	 * mailboxes cannot wait on each other. */
-	for (i = 0; i < n; i++)
-		v[i] = &r[i];
-	qsort(v, n, sizeof(*v), cmp_rcpt);
-	txn[0] = '\0';
-	if (n > 1)
-		snprintf(txn, sizeof(txn), ".txn.%ld.%ld.%ld", (long)getpid(),
-		    (long)time(NULL), (long)(store_now_ms() % 100000000L));
-	snprintf(marker, sizeof(marker), "%s/%s", spool, txn);
-
-	for (opened = 0; opened < n; opened++) {
-		e = store_open(&box[opened], spool, v[opened]->name, v[opened]->uid,
-		    v[opened]->gid, 1);
-		if (e != STORE_OK)
+	if ((e = delivery_init(&d, spool, r, n)) != STORE_OK)
+		return e;
+	if ((e = lock_all(&d, bodylen, quota)) != STORE_OK)
+		goto fail;
+	for (d.written = 0; d.written < n; d.written++)
+		if ((e = append_one(&d, d.written, body, bodylen)) != STORE_OK)
 			goto fail;
-		/* The exact size, under the lock: the separator and the
-		 * trailing blank line count, as they take room too. */
-		if (quota > 0 && box[opened].size + strlen(separator(
-		    box[opened].fd, box[opened].size)) + v[opened]->headlen +
-		    bodylen + 1 > quota) {
-			log_info("mailbox=%s over quota size=%llu quota=%llu "
-			    "message=%zu", box[opened].path,
-			    (unsigned long long)box[opened].size,
-			    (unsigned long long)quota, v[opened]->headlen + bodylen);
-			opened++;
-			e = STORE_EQUOTA;
-			goto fail;
-		}
-	}
-	for (written = 0; written < n; written++) {
-		struct store_box *b = &box[written];
-		const char *sep = separator(b->fd, b->size);
-		struct iovec iov[4] = {
-			{ (void *)sep, strlen(sep) },
-			{ (void *)v[written]->head, v[written]->headlen },
-			{ (void *)body, bodylen },
-			{ "\n", 1 },
-		};
-		uint64_t len = strlen(sep) + v[written]->headlen + bodylen + 1;
-
-		/* The record goes first: if we die mid-write, whoever
-		 * breaks our lock knows what to cut off.  The file as it was
-		 * goes to the index update. */
-		if (fstat(b->fd, &before[written]) == -1) {
-			log_warn("mailbox=%s fstat", b->path);
-			e = STORE_EIO;
-			goto fail;
-		}
-		if (dotlock_record(b->lockfd, b->size, len, txn, b->dev,
-		    b->ino) == -1) {
-			log_warn("dotlock=%s record", b->lock);
-			e = STORE_EIO;
-			goto fail;
-		}
-		FAULT("deliver.record", b->fd);
-		if (lseek(b->fd, 0, SEEK_END) == -1 || write_all(b->fd, iov, 4) == -1 ||
-		    (FAULT("deliver.written", b->fd), fsync(b->fd)) == -1) {
-			e = store_errno(errno);
-			log_warn("mailbox=%s append", b->path);
-			written++;
-			goto fail;
-		}
-	}
-	/* Commit point of a multi-mailbox delivery: from here on, a breaker of
-	 * any of our locks keeps the message.  The marker's name is synced:
-	 * after a power cut it must still be there for the 250 we send. */
-	if (n > 1) {
-		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-		if (fd == -1) {
-			e = store_errno(errno);
-			log_warn("delivery commit marker=%s", marker);
-			goto fail;
-		}
-		close(fd);
-		if (sync_dir(spool) == -1) {
-			e = STORE_EIO;
-			log_warn("delivery commit spool=%s fsync", spool);
-			unlink(marker);
-			goto fail;
-		}
-	}
+	if ((e = commit(&d)) != STORE_OK)
+		goto fail;
 	FAULT("deliver.committed", -1);
-	/* Committed: the indexes follow, while we still hold the locks. */
-	for (i = 0; i < n; i++)
-		store_index_append(&box[i], &before[i]);
-	for (i = 0; i < n; i++) {
-		if (store_release(&box[i]) == -1)
-			dropfail = 1;
-		close(box[i].fd);
-		box[i].fd = -1;
-		FAULT("deliver.released", -1);
-	}
-	/* A dotlock we could not remove still names the marker: keep it, or
-	 * its breaker would take the delivery for uncommitted. */
-	if (n > 1 && !dropfail && unlink(marker) == -1)
-		log_warn("delivery commit marker=%s unlink", marker);
-	free(v);
-	free(box);
-	free(before);
+	finish(&d);
+	delivery_free(&d);
+	store_sweep(spool);
 	return STORE_OK;
 fail:
-	rollback(box, written);
-	for (i = 0; i < opened; i++)
-		store_close(&box[i]);
-	free(v);
-	free(box);
-	free(before);
+	rollback(d.box, d.written);
+	for (i = 0; i < d.opened; i++)
+		store_close(&d.box[i]);
+	delivery_free(&d);
+	store_sweep(spool);
 	return e;
 }

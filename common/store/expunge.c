@@ -76,12 +76,16 @@ verify(struct store_box *b, const struct mbox_index *ix, size_t first, char *buf
 	return 0;
 }
 
-/* The index of the mailbox after an expunge that removed the messages I
- * with DEL[I] from IX and kept nothing else: the kept records, moved up.
- * Best effort: a failure leaves an index that no longer matches. */
+/* The index of the mailbox after an expunge that removed the messages I <
+ * NDEL with DEL[I] from BASE: the kept records, moved up.  BASE describes
+ * the file as it was just before the expunge; its records from NDEL on are
+ * mail appended after the scan (at END), which moved up by the deleted
+ * spans and the SKIPPED blank bytes.  The stamp is taken once the clock
+ * tick of our own change is over; without one (seconds-only times) the
+ * index goes, and the next login scans.  Best effort. */
 static void
-new_index(struct store_box *b, const struct mbox_index *ix,
-    const unsigned char *del)
+new_index(struct store_box *b, const struct mbox_index *base,
+    const unsigned char *del, size_t ndel, uint64_t end, uint64_t skipped)
 {
 	struct mbox_index nx;
 	struct stat st;
@@ -89,159 +93,281 @@ new_index(struct store_box *b, const struct mbox_index *ix,
 	size_t i;
 
 	memset(&nx, 0, sizeof(nx));
-	if (fstat(b->fd, &st) == -1 ||
-	    (nx.msg = malloc((ix->n + 1) * sizeof(*nx.msg))) == NULL)
+	if (store_stamp_settle(b, &st, &nx.stamp) == -1 ||
+	    (nx.msg = malloc((base->n + 1) * sizeof(*nx.msg))) == NULL) {
+		store_index_drop(b);
 		return;
-	for (i = 0; i < ix->n; i++) {
-		span = (i + 1 < ix->n ? ix->msg[i + 1].off : ix->end) -
-		    ix->msg[i].off;
-		if (del[i]) {
-			moved += span;
-			continue;
+	}
+	for (i = 0; i < base->n; i++) {
+		if (i < ndel) {
+			span = (i + 1 < ndel ? base->msg[i + 1].off : end) -
+			    base->msg[i].off;
+			if (del[i]) {
+				moved += span;
+				continue;
+			}
 		}
-		nx.msg[nx.n] = ix->msg[i];
-		nx.msg[nx.n].off -= moved;
-		nx.total += ix->msg[i].size;
+		nx.msg[nx.n] = base->msg[i];
+		nx.msg[nx.n].off -= moved + (i < ndel ? 0 : skipped);
+		nx.total += base->msg[i].size;
 		nx.n++;
 	}
 	nx.end = (uint64_t)st.st_size;
-	store_stamp(&st, &nx.stamp);
-	nx.racy = 1;	/* our own change, this instant */
 	store_index_save(b, &nx);
 	mbox_index_free(&nx);
+}
+
+/* 1 when the first N records of A and B describe the same messages. */
+static int
+same_records(const struct mbox_index *a, const struct mbox_index *b, size_t n)
+{
+	size_t i;
+
+	if (a->n < n || b->n < n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (a->msg[i].off != b->msg[i].off ||
+		    a->msg[i].len != b->msg[i].len ||
+		    a->msg[i].size != b->msg[i].size ||
+		    a->msg[i].fromlen != b->msg[i].fromlen ||
+		    a->msg[i].hash[0] != b->msg[i].hash[0] ||
+		    a->msg[i].hash[1] != b->msg[i].hash[1])
+			return 0;
+	return 1;
+}
+
+/* One expunge under way: B's maildrop as scanned (IX) and what goes (DEL),
+ * the first message that changes and its offset X, and the journal. */
+struct expunge {
+	struct store_box	*b;
+	const struct mbox_index	*ix;
+	const unsigned char	*del;
+	size_t			 first;
+	uint64_t		 x;		/* where the new content starts */
+	uint64_t		 jlen;		/* journal data bytes */
+	int			 jfd;
+	char			 path[PATH_MAX];	/* the journal */
+	char			 spool[PATH_MAX];
+	char			*buf;		/* JOURNAL_CHUNK bytes */
+	uint64_t		 skipped;	/* blank bytes left out after
+						   the scan's end */
+	/* What the new index is made from: IX when the file is as scanned;
+	 * else the index of the file as it is (smtpd kept it on while we
+	 * were unlocked) when its first records are IX's; else none, and
+	 * the index goes. */
+	const struct mbox_index	*base;
+	struct mbox_index	 cur;
+};
+
+/* Step 1: the maildrop must still hold what was scanned.  Unchanged since
+ * the scan (the same inode, size and times: no writer can keep ctime)
+ * needs no reading; otherwise every message from the first we change on
+ * must still hash as scanned. */
+static int
+check_unchanged(struct expunge *e)
+{
+	struct mbox_stamp now;
+	struct stat st;
+
+	if (fstat(e->b->fd, &st) == -1)
+		return STORE_EIO;
+	store_stamp(&st, &now);
+	if (e->ix->stamp.ino != 0 && !e->ix->racy &&
+	    store_stamp_eq(&now, &e->ix->stamp)) {
+		e->base = e->ix;
+		return STORE_OK;
+	}
+	if (verify(e->b, e->ix, e->first, e->buf) == -1) {
+		log_warnx("mailbox=%s changed since the scan, nothing removed",
+		    e->b->path);
+		return STORE_ECHANGED;
+	}
+	/* Changed, and the check above covers only what we are about to
+	 * move: an index of our scan would describe messages before the
+	 * first deleted one that someone may have rewritten.  Only an index
+	 * that describes the file as it is now may be carried on. */
+	if (store_index_current(e->b, &e->cur) == 0) {
+		if (same_records(&e->cur, e->ix, e->ix->n))
+			e->base = &e->cur;
+		else
+			mbox_index_free(&e->cur);
+	}
+	return STORE_OK;
+}
+
+/* The index after the expunge, from E's base, or none. */
+static void
+carry_index(struct expunge *e)
+{
+	if (e->base == NULL)
+		store_index_drop(e->b);
+	else
+		new_index(e->b, e->base, e->del, e->ix->n, e->ix->end,
+		    e->skipped);
+}
+
+/* Step 2: only a tail goes and nothing came after the scan: cut it off. */
+static int
+cut_tail(struct expunge *e)
+{
+	FAULT("expunge.truncate", e->b->fd);
+	if (ftruncate(e->b->fd, (off_t)e->x) == -1 || fsync(e->b->fd) == -1) {
+		log_warn("mailbox=%s expunge truncate", e->b->path);
+		return store_errno(errno);
+	}
+	e->b->size = e->x;
+	carry_index(e);
+	return STORE_OK;
+}
+
+/* Step 3: the new content from X on into the journal, after a header of
+ * zeros: the kept messages, then what arrived after the scan.  Synced.
+ * Returns 0, or -1 (errno). */
+static int
+journal_write(struct expunge *e)
+{
+	const struct mbox_index *ix = e->ix;
+	struct store_box *b = e->b;
+	uint64_t from, to, tail;
+	size_t i;
+
+	memset(e->buf, 0, JOURNAL_HEAD);
+	if (pwrite(e->jfd, e->buf, JOURNAL_HEAD, 0) != JOURNAL_HEAD)
+		return -1;
+	for (i = e->first; i < ix->n; i++) {
+		if (e->del[i])
+			continue;
+		from = ix->msg[i].off;
+		to = i + 1 < ix->n ? ix->msg[i + 1].off : ix->end;
+		if (journal_copy(b, b->fd, from, e->jfd, JOURNAL_HEAD + e->jlen,
+		    to - from, e->buf) == -1)
+			return -1;
+		e->jlen += to - from;
+	}
+	/* The deleted last message may have lent its closing blank line to
+	 * mail appended after it; what we put at X already follows an empty
+	 * line. */
+	tail = ix->end;
+	while (e->del[ix->n - 1] && tail < b->size && tail - ix->end < 2 &&
+	    pread(b->fd, e->buf, 1, (off_t)tail) == 1 && e->buf[0] == '\n')
+		tail++;
+	e->skipped = tail - ix->end;
+	if (journal_copy(b, b->fd, tail, e->jfd, JOURNAL_HEAD + e->jlen,
+	    b->size - tail, e->buf) == -1)
+		return -1;
+	e->jlen += b->size - tail;
+	return fsync(e->jfd);
+}
+
+/* Step 4, the commit: the header says the journal is whole.  From here on
+ * the expunge happens, whether we finish it or the next locker does.
+ * Returns 0, or -1 (errno). */
+static int
+journal_commit(struct expunge *e)
+{
+	char head[JOURNAL_HEAD];
+	struct stat st;
+
+	if (fstat(e->b->fd, &st) == -1)
+		return -1;
+	FAULT("expunge.journaled", e->b->fd);
+	memset(head, 0, sizeof(head));
+	snprintf(head, sizeof(head), "inetmail-redo 1 %llu %llu %llu %llu %llu\n",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	    (unsigned long long)e->x, (unsigned long long)e->jlen,
+	    (unsigned long long)e->b->size);
+	if (pwrite(e->jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD ||
+	    fsync(e->jfd) == -1)
+		return -1;
+	/* The journal's name must outlive a power cut too. */
+	(void)sync_dir(e->spool);
+	FAULT("expunge.committed", e->b->fd);
+	return 0;
+}
+
+/* Steps 5 and 6: apply the journal, then forget it.  A failed apply
+ * leaves the journal for the next locker, who replays it. */
+static int
+apply(struct expunge *e)
+{
+	struct store_box *b = e->b;
+
+	if (journal_apply(b, e->jfd, e->x, e->jlen, e->buf) == -1)
+		return STORE_EIO;
+	b->size = e->x + e->jlen;
+	FAULT("expunge.applied", b->fd);
+	if (unlink(e->path) == -1)
+		log_warn("journal=%s unlink", e->path);
+	(void)sync_dir(e->spool);
+	/* The kept messages moved; mail appended since the scan moved with
+	 * them, and is in the base only when smtpd kept the index on. */
+	carry_index(e);
+	return STORE_OK;
+}
+
+/* Steps 3 to 6, through the journal. */
+static int
+through_journal(struct expunge *e)
+{
+	int r;
+
+	if (journal_path(e->b, e->path, sizeof(e->path)) == -1) {
+		log_warnx("mailbox=%s journal path too long", e->b->path);
+		return STORE_ENAME;
+	}
+	/* O_EXCL: recovery ran under this lock, so a journal still there is
+	 * one we did not trust (journal_recover logged it). */
+	e->jfd = open(e->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (e->jfd == -1) {
+		r = errno;
+		log_warn("journal=%s create", e->path);
+		return r == EEXIST || r == ELOOP ? STORE_ETRUST : store_errno(r);
+	}
+	if (journal_write(e) == -1 || journal_commit(e) == -1) {
+		r = store_errno(errno);
+		log_warn("journal=%s write", e->path);
+		close(e->jfd);
+		unlink(e->path);
+		return r;
+	}
+	r = apply(e);
+	close(e->jfd);
+	return r;
 }
 
 int
 store_expunge(struct store_box *b, const struct mbox_index *ix,
     const unsigned char *del)
 {
-	char path[PATH_MAX], spool[PATH_MAX], head[JOURNAL_HEAD], *buf;
-	uint64_t x, jlen = 0, from, to, tail;
-	size_t i, first;
-	int jfd, e = STORE_OK, lastdel, appended;
-	struct mbox_stamp now;
-	struct stat st;
+	struct expunge e;
+	size_t i;
+	int r;
 
-	for (first = 0; first < ix->n && !del[first]; first++)
+	memset(&e, 0, sizeof(e));
+	e.b = b;
+	e.ix = ix;
+	e.del = del;
+	e.jfd = -1;
+	for (e.first = 0; e.first < ix->n && !del[e.first]; e.first++)
 		;
-	if (first == ix->n)
+	if (e.first == ix->n)
 		return STORE_OK;
-	store_spool(b, spool, sizeof(spool));
-	if ((buf = malloc(JOURNAL_CHUNK)) == NULL) {
+	store_spool(b, e.spool, sizeof(e.spool));
+	if ((e.buf = malloc(JOURNAL_CHUNK)) == NULL) {
 		log_warnx("mailbox=%s expunge: out of memory", b->path);
 		return STORE_EIO;
 	}
-	/* Unchanged since the scan (the same inode, size and times: no
-	 * writer can keep ctime) needs no reading; otherwise every message
-	 * from the first we change on must still hash as scanned. */
-	if (fstat(b->fd, &st) == -1) {
-		free(buf);
-		return STORE_EIO;
-	}
-	store_stamp(&st, &now);
-	if ((ix->stamp.ino == 0 || ix->racy || !store_stamp_eq(&now, &ix->stamp)) &&
-	    verify(b, ix, first, buf) == -1) {
-		log_warnx("mailbox=%s changed since the scan, nothing removed",
-		    b->path);
-		free(buf);
-		return STORE_ECHANGED;
-	}
-	x = ix->msg[first].off;
-	for (i = first; i < ix->n && del[i]; i++)
-		;
-	/* Only a tail goes and nothing came after the scan: cut it off. */
-	if (i == ix->n && b->size == ix->end) {
-		free(buf);
-		FAULT("expunge.truncate", b->fd);
-		if (ftruncate(b->fd, (off_t)x) == -1 || fsync(b->fd) == -1) {
-			log_warn("mailbox=%s expunge truncate", b->path);
-			return store_errno(errno);
-		}
-		b->size = x;
-		new_index(b, ix, del);
-		return STORE_OK;
-	}
-
-	if (journal_path(b, path, sizeof(path)) == -1) {
-		log_warnx("mailbox=%s journal path too long", b->path);
-		free(buf);
-		return STORE_ENAME;
-	}
-	/* O_EXCL: recovery ran under this lock, so a journal still there is
-	 * one we did not trust (journal_recover logged it). */
-	jfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (jfd == -1) {
-		e = errno;
-		log_warn("journal=%s create", path);
-		free(buf);
-		return e == EEXIST || e == ELOOP ? STORE_ETRUST : store_errno(e);
-	}
-	/* 1. The new content from X on: kept messages, then what arrived after
-	 * the scan.  A header of zeros until it is complete. */
-	memset(head, 0, sizeof(head));
-	if (pwrite(jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD)
-		goto jfail;
-	for (i = first; i < ix->n; i++) {
-		if (del[i])
-			continue;
-		from = ix->msg[i].off;
-		to = i + 1 < ix->n ? ix->msg[i + 1].off : ix->end;
-		if (journal_copy(b, b->fd, from, jfd, JOURNAL_HEAD + jlen,
-		    to - from, buf) == -1)
-			goto jfail;
-		jlen += to - from;
-	}
-	tail = ix->end;
-	lastdel = del[ix->n - 1];
-	/* The deleted last message may have lent its closing blank line to mail
-	 * appended after it; what we put at X already follows an empty line. */
-	while (lastdel && tail < b->size && tail - ix->end < 2 &&
-	    pread(b->fd, buf, 1, (off_t)tail) == 1 && buf[0] == '\n')
-		tail++;
-	if (journal_copy(b, b->fd, tail, jfd, JOURNAL_HEAD + jlen,
-	    b->size - tail, buf) == -1)
-		goto jfail;
-	jlen += b->size - tail;
-	if (fsync(jfd) == -1 || fstat(b->fd, &st) == -1)
-		goto jfail;
-	FAULT("expunge.journaled", b->fd);
-	/* 2. Commit: the header says the journal is whole.  From here on the
-	 * expunge happens, whether we finish it or the next locker does. */
-	snprintf(head, sizeof(head), "inetmail-redo 1 %llu %llu %llu %llu %llu\n",
-	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-	    (unsigned long long)x, (unsigned long long)jlen,
-	    (unsigned long long)b->size);
-	if (pwrite(jfd, head, JOURNAL_HEAD, 0) != JOURNAL_HEAD || fsync(jfd) == -1)
-		goto jfail;
-	/* The journal's name must outlive a power cut too. */
-	(void)sync_dir(spool);
-	FAULT("expunge.committed", b->fd);
-	/* 3. Apply, 4. forget the journal. */
-	if (journal_apply(b, jfd, x, jlen, buf) == -1) {
-		/* The journal stays: the next locker replays it. */
-		e = STORE_EIO;
-	} else {
-		appended = b->size != ix->end;
-		b->size = x + jlen;
-		FAULT("expunge.applied", b->fd);
-		if (unlink(path) == -1)
-			log_warn("journal=%s unlink", path);
-		(void)sync_dir(spool);
-		/* The kept messages moved; mail appended since the scan is not
-		 * in IX: then the next login scans. */
-		if (appended)
-			store_index_drop(b);
+	if ((r = check_unchanged(&e)) == STORE_OK) {
+		e.x = ix->msg[e.first].off;
+		for (i = e.first; i < ix->n && del[i]; i++)
+			;
+		if (i == ix->n && b->size == ix->end)
+			r = cut_tail(&e);
 		else
-			new_index(b, ix, del);
+			r = through_journal(&e);
 	}
-	close(jfd);
-	free(buf);
-	return e;
-jfail:
-	e = store_errno(errno);
-	log_warn("journal=%s write", path);
-	close(jfd);
-	unlink(path);
-	free(buf);
-	return e;
+	free(e.buf);
+	mbox_index_free(&e.cur);
+	return r;
 }

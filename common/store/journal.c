@@ -106,10 +106,13 @@ journal_recover(struct store_box *b)
 		return STORE_ENAME;
 	}
 	/* A journal is replayed over the mailbox: only one we trust, made by
-	 * its owner's pop3d (issue 9: a planted one rewrote a mailbox; a
-	 * planted FIFO hung every locker).  An untrusted one is left alone:
-	 * it never touches the mailbox. */
-	jfd = trust_open(path, O_RDONLY, 0, b->owner, "journal", &js);
+	 * its owner's pop3d: in a sticky spool anyone can plant a file under
+	 * this name, and a planted journal would rewrite the mailbox, a
+	 * planted FIFO hang every locker.  An untrusted one never touches the
+	 * mailbox: it is removed when we may (as root; we hold the lock, so no
+	 * trusted one can take its place meanwhile), else ignored, and an
+	 * expunge then fails until a login clears it (store_clear). */
+	jfd = trust_open_clear(path, O_RDONLY, 0, b->owner, "journal", &js);
 	if (jfd == -2)
 		return STORE_OK;
 	if (jfd == -1) {
@@ -139,9 +142,13 @@ journal_recover(struct store_box *b)
 	    ((uint64_t)ms.st_size != v[4] && (uint64_t)ms.st_size != v[2] + v[3])) {
 		/* Not for this file or this state: replaying could destroy
 		 * mail.  Keep it aside for the admin. */
-		char aside[PATH_MAX + 32];
+		char aside[PATH_MAX + 32], tag[32];
 
-		snprintf(aside, sizeof(aside), "%s.%ld", path, (long)time(NULL));
+		/* A random name: a file planted under a predictable one
+		 * would make the rename fail. */
+		if (store_tmp_name(tag, sizeof(tag), "") == -1)
+			snprintf(tag, sizeof(tag), "%ld", (long)time(NULL));
+		snprintf(aside, sizeof(aside), "%s.%s", path, tag);
 		close(jfd);
 		log_warnx("journal=%s does not match mailbox=%s, moved to %s",
 		    path, b->path, aside);

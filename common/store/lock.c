@@ -2,7 +2,6 @@
  * with Python's mailbox module, mutt and procmail, and the record a dotlock
  * of ours carries.  Needs write access to the spool directory (root, the
  * spool's group, or a sticky world-writable spool). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -71,14 +70,20 @@ lock_txn_name_ok(const char *name)
 {
 	size_t len = strlen(name);
 
+	/* Digits and dots: the names of earlier versions (pid, time, ms),
+	 * which a record written before an upgrade may still carry; hex
+	 * digits: the random ones of store_tmp_create. */
 	if (len <= 5 || len >= sizeof(((struct lockrec *)0)->txn) ||
 	    strncmp(name, ".txn.", 5) != 0)
 		return 0;
-	return strspn(name + 5, "0123456789.") == len - 5;
+	return strspn(name + 5, "0123456789abcdef.") == len - 5;
 }
 
 /* The record: "PID\n" first, as liblockfile writes, so other tools can read
- * the pid; then our own line.  Other tools ignore the second line. */
+ * the pid; then our own line.  Other tools ignore the second line.  The
+ * lock's first record names the unique file it was linked from (LK), so a
+ * lock left with two links by a locker killed between link() and unlink()
+ * names its twin: one lstat finds it, whatever else the spool holds. */
 static int
 write_record(int fd, const struct lockrec *r)
 {
@@ -92,8 +97,8 @@ write_record(int fd, const struct lockrec *r)
 		    (unsigned long long)r->len, r->txn[0] ? r->txn : "-", r->dev,
 		    r->ino);
 	else
-		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s - - -\n", r->pid,
-		    host);
+		n = snprintf(buf, sizeof(buf), "%ld\ninetmail %s - - -%s%s\n",
+		    r->pid, host, r->lk[0] ? " " : "", r->lk);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -1;
 	if (pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) == -1)
@@ -132,7 +137,7 @@ num(const char *s, uint64_t *v)
 static void
 parse_record(char *buf, struct lockrec *r)
 {
-	char host[256], *nl, *p, *f[7];
+	char host[256], *nl, *p, *f[8];
 	uint64_t pid, v[4];
 	size_t n;
 
@@ -147,15 +152,19 @@ parse_record(char *buf, struct lockrec *r)
 	if ((nl = strchr(p, '\n')) == NULL || nl[1] != '\0')
 		return;
 	*nl = '\0';
-	for (n = 0; n < 7 && (f[n] = word(&p)) != NULL; n++)
+	for (n = 0; n < 8 && (f[n] = word(&p)) != NULL; n++)
 		;
 	host_name(host, sizeof(host));
 	if (n < 5 || *p != '\0' || strcmp(f[0], "inetmail") != 0)
 		return;
 	r->here = strcmp(f[1], host) == 0;
-	if (n == 5 && strcmp(f[2], "-") == 0 && strcmp(f[3], "-") == 0 &&
-	    strcmp(f[4], "-") == 0) {
-		r->ours = 1;
+	/* No append: "- - -", and the unique file's name (none from earlier
+	 * versions, which wrote five fields). */
+	if ((n == 5 || n == 6) && strcmp(f[2], "-") == 0 &&
+	    strcmp(f[3], "-") == 0 && strcmp(f[4], "-") == 0) {
+		if (n == 6 && store_tmp_name_ok(f[5], ".lk."))
+			snprintf(r->lk, sizeof(r->lk), "%s", f[5]);
+		r->ours = n == 5 || r->lk[0] != '\0';
 		return;
 	}
 	/* An append: SIZE LEN TXN DEV INO, every field checked.  A commit
@@ -176,40 +185,45 @@ parse_record(char *buf, struct lockrec *r)
 }
 
 /* A dotlock with two links whose other name is a locker's unique file
- * (".lk..." beside it): its locker was killed between link() and unlink(),
+ * (".lk.*" beside it): its locker was killed between link() and unlink(),
  * or is just there.  The unique name is removed, so the lock has one link
  * again and its record can be trusted; a live locker loses nothing (it holds
  * the lock by its name and its fd).  Without this, one kill at that instant
  * would leave a lock judged by age only: the mailbox shut for LOCK_STALE_S.
+ * The twin's name comes from the lock's own record, read here whatever the
+ * lock's owner (it is only a name, checked strictly, and only a second name
+ * of the lock's own inode is ever removed): one lstat, where a scan of the
+ * directory cost a delivery seconds in a spool of 50,000 planted names.
  * Returns 1 when a twin was removed. */
 static int
 drop_twin(const char *path, const struct stat *lk)
 {
-	char dir[PATH_MAX];
+	char buf[512], twin[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	struct dirent *de;
+	struct lockrec r;
 	struct stat st;
-	DIR *d;
-	int n = 0;
+	ssize_t n;
+	int fd;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)(slash - path) >= sizeof(dir))
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
 		return 0;
-	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	if ((d = opendir(dir)) == NULL)
+	n = fstat(fd, &st) == 0 && st.st_ino == lk->st_ino &&
+	    st.st_dev == lk->st_dev && S_ISREG(st.st_mode) ?
+	    read(fd, buf, sizeof(buf) - 1) : -1;
+	close(fd);
+	if (n <= 0)
 		return 0;
-	while (n == 0 && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, ".lk", 3) != 0 ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    st.st_ino != lk->st_ino || st.st_dev != lk->st_dev)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			n = 1;
-	}
-	closedir(d);
-	return n;
+	buf[n] = '\0';
+	parse_record(buf, &r);
+	if (r.lk[0] == '\0' || snprintf(twin, sizeof(twin), "%.*s/%s",
+	    slash ? (int)(slash - path) : 1, slash ? path : ".", r.lk) >=
+	    (int)sizeof(twin))
+		return 0;
+	if (lstat(twin, &st) == -1 || st.st_ino != lk->st_ino ||
+	    st.st_dev != lk->st_dev)
+		return 0;
+	return unlink(twin) == 0;
 }
 
 /* Read and judge an existing dotlock for OWNER's mailbox.  Returns
@@ -233,7 +247,7 @@ judge(const char *path, uid_t owner, struct lockrec *r, int *untrusted)
 	if (S_ISREG(st.st_mode) && st.st_nlink == 2 && drop_twin(path, &st))
 		return -1;
 	/* The record is believed only from a lock file we trust: a planted
-	 * one could otherwise tell us to cut a mailbox (issue 9). */
+	 * one could otherwise tell us to cut a mailbox. */
 	fd = trust_open(path, O_RDONLY, 0, owner, *untrusted ? NULL : "dotlock",
 	    NULL);
 	if (fd == -2) {
@@ -261,33 +275,26 @@ int
 dotlock_take(const char *path, uid_t owner, struct lockrec *old,
     int *untrusted, int *fdp)
 {
-	char tmp[PATH_MAX + 64];
+	char tmp[PATH_MAX + 64], dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	static unsigned counter;
 	struct lockrec me;
 	struct stat st;
-	int fd = -1, r, e, tries;
+	int fd, r, e;
 
 	/* The unique file is hidden (a leading '.') so it can never be a
 	 * mailbox name, and lives beside the lock so link() works on NFS.
-	 * Its name is guessable, so one planted in the way costs a retry. */
-	for (tries = 0; tries < 5 && fd == -1; tries++) {
-		r = snprintf(tmp, sizeof(tmp), "%.*s/.lk%ld.%u.%ld",
-		    slash ? (int)(slash - path) : 1, slash ? path : ".",
-		    (long)getpid(), counter++, store_now_ms());
-		if (r < 0 || (size_t)r >= sizeof(tmp)) {
-			errno = ENAMETOOLONG;
-			return DOTLOCK_ERROR;
-		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0644);
-		if (fd == -1 && errno != EEXIST)
-			return DOTLOCK_ERROR;
+	 * Its name is random: one planted in advance cannot be in the way. */
+	if (snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+	    slash ? path : ".") >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return DOTLOCK_ERROR;
 	}
-	if (fd == -1)
+	if ((fd = store_tmp_create(dir, ".lk.", O_WRONLY, 0644, tmp,
+	    sizeof(tmp))) == -1)
 		return DOTLOCK_ERROR;
 	memset(&me, 0, sizeof(me));
 	me.pid = (long)getpid();
+	snprintf(me.lk, sizeof(me.lk), "%s", tmp + strlen(dir) + 1);
 	/* As root, the lock belongs to the mailbox's owner: if we die, the
 	 * owner's pop3d or mutt can break it even in a sticky spool. */
 	if (write_record(fd, &me) == -1 || (geteuid() == 0 &&
@@ -304,7 +311,16 @@ dotlock_take(const char *path, uid_t owner, struct lockrec *old,
 	 * count of our file is the truth. */
 	if (fstat(fd, &st) == 0 && st.st_nlink == 2)
 		r = 0;
-	unlink(tmp);
+	/* Only the lock's first record names its twin: a lock of ours that
+	 * keeps two links past here would have no name for it once an append
+	 * is recorded, so one we cannot bring back to one link is let go. */
+	if (unlink(tmp) == -1 && errno != ENOENT && r == 0) {
+		e = errno;
+		(void)unlink(path);
+		close(fd);
+		errno = e;
+		return DOTLOCK_ERROR;
+	}
 	if (r == 0) {
 		*fdp = fd;
 		return DOTLOCK_TAKEN;

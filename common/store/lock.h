@@ -23,6 +23,7 @@ struct lockrec {
 	uint64_t	 size;		/* mailbox size before it */
 	uint64_t	 len;		/* bytes it was to add */
 	char		 txn[64];	/* commit marker: a plain ".txn.*" name */
+	char		 lk[32];	/* the unique file it was linked from */
 	unsigned long long dev, ino;	/* the mailbox file it describes */
 };
 
@@ -56,7 +57,7 @@ void dotlock_touch(const char *path);
 int dotlock_drop(const char *path);
 
 /* 1 when NAME (a record's commit marker) is a plain ".txn." name of ours:
- * digits and dots after the prefix, no '/', so it names a file in the
+ * hex digits and dots after the prefix, no '/', so it names a file in the
  * spool and nothing else. */
 int lock_txn_name_ok(const char *name);
 

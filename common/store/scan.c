@@ -20,7 +20,7 @@ int mbox_scan_portable;
 
 /* On x86-64, a second hot loop with AVX2 when the CPU has it (checked once
  * at run time): the full scan is the fallback of a login whose index is
- * gone, and should cost little more than reading the file (issue 11). */
+ * gone, and should cost little more than reading the file. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #include <immintrin.h>
@@ -401,15 +401,122 @@ mbox_scan(int fd, uint64_t end, struct mbox_index *ix)
 	return e;
 }
 
+/* The read side of a scan: a page-aligned buffer whose last BUFSIZE bytes
+ * take each read, with HEAD bytes before them for the unfinished line of
+ * the window before (CARRY bytes of it). */
+struct window {
+	char		*buf;
+	size_t		 head, bufsize, carry;
+	uint64_t	 start, rpos;	/* the scan's start; the next read */
+};
+
+/* A small window that stays in the CPU cache while it is scanned; no
+ * bigger than the range (a delivery's index update scans 4 KiB).  Reads go
+ * to a page-aligned place, whole windows at file offsets that stay
+ * page-aligned, as cat's do: the kernel copies those fastest.  The
+ * unfinished line of a window (less than half a window, see window_lim)
+ * moves into the HEAD bytes just before it. */
+static int
+window_init(struct window *w, uint64_t start, uint64_t end)
+{
+	w->bufsize = end - start < SCAN_BUF ? (size_t)(end - start) : SCAN_BUF;
+	w->head = w->bufsize < SCAN_BUF ? w->bufsize : SCAN_BUF / 2;
+	w->carry = 0;
+	w->start = w->rpos = start;
+	if (posix_memalign((void **)&w->buf, 4096, w->head + w->bufsize) != 0)
+		return MBOX_ENOMEM;
+	return MBOX_OK;
+}
+
+/* Read the next window of the file at POS into S: the carried bytes, then
+ * what the read brought. */
+static int
+window_read(struct window *w, struct scan *s, uint64_t pos)
+{
+	size_t want = w->bufsize;
+	ssize_t r;
+
+	/* The first read ends on a page boundary of the file. */
+	if (w->rpos == w->start && w->bufsize == SCAN_BUF &&
+	    (w->start & 4095) != 0)
+		want -= (size_t)(w->start & 4095);
+	if (want > s->end - w->rpos)
+		want = (size_t)(s->end - w->rpos);
+	r = pread(s->fd, w->buf + w->head, want, (off_t)w->rpos);
+	if (r <= 0) {
+		if (r == 0)
+			errno = EIO;	/* the file shrank under the lock */
+		return MBOX_EIO;
+	}
+	w->rpos += (size_t)r;
+	s->buf = w->buf + w->head - w->carry;
+	s->base = pos;
+	s->n = w->carry + (size_t)r;
+	return MBOX_OK;
+}
+
+/* How much of the window to scan now: whole lines only, unless the window
+ * holds no line end late enough (a giant line): then all of it. */
+static size_t
+window_lim(const struct window *w, const struct scan *s)
+{
+	const char *last;
+
+	if (s->base + s->n >= s->end)
+		return s->n;
+	last = memrchr(s->buf, '\n', s->n);
+	if (last != NULL && s->n - (size_t)(last - s->buf + 1) < w->head)
+		return (size_t)(last - s->buf) + 1;
+	return s->n;
+}
+
+/* The rest of a From_ line longer than a window. */
+static void
+from_goes_on(struct scan *s, size_t lim)
+{
+	const char *nl = memchr(s->buf, '\n', lim);
+
+	s->fromlen += nl ? (uint64_t)(nl - s->buf) + 1 : lim;
+	s->fromnl = nl != NULL;
+	s->frompending = nl == NULL && s->base + lim < s->end;
+}
+
+/* A message that began in this window and goes on: keep its first bytes
+ * for its UIDL hash. */
+static void
+keep_head(struct scan *s)
+{
+	if (s->open && s->off >= s->base && s->off - s->base < s->n) {
+		s->headoff = s->off;
+		s->headn = s->n - (size_t)(s->off - s->base);
+		if (s->headn > sizeof(s->head))
+			s->headn = sizeof(s->head);
+		memcpy(s->head, s->buf + (s->off - s->base), s->headn);
+	}
+}
+
+/* Scan the window in S up to LIM; LINESTART: its first byte starts a line. */
+static int
+window_scan(struct scan *s, size_t lim, int linestart)
+{
+	int e;
+
+	if (s->frompending)
+		from_goes_on(s, lim);
+	if (linestart && (s->buf[0] == 'F' || s->buf[0] == '>') &&
+	    (e = line_start(s, 0, lim, s->lf)) != MBOX_OK)
+		return e;
+	return scan_window(s, lim);
+}
+
 int
 mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
 {
+	struct window w;
 	struct scan s;
-	uint64_t pos = start, rpos;
-	size_t carry = 0, want, lim, bufsize, head;
-	int linestart = 1, e = MBOX_OK;
-	char *buf, *win;
-	ssize_t r;
+	uint64_t pos = start;
+	int linestart = 1, e;
+	size_t lim;
 
 	memset(&s, 0, sizeof(s));
 	s.fd = fd;
@@ -418,88 +525,33 @@ mbox_scan_from(int fd, uint64_t start, uint64_t end, struct mbox_index *ix)
 	ix->end = end;
 	if (end <= start)
 		return MBOX_OK;
-	/* A small window that stays in the CPU cache while it is scanned;
-	 * no bigger than the range (a delivery's index update scans 4 KiB).
-	 * Reads go to a page-aligned place, whole windows at file offsets
-	 * that stay page-aligned, as cat's do: the kernel copies those
-	 * fastest.  The unfinished line of a window (less than half a
-	 * window, see below) moves into the HEAD bytes just before it. */
-	bufsize = end - start < SCAN_BUF ? (size_t)(end - start) : SCAN_BUF;
-	head = bufsize < SCAN_BUF ? bufsize : SCAN_BUF / 2;
-	if (posix_memalign((void **)&buf, 4096, head + bufsize) != 0)
-		return MBOX_ENOMEM;
+	if ((e = window_init(&w, start, end)) != MBOX_OK)
+		return e;
 	s.prev[0] = s.prev[1] = '\n';
-	rpos = start;
 	while (pos < end) {
-		/* The first read ends on a page boundary of the file. */
-		want = bufsize;
-		if (rpos == start && bufsize == SCAN_BUF && (start & 4095) != 0)
-			want -= (size_t)(start & 4095);
-		if (want > end - rpos)
-			want = (size_t)(end - rpos);
-		r = pread(fd, buf + head, want, (off_t)rpos);
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;	/* the file shrank under the lock */
-			e = MBOX_EIO;
-			goto out;
-		}
-		rpos += (size_t)r;
-		win = buf + head - carry;
-		s.buf = win;
-		s.base = pos;
-		s.n = carry + (size_t)r;
+		if ((e = window_read(&w, &s, pos)) != MBOX_OK)
+			break;
 		if (pos == start && (s.n < 5 || memcmp(s.buf, "From ", 5) != 0)) {
 			e = MBOX_ENOTMBOX;
-			goto out;
+			break;
 		}
-		/* Whole lines only, unless the window holds no line end late
-		 * enough (a giant line): then all of it. */
-		lim = s.n;
-		if (s.base + s.n < end) {
-			const char *last = memrchr(s.buf, '\n', s.n);
-
-			if (last != NULL && s.n - (size_t)(last - s.buf + 1) <
-			    head)
-				lim = (size_t)(last - s.buf) + 1;
-		}
-		if (s.frompending) {
-			/* The rest of a From_ line longer than a window. */
-			const char *nl = memchr(s.buf, '\n', lim);
-
-			s.fromlen += nl ? (uint64_t)(nl - s.buf) + 1 : lim;
-			s.fromnl = nl != NULL;
-			s.frompending = nl == NULL && s.base + lim < end;
-		}
-		if (linestart && (s.buf[0] == 'F' || s.buf[0] == '>'))
-			e = line_start(&s, 0, lim, s.lf);
-		if (e == MBOX_OK)
-			e = scan_window(&s, lim);
-		if (e != MBOX_OK)
-			goto out;
+		lim = window_lim(&w, &s);
+		if ((e = window_scan(&s, lim, linestart)) != MBOX_OK)
+			break;
 		s.prev[0] = lim >= 2 ? s.buf[lim - 2] : s.prev[1];
 		s.prev[1] = s.buf[lim - 1];
 		linestart = s.buf[lim - 1] == '\n';
 		pos += lim;
 		if (pos == end) {
 			s.n = lim;
-			e = finish(&s, end, s.lf, s.prev);
-			if (e != MBOX_OK)
-				goto out;
+			if ((e = finish(&s, end, s.lf, s.prev)) != MBOX_OK)
+				break;
 		}
-		/* A message that began here and goes on: keep its start. */
-		if (s.open && s.off >= s.base && s.off - s.base < s.n) {
-			s.headoff = s.off;
-			s.headn = s.n - (size_t)(s.off - s.base);
-			if (s.headn > sizeof(s.head))
-				s.headn = sizeof(s.head);
-			memcpy(s.head, win + (s.off - s.base), s.headn);
-		}
-		carry = s.n - lim;
-		memmove(buf + head - carry, win + lim, carry);
+		keep_head(&s);
+		w.carry = s.n - lim;
+		memmove(w.buf + w.head - w.carry, s.buf + lim, w.carry);
 	}
-out:
-	free(buf);
+	free(w.buf);
 	if (e != MBOX_OK)
 		mbox_index_free(ix);
 	return e;

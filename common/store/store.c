@@ -17,13 +17,6 @@
 #include "store_int.h"
 #include "trust.h"
 
-const char *
-store_spool(const struct store_box *b, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%.*s", (int)(b->namepos - 1), b->path);
-	return buf;
-}
-
 static int
 set_paths(struct store_box *b, const char *spool, const char *name)
 {
@@ -45,8 +38,7 @@ set_paths(struct store_box *b, const char *spool, const char *name)
 static int
 create_file(struct store_box *b, gid_t group)
 {
-	static unsigned counter;
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], spool[PATH_MAX];
 	struct stat st;
 	int fd, r, e;
 
@@ -57,16 +49,8 @@ create_file(struct store_box *b, gid_t group)
 		errno = EPERM;
 		return -1;
 	}
-	r = snprintf(tmp, sizeof(tmp), "%.*s/.new.%ld.%u.%ld",
-	    (int)(b->namepos - 1), b->path, (long)getpid(), counter++,
-	    store_now_ms());
-	if (r < 0 || (size_t)r >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		log_warn("mailbox=%s create", b->path);
-		return -1;
-	}
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY |
-	    O_CLOEXEC, 0600);
+	fd = store_tmp_create(store_spool(b, spool, sizeof(spool)), ".new.",
+	    O_RDWR, 0600, tmp, sizeof(tmp));
 	if (fd == -1) {
 		log_warn("mailbox=%s create", b->path);
 		return -1;
@@ -144,7 +128,9 @@ open_file(struct store_box *b, gid_t group, int create)
 	/* The file we opened must be the one we looked at (a swap between
 	 * the lstat and the open is refused), and it must be its user's: a
 	 * file another user made under that name is never written to or
-	 * served, as procmail and mail.local refuse it (issue 9). */
+	 * served, as procmail and mail.local refuse it: in a sticky spool any
+	 * local user could otherwise make a file that collects a victim's
+	 * mail. */
 	if (fstat(fd, &fs) == -1 || !S_ISREG(fs.st_mode) || fs.st_nlink != 1 ||
 	    (ls.st_ino != 0 && (fs.st_dev != ls.st_dev || fs.st_ino != ls.st_ino))) {
 		log_warnx("mailbox=%s changed while opening", b->path);
@@ -399,8 +385,9 @@ store_session(const char *spool, const char *name, uid_t owner, int *fdp)
 	if (r < 0 || (size_t)r >= sizeof(path))
 		return STORE_ENAME;
 	/* A marker planted by another user could be held locked by them for
-	 * ever, or be a FIFO: only one we trust is used. */
-	fd = trust_open(path, O_RDWR | O_CREAT, 0600,
+	 * ever, or be a FIFO: only one we trust is used, and one we do not is
+	 * removed when we may (store_clear, as root, does it before a login). */
+	fd = trust_open_clear(path, O_RDWR | O_CREAT, 0600,
 	    owner == (uid_t)-1 ? geteuid() : owner, "session marker", NULL);
 	if (fd == -2)
 		return STORE_ETRUST;
@@ -423,6 +410,7 @@ store_session(const char *spool, const char *name, uid_t owner, int *fdp)
 int
 store_scan(struct store_box *b, struct mbox_index *ix)
 {
+	struct mbox_stamp now;
 	struct stat st;
 	int e;
 
@@ -435,8 +423,67 @@ store_scan(struct store_box *b, struct mbox_index *ix)
 		return e;
 	store_stamp(&st, &ix->stamp);
 	ix->racy = store_stamp_racy(&ix->stamp);
-	/* The file did not change under the lock: the stamp is the scan's. */
-	if ((uint64_t)st.st_size == b->size)
+	/* A mailbox changed within the last clock tick: wait the tick out
+	 * (a few ms, under the lock; none where the file system gives every
+	 * change after a stat a time of its own), so the index gets a final
+	 * stamp.  The file must not have changed under the lock: then the
+	 * stamp is the scan's. */
+	if (ix->racy && store_stamp_settle(b, &st, &now) == 0 &&
+	    store_stamp_eq(&now, &ix->stamp))
+		ix->racy = 0;
+	if (!ix->racy && (uint64_t)st.st_size == b->size)
 		store_index_save(b, ix);
 	return MBOX_OK;
+}
+
+/* The journal is cleared only under the mailbox lock: an expunge makes a
+ * trusted one only under that lock, so none can appear between our
+ * judgement and the removal (trust.c, clear()).  The recovery that
+ * store_open runs under the lock does it. */
+static int
+clear_journal(const char *spool, const char *name, uid_t owner)
+{
+	char path[PATH_MAX];
+	struct store_box b;
+	struct stat st;
+	int e;
+
+	if (snprintf(path, sizeof(path), "%s/.%s.redo", spool, name) >=
+	    (int)sizeof(path))
+		return STORE_ENAME;
+	if (lstat(path, &st) == -1 || trust_check(&st, owner, path, NULL))
+		return STORE_OK;	/* none, or one to replay as usual */
+	e = store_open(&b, spool, name, owner, (gid_t)-1, 0);
+	if (e == STORE_OK)
+		store_close(&b);
+	else if (e == STORE_ENOENT)	/* no mailbox, no expunge to race */
+		e = trust_clear_name(path, owner, "journal") == -1 ?
+		    STORE_ETRUST : STORE_OK;
+	return e;
+}
+
+int
+store_clear(const char *spool, const char *name, uid_t owner)
+{
+	static const char *const what[][2] = {
+		{ "pop", "session marker" }, { "idx", "index" } };
+	char path[PATH_MAX];
+	size_t i;
+	int e;
+
+	if (!store_name_ok(name, strlen(name)))
+		return STORE_ENAME;
+	if (owner == (uid_t)-1)
+		owner = geteuid();
+	e = clear_journal(spool, name, owner);
+	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/.%s.%s", spool, name,
+		    what[i][0]) >= (int)sizeof(path))
+			return STORE_ENAME;
+		if (trust_clear_name(path, owner, what[i][1]) == -1 &&
+		    e == STORE_OK)
+			e = STORE_ETRUST;
+	}
+	store_sweep(spool);
+	return e;
 }

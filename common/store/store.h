@@ -2,7 +2,7 @@
  * nothing append, crash-safe expunge, the POP3 session marker.
  * Runs with whatever privileges the caller has; never needs root itself.
  *
- * Trust (issue 9): every spool file the store opens or acts on -- mailbox,
+ * Trust: every spool file the store opens or acts on -- mailbox,
  * dotlock, journal, session marker, commit marker -- is opened without
  * following links or blocking and believed only when it is a regular file
  * with one link owned by root, by the running user or by the mailbox's
@@ -104,6 +104,26 @@ int store_scan(struct store_box *b, struct mbox_index *ix);
  * trust for OWNER's mailbox ((uid_t)-1: the running user).  Returns 0 (*FD
  * set) or STORE_EINUSE / STORE_ETRUST / STORE_EIO. */
 int store_session(const char *spool, const char *name, uid_t owner, int *fd);
+
+/* Clear mailbox NAME's spool files in SPOOL that are not to be trusted for
+ * OWNER's mailbox ((uid_t)-1: the running user): its session marker
+ * (.NAME.pop), index (.NAME.idx) and expunge journal (.NAME.redo), when one
+ * is another user's (planted, or left by a former owner of the name: a
+ * user removed and made again with a new uid), not a regular file, or has
+ * more than one link.  Each one removed is logged once; trusted ones are
+ * left as they are (a committed journal is replayed, under the mailbox
+ * lock, as every locker does).  Then a bounded sweep of what killed
+ * processes left in SPOOL.
+ * Contract: call it in the privileged half, as root, BEFORE the process
+ * drops to the mailbox owner (pop3d, at each login): in a sticky spool only
+ * root may remove another user's file, and the session marker and the
+ * journal are then used as the owner.  Without root it removes only what
+ * the directory lets it.  It never creates a mailbox.  Returns 0, or
+ * STORE_ENAME, STORE_ETRUST (something could not be removed), or a
+ * store_open error (locking the mailbox for the journal); all logged.
+ * The caller may go on after an error: what is still in the way is judged
+ * again, and refused, where it is used. */
+int store_clear(const char *spool, const char *name, uid_t owner);
 
 /* On a locked box scanned into IX, remove the messages I with DEL[I] != 0 and
  * keep everything appended after the scan.  Verifies first that the maildrop

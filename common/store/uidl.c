@@ -2,7 +2,8 @@
  * length, leaving out the header fields that mail readers rewrite (mutt's
  * Status, X-Status, Content-Length, Lines; mailutils' and Dovecot's X-UID,
  * X-IMAP, X-IMAPbase, X-Keywords), so marking mail read in a reader on the
- * same spool does not move a UIDL (issue 10).  A message that has none of
+ * same spool does not move a UIDL (a moved UIDL makes a POP3 client
+ * download the message again).  A message that has none of
  * them hashes exactly as before the rule.  No privileges, no locking. */
 #define _GNU_SOURCE	/* memmem */
 #include <stdlib.h>
