@@ -296,6 +296,21 @@ addr_ok(const char *s)
 	    (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1);
 }
 
+/* The client is V, a numeric address addr_ok() took; an IPv4 address
+ * mapped into IPv6 (stunnel and tcpserver on a dual-stack socket pass
+ * ::ffff:a.b.c.d) is written as the a.b.c.d it is, as in every log line. */
+static void
+client_text(struct opts *o, const char *v)
+{
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET6, v, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6) &&
+	    inet_ntop(AF_INET, &a6.s6_addr[12], o->client,
+	    sizeof(o->client)) != NULL)
+		return;
+	strcpy(o->client, v);
+}
+
 /* 1 when SA is 127.0.0.0/8 or ::1. */
 static int
 loopback(const struct sockaddr *sa)
@@ -376,7 +391,7 @@ opts_client(struct opts *o)
 			 * environment is our starter's, never the client's. */
 			v = getenv("REMOTE_HOST");
 			if (loopback(sa) && v != NULL && addr_ok(v))
-				strcpy(o->client, v);
+				client_text(o, v);
 			return;
 		}
 	}
@@ -385,11 +400,11 @@ opts_client(struct opts *o)
 		if (v == NULL || v[0] == '\0')
 			continue;
 		if (addr_ok(v)) {
-			strcpy(o->client, v);
+			client_text(o, v);
 			/* ucspi-tcp and CGI-style launchers name the peer;
 			 * stunnel's $REMOTE_HOST is not one. */
 			if (strcmp(env[i], "REMOTE_HOST") != 0)
-				mark_proxied_text(o, v);
+				mark_proxied_text(o, o->client);
 			return;
 		}
 		/* CGI-style launchers put a host name in REMOTE_HOST: not
