@@ -1,9 +1,13 @@
 #!/bin/sh
-# demo.sh: run smtpd and pop3d in standalone mode (-L) on loopback, with a
-# scratch spool and one user (demo, password demo), logs on stderr, until
-# Ctrl-C.  `make demo` builds first and then runs this; it builds nothing.
+# demo.sh: run smtpd and pop3d on loopback, with a scratch spool and one
+# user (demo, password demo), logs on stderr, until Ctrl-C.  `make demo`
+# builds first and then runs this; it builds nothing.
 #   SMTP_PORT (2525), POP3_PORT (1100), SMTPD, POP3D (binaries): override.
 # As root the mailbox belongs to nobody: pop3d never does mailbox work as root.
+# When tlswrapper is installed (and we are root, which it needs for its
+# jail), each connection goes through it, as in contrib/tlswrapper/, with a
+# throwaway self-signed certificate: STARTTLS and STLS are offered.  Else
+# the servers listen by themselves (-L), in plain text.
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,17 +50,38 @@ trap 'stop $?' EXIT
 chmod 755 "$D"
 mkdir "$D/spool"
 chgrp "$gid" "$D/spool"
-chmod 2775 "$D/spool"
+chmod 3775 "$D/spool"
 printf 'demo:{PLAIN}demo:%s:%s\n' "$uid" "$gid" >"$D/users"
 printf 'Subject: hello from the inetmail demo\r\n\r\nIt works.\r\n' >"$D/hello.eml"
 
 common="-h localhost -m $D/spool -p $D/users -l stderr -t 120"
+# TLS: tlswrapper in front (it needs root for its jail), started for each
+# connection by systemd-socket-activate, with a throwaway certificate for
+# 127.0.0.1.
+tls=""
+if [ "$(id -u)" = 0 ] && command -v tlswrapper >/dev/null 2>&1 &&
+    command -v systemd-socket-activate >/dev/null 2>&1 &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -days 2 -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1; then
+	cat "$D/key.pem" "$D/cert.pem" >"$D/tls.pem"
+	chmod 600 "$D/tls.pem"
+	tls="tlswrapper -q -n -t 150 -f $D/tls.pem"
+fi
 # shellcheck disable=SC2086
-"$SMTPD" -L "127.0.0.1:$SMTP_PORT" -d localhost $common &
-spid=$!
-# shellcheck disable=SC2086
-"$POP3D" -L "127.0.0.1:$POP3_PORT" $common &
-ppid=$!
+if [ -n "$tls" ]; then
+	systemd-socket-activate -l "127.0.0.1:$SMTP_PORT" --inetd -a \
+	    $tls "$SMTPD" -d localhost $common &
+	spid=$!
+	systemd-socket-activate -l "127.0.0.1:$POP3_PORT" --inetd -a \
+	    $tls "$POP3D" $common &
+	ppid=$!
+else
+	"$SMTPD" -L "127.0.0.1:$SMTP_PORT" -d localhost $common &
+	spid=$!
+	"$POP3D" -L "127.0.0.1:$POP3_PORT" $common &
+	ppid=$!
+fi
 sleep 0.3
 for p in $spid $ppid; do
 	kill -0 "$p" 2>/dev/null || {
@@ -75,6 +100,18 @@ send a mail:
   curl smtp://127.0.0.1:$SMTP_PORT --mail-from you@example.org --mail-rcpt demo@localhost -T $D/hello.eml
 fetch it:
   curl pop3://demo:demo@127.0.0.1:$POP3_PORT/1
+EOF
+if [ -n "$tls" ]; then
+	cat >&2 <<EOF
+
+the same over STARTTLS and STLS (tlswrapper in front, a throwaway certificate):
+  curl --ssl-reqd --cacert $D/cert.pem smtp://127.0.0.1:$SMTP_PORT --mail-from you@example.org --mail-rcpt demo@localhost -T $D/hello.eml
+  curl --ssl-reqd --cacert $D/cert.pem pop3://demo:demo@127.0.0.1:$POP3_PORT/1
+EOF
+else
+	echo "(no STARTTLS: it needs root, tlswrapper and systemd-socket-activate)" >&2
+fi
+cat >&2 <<EOF
 
 Ctrl-C stops both and removes $D.
 

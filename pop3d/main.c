@@ -23,7 +23,7 @@
 #include "pop3d.h"
 
 static const char usage[] =
-    "usage: pop3d [-aTV] [-h name] [-m dir] [-p file] [-t seconds] [-E seconds]\n"
+    "usage: pop3d [-aSTV] [-h name] [-m dir] [-p file] [-t seconds] [-E seconds]\n"
     "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
     "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 

@@ -25,7 +25,7 @@
 #include "smtpd.h"
 
 static const char usage[] =
-    "usage: smtpd [-TV] [-h name] [-m dir] [-p file] [-a file] [-d domain]...\n"
+    "usage: smtpd [-STV] [-h name] [-m dir] [-p file] [-a file] [-d domain]...\n"
     "             [-s bytes] [-n count] [-q bytes] [-t seconds] [-E seconds]\n"
     "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
     "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";

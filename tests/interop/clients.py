@@ -11,15 +11,18 @@ Received).  Prints one "ok NAME" or "FAIL NAME: why" line per check and exits
   clients.py --smtp HOST:PORT --pop HOST:PORT --users alice:pw,bob:pw,carol:pw
              --domain localhost --work DIR [--tls] [--only smtplib,curl,...]
 
---tls CAFILE: the ports speak TLS from the first byte (stunnel in front): only
-curl smtps:// and pop3s:// are run, checking the server's certificate
-against CAFILE (the test's throwaway certificate).
+--tls CAFILE: the ports speak TLS from the first byte (a TLS wrapper in
+front, the servers with -S): every client is run over TLS, checking the
+server's certificate against CAFILE (the test's throwaway certificate):
+smtplib.SMTP_SSL, poplib.POP3_SSL, curl smtps:// and pop3s://, swaks
+--tls-on-connect, fetchmail ssl, mpop --tls, openssl s_client.
 
---starttls CAFILE: the ports want STARTTLS / STLS before anything else
-(stunnel's protocol = smtp / pop3 in front): every client is run, each told
-to upgrade and to check the certificate against CAFILE: smtplib.starttls,
-poplib.stls, curl --ssl-reqd, swaks --tls, fetchmail sslproto tls1.2+,
-mpop --tls-starttls.
+--starttls CAFILE: every client upgrades with STARTTLS / STLS first, each
+told to insist on it and to check the certificate against CAFILE:
+smtplib.starttls, poplib.stls, curl --ssl-reqd, swaks --tls, fetchmail
+sslproto tls1.2+, mpop --tls-starttls, openssl s_client -starttls.
+
+openssl s_client is run only with --tls or --starttls (it is a TLS client).
 """
 import argparse
 import os
@@ -33,6 +36,7 @@ import time
 T = 20          # seconds: every socket operation and every client run
 failed = 0
 STARTTLS = None  # --starttls CAFILE: every client upgrades first
+IMPLICIT = None  # --tls CAFILE: TLS from the first byte
 
 
 def report(name, ok, why=""):
@@ -115,7 +119,11 @@ def same(name, got, want):
 
 
 def pop_login(pop, user, pw, tls=False):
-    p = poplib.POP3(pop[0], pop[1], timeout=T)
+    if IMPLICIT:
+        p = poplib.POP3_SSL(pop[0], pop[1], timeout=T,
+                            context=ssl.create_default_context(cafile=IMPLICIT))
+    else:
+        p = poplib.POP3(pop[0], pop[1], timeout=T)
     if STARTTLS:
         p.stls(ssl.create_default_context(cafile=STARTTLS))
     p.user(user)
@@ -159,7 +167,12 @@ def do_smtplib(a, smtp, pop, users, tag):
     m = message(tag, 1)
     rcpts = ["%s@%s" % (u, a.domain) for u, _ in users]
     try:
-        with smtplib.SMTP(smtp[0], smtp[1], timeout=T) as s:
+        if IMPLICIT:
+            conn = smtplib.SMTP_SSL(smtp[0], smtp[1], timeout=T,
+                                    context=ssl.create_default_context(cafile=IMPLICIT))
+        else:
+            conn = smtplib.SMTP(smtp[0], smtp[1], timeout=T)
+        with conn as s:
             s.ehlo("client.example.org")
             if STARTTLS:
                 s.starttls(context=ssl.create_default_context(cafile=STARTTLS))
@@ -205,6 +218,7 @@ def do_curl(a, smtp, pop, users, tag, tls=False):
     f = os.path.join(a.work, "curl-%s.eml" % tag)
     with open(f, "wb") as fh:
         fh.write(m)
+    tls = tls or bool(IMPLICIT)
     ins = ["--cacert", a.tls] if tls else []
     if STARTTLS:
         ins = ["--ssl-reqd", "--cacert", STARTTLS]
@@ -250,7 +264,9 @@ def do_swaks(a, smtp, pop, users, tag):
               "sender@example.org", "--to", "%s@%s" % (user, a.domain),
               "--data", "@" + f, "--timeout", str(T), "--hide-all"] +
               (["--tls", "--tls-verify", "--tls-ca-path", STARTTLS]
-               if STARTTLS else []))
+               if STARTTLS else []) +
+              (["--tls-on-connect", "--tls-verify", "--tls-ca-path", IMPLICIT]
+               if IMPLICIT else []))
     if out is None:
         return
     report("swaks: send", True)
@@ -284,13 +300,15 @@ def do_fetchmail(a, smtp, pop, users, tag):
                  '  mda "%s %s"\n'
                  % (pop[0], pop[1], T, user, pw, os.environ.get("USER", "root"),
                     mda, d))
-    if STARTTLS:
-        # STLS required, the certificate checked; fetchmail checks only
-        # names, not IP addresses, so it is told the certificate's name.
+    if STARTTLS or IMPLICIT:
+        # STLS required (or TLS from the first byte: ssl), the certificate
+        # checked; fetchmail checks only names, not IP addresses, so it is
+        # told the certificate's name.
         with open(rc, "r+") as fh:
             t = fh.read().replace(
-                'sslproto ""', 'sslproto "tls1.2+" sslcertck sslcertfile "%s"'
-                ' sslcommonname "localhost"' % STARTTLS)
+                'sslproto ""', '%ssslproto "tls1.2+" sslcertck sslcertfile "%s"'
+                ' sslcommonname "localhost"' % ("ssl " if IMPLICIT else "",
+                                                STARTTLS or IMPLICIT))
             fh.seek(0)
             fh.write(t)
     os.chmod(rc, 0o600)
@@ -333,7 +351,9 @@ def do_mpop(a, smtp, pop, users, tag):
         "mpop", "-C", conf, "--host=" + pop[0], "--port=%d" % pop[1],
         "--user=" + user, "--passwordeval=echo " + pw, "--auth=user",
         *(["--tls=on", "--tls-starttls=on", "--tls-trust-file=" + STARTTLS]
-          if STARTTLS else ["--tls=off"]),
+          if STARTTLS else
+          ["--tls=on", "--tls-starttls=off", "--tls-trust-file=" + IMPLICIT]
+          if IMPLICIT else ["--tls=off"]),
         "--timeout=%d" % T, "--keep=off", "--only-new=off",
         "--uidls-file=" + os.path.join(d, ".uidls"),
         "--delivery=mda," + mda + " " + d, "-q"])
@@ -348,6 +368,41 @@ def do_mpop(a, smtp, pop, users, tag):
            "messages left")
 
 
+def do_openssl(a, smtp, pop, users, tag):
+    """openssl s_client, as an admin tries a port: a message to carol over
+    SMTP, then carol's mailbox emptied over POP3."""
+    ca = STARTTLS or IMPLICIT
+    if ca is None:
+        return
+    user, pw = users[2]
+    m = message(tag, 4)
+    body = m.replace(b"\r\n.", b"\r\n..")
+    talk = (b"EHLO client.example.org\r\nMAIL FROM:<sender@example.org>\r\n"
+            b"RCPT TO:<%s@%s>\r\nDATA\r\n" % (user.encode(), a.domain.encode()) +
+            body + b".\r\nQUIT\r\n")
+    st = ["-starttls", "smtp"] if STARTTLS else []
+    out = run("openssl s_client%s: send" % (" -starttls smtp" if STARTTLS else ""),
+              ["openssl", "s_client", *st, "-connect", "%s:%d" % (urlhost(smtp[0]),
+               smtp[1]), "-CAfile", ca, "-verify_return_error", "-quiet",
+               "-ign_eof"], stdin=talk)
+    if out is None:
+        return
+    report("openssl s_client: the message queued over TLS",
+           b"250 2.0.0 Ok: queued" in out and out.rstrip().endswith(b"closing connection"),
+           repr(out[-300:]))
+    st = ["-starttls", "pop3"] if STARTTLS else []
+    talk = b"USER %s\r\nPASS %s\r\nSTAT\r\nDELE 1\r\nQUIT\r\n" % (
+        user.encode(), pw.encode())
+    out = run("openssl s_client%s: fetch" % (" -starttls pop3" if STARTTLS else ""),
+              ["openssl", "s_client", *st, "-connect", "%s:%d" % (urlhost(pop[0]),
+               pop[1]), "-CAfile", ca, "-verify_return_error", "-quiet",
+               "-ign_eof"], stdin=talk)
+    if out is None:
+        return
+    report("openssl s_client: logged in over TLS, STAT 1, deleted",
+           b"+OK 1 " in out and b"+OK bye, 1 deleted, 0 kept" in out, repr(out[-300:]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smtp", required=True)
@@ -358,24 +413,22 @@ def main():
     ap.add_argument("--tag", default="t")
     ap.add_argument("--tls", metavar="CAFILE")
     ap.add_argument("--starttls", metavar="CAFILE")
-    ap.add_argument("--only", default="smtplib,curl,swaks,fetchmail,mpop")
+    ap.add_argument("--only", default="smtplib,curl,swaks,fetchmail,mpop,openssl")
     a = ap.parse_args()
-    global STARTTLS
+    global STARTTLS, IMPLICIT
     STARTTLS = a.starttls
+    IMPLICIT = a.tls
     smtp, pop = hostport(a.smtp), hostport(a.pop)
     users = [tuple(x.split(":", 1)) for x in a.users.split(",")]
     os.makedirs(a.work, exist_ok=True)
     t0 = time.time()
-    if a.tls:
-        do_curl(a, smtp, pop, users, a.tag, tls=True)
-    else:
-        only = a.only.split(",")
-        # Order matters: swaks and fetchmail work on bob's smtplib copy.
-        for name, fn in (("smtplib", do_smtplib), ("curl", do_curl),
-                         ("swaks", do_swaks), ("fetchmail", do_fetchmail),
-                         ("mpop", do_mpop)):
-            if name in only:
-                fn(a, smtp, pop, users, a.tag)
+    only = a.only.split(",")
+    # Order matters: swaks and fetchmail work on bob's smtplib copy.
+    for name, fn in (("smtplib", do_smtplib), ("curl", do_curl),
+                     ("swaks", do_swaks), ("fetchmail", do_fetchmail),
+                     ("mpop", do_mpop), ("openssl", do_openssl)):
+        if name in only:
+            fn(a, smtp, pop, users, a.tag)
     print("# clients done in %.1fs" % (time.time() - t0), flush=True)
     return 1 if failed else 0
 

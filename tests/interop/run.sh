@@ -4,11 +4,12 @@
 #
 #  launchers  -L; systemd-socket-activate --inetd (Accept=yes); openbsd-inetd
 #             and xinetd, each in the foreground on a private config; tcpserver;
-#             stunnel (TLS).  Their configs are made from the shipped
+#             TLS: tlswrapper (STARTTLS, STLS, 465, 995) under inetd, systemd
+#             and tcpserver; stunnel (465, 995).  Their configs are made from the shipped
 #             contrib/ files by changing only paths, ports and test options,
 #             so those files are what is tested.
 #  clients    tests/interop/clients.py: smtplib, poplib, curl, swaks, fetchmail,
-#             mpop; every message compared byte for byte; mutt and mailutils
+#             mpop, openssl s_client; every message compared byte for byte; mutt and mailutils
 #             on the same spool (readers.sh).
 #  also       make install (PREFIX, DESTDIR), a jail from contrib/mkjail whose
 #             session processes are not root, the fail2ban filter against the
@@ -39,7 +40,7 @@ section() { printf '\n== %s\n' "$*"; }
 # scratch folder instead (below).
 NEED="python3:python3 curl:curl swaks:swaks fetchmail:fetchmail mpop:mpop
 inetd:openbsd-inetd tcpserver:ucspi-tcp systemd-socket-activate:systemd
-stunnel4:stunnel4 fail2ban-regex:fail2ban openssl:openssl
+stunnel4:stunnel4 tlswrapper:tlswrapper fail2ban-regex:fail2ban openssl:openssl
 Net::SSLeay:libnet-ssleay-perl IO::Socket::INET6:libio-socket-inet6-perl
 mutt:mutt mail.mailutils:mailutils tmux:tmux"
 missing=""
@@ -176,12 +177,13 @@ USERS=alice:alicepw,bob:bobpw,carol:carolpw
 ARGS="-h localhost -d localhost -m $W/spool -p $W/users -t 60"
 PARGS="-h localhost -m $W/spool -p $W/users -t 60"
 
-# clients NAME SMTP POP [--tls]: run the client suite and count its lines.
+# clients NAME SMTP POP [OPTIONS]: run the client suite (clients.py OPTIONS:
+# --tls=CA, --starttls=CA, --only=...) and count its lines.
 clients() {
-	_name=$1
-	shift
-	$PY "$HERE/clients.py" --smtp "$1" --pop "$2" --users "$USERS" \
-	    --work "$W/c-$_name" --tag "$_name" ${3:+"$3"} >"$W/c-$_name.out" 2>&1
+	_name=$1 _smtp=$2 _pop=$3
+	shift 3
+	$PY "$HERE/clients.py" --smtp "$_smtp" --pop "$_pop" --users "$USERS" \
+	    --work "$W/c-$_name" --tag "$_name" "$@" >"$W/c-$_name.out" 2>&1
 	while IFS= read -r l; do
 		case $l in
 		ok\ *) ok "$_name: ${l#ok }" ;;
@@ -328,6 +330,7 @@ stop_all
 check "tcpserver: spool empty after the clients" spool_empty
 
 . "$HERE/tls.sh"
+. "$HERE/tlswrapper.sh"
 . "$HERE/readers.sh"
 . "$HERE/jail.sh"
 . "$HERE/fail2ban.sh"

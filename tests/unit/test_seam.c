@@ -888,6 +888,45 @@ START_TEST(hostile_handover)
 }
 END_TEST
 
+/* A session that claims TLS where no wrapper offered it (no control pipe at
+ * start-up, no -S), to have its mail say ESMTPS or its login tls=yes: both
+ * privileged halves refuse the message and end the session; nothing is
+ * delivered, nobody logged in.  The same claims are honest under -S. */
+START_TEST(hostile_forged_tls)
+{
+	unsigned char buf[1024];
+	struct sm_mail m;
+	struct half h;
+	int fds[2], sv[2];
+	long ms;
+	size_t n;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.helo, sizeof(m.helo), "h.example");
+	snprintf(m.sender, sizeof(m.sender), "a@b.example");
+	m.esmtp = 1;
+	m.tls = 1;
+	half_start(&h, 0, 10000);
+	send_msg(&h, SM_MAIL, buf, sm_put_mail(buf, sizeof(buf), &m));
+	ck_assert_int_eq(rcpt(&h, "alice"), R_NONE);
+	ck_assert_int_eq(half_wait(&h, 3000, &ms), 128 + SIGKILL);
+	ck_assert(logged("TLS without a TLS wrapper"));
+	ck_assert_ptr_null(slurp("alice"));
+
+	half_start(&h, 1, 10000);
+	ck_assert_int_eq(login(&h, "alice", "alicepw", NULL), PM_OK);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fds[0] = fds[1] = sv[1];
+	n = pm_put_handover(buf, sizeof(buf), "", 0, 1);
+	ck_assert_int_eq(chan_send(h.fd, &h.until, PM_HANDOVER, buf, n, fds, 2),
+	    0);
+	ck_assert_int_eq(half_wait(&h, 3000, &ms), 128 + SIGKILL);
+	ck_assert(logged("hand-over with the wrong TLS state"));
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 seam_suite(void)
 {
@@ -913,6 +952,7 @@ seam_suite(void)
 	tc = tcase_create("hostile");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hostile_forged_address);
+	tcase_add_test(tc, hostile_forged_tls);
 	tcase_add_test(tc, hostile_probing);
 	tcase_add_test(tc, hostile_out_of_order);
 	tcase_add_test(tc, hostile_silence);
