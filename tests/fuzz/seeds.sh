@@ -1,13 +1,14 @@
 #!/bin/sh
-# seeds.sh: (re)make the seed corpora of tests/fuzz/corpus from the
+# seeds.sh: write the seed inputs of tests/fuzz/corpus from the
 # transcripts and a few hand-made samples.  Run from anywhere; commit the
-# result.  Inputs the fuzzers found worth keeping can be added by hand.
+# result.  It adds and overwrites seeds by name and removes nothing: the
+# inputs that long runs found and kept (make fuzz-long merges them in,
+# minimised) stay, so every run starts where the last one stopped.
 # shellcheck disable=SC2016  # the $ of crypt hashes are meant literally
 set -eu
 cd "$(dirname "$0")"
 T=../transcripts
 C=corpus
-rm -rf "$C/smtp" "$C/pop3" "$C/mbox" "$C/users" "$C/aliases" "$C/addr" "$C/priv"
 mkdir -p "$C/smtp" "$C/pop3" "$C/mbox" "$C/users" "$C/aliases" "$C/addr" "$C/priv"
 
 # Sessions: every transcript input as it is.
@@ -57,27 +58,52 @@ while IFS= read -r l; do
 	printf '%s' "${l#*:}" >"$C/addr/path-$i"
 done
 
-# Requests to the privileged sides (fuzz_priv.c): frames of a type byte, a
-# 16-bit length and the payload; 0 MAIL, 1 RCPT, 2 BODY, 3 END, 5 LOGIN.
+# Requests to the privileged sides (fuzz_priv.c): a first byte for the side
+# (even: smtpd's delivery side, odd: pop3d's login checker), then frames of
+# a type byte, a 16-bit length and the payload.  Below 0x80 the harness
+# packs the message from NUL-separated fields: smtpd 0 MAIL (HELO name,
+# sender, flags: 1 ESMTP, 2 TLS), 1 RCPT (local part, address), 2 BODY,
+# 3 END; pop3d 0 LOGIN and 1 FAILED (method byte: 0 pass, 1 apop, 2 plain;
+# name, secret or reason), 2 HANDOVER (unused input), 3 any other type.
+# From 0x80 up the payload goes out as it is (type & 0x7f).
 python3 - "$C/priv" <<'PY'
 import os, struct, sys
 d = sys.argv[1]
 def f(t, p):
     return bytes([t]) + struct.pack(">H", len(p)) + p
-mail = f(0, b"client.example\0" b"192.0.2.7\0" b"s@remote.example\0" b"ESMTP\0")
+SMTP, POP = b"\0", b"\1"
+mail = f(0, b"client.example\0s@remote.example\0\1")
 seeds = {
-    "deliver": mail + f(1, b"alice\0alice@mail.example.org\0") +
+    "deliver": SMTP + mail + f(1, b"alice\0alice@mail.example.org") +
                f(2, b"Subject: x\n\nFrom here\n>From there\n") + f(3, b""),
-    "two-rcpt": mail + f(1, b"alice\0alice@x\0") + f(1, b"bob+tag\0bob+tag@x\0") +
-                f(1, b"postmaster\0postmaster\0") + f(2, b"hi\n") + f(3, b""),
-    "null-sender": f(0, b"h\0::1\0\0SMTP\0") + f(1, b"carol\0carol@x\0") + f(3, b""),
-    "unknown": mail + f(1, b"nobody-here\0x@y\0") + f(3, b""),
-    "bad-envelope": f(0, b"h\nFrom x\0" b"1.2.3.4\0a\0ESMTP\0") + f(3, b""),
-    "no-mail": f(1, b"alice\0a@b\0") + f(2, b"x") + f(3, b"") + f(9, b"junk"),
-    "logins": f(5, b"pass\0alice\0alicepw\0") + f(5, b"apop\0bob\0" + b"0" * 32 + b"\0") +
-              f(5, b"plain\0\0\0") + f(5, b"bogus\0x\0y\0"),
+    "two-rcpt": SMTP + mail + f(1, b"alice\0alice@x") + f(1, b"bob+tag\0bob+tag@x") +
+                f(1, b"postmaster\0postmaster") + f(2, b"hi\n") + f(3, b""),
+    "null-sender": SMTP + f(0, b"h\0\0\0") + f(1, b"carol\0carol@x") + f(3, b""),
+    "tls-claim": SMTP + f(0, b"h\0a@b\0\3") + f(1, b"alice\0alice@x") + f(3, b""),
+    "unknown": SMTP + mail + f(1, b"nobody-here\0x@y") + f(3, b""),
+    "bad-envelope": SMTP + f(0, b"h\nFrom x\0a\0\1") + f(3, b""),
+    "no-mail": SMTP + f(1, b"alice\0a@b") + f(2, b"x") + f(3, b"") + f(0x89, b"junk"),
+    "two-txns": SMTP + mail + f(1, b"alice\0a@x") + f(2, b"one\n") + f(3, b"") +
+                mail + f(1, b"alice\0a@x") + f(2, b"two\n") + f(3, b""),
+    "logins": POP + f(0, b"\0alice\0alicepw") + f(0, b"\1bob\0" + b"0" * 32) +
+              f(0, b"\2\0\0") + f(0, b"\0x\0y"),
+    "failed": POP + f(1, b"\0alice\0bad base64") + f(0, b"\0alice\0wrong") +
+              f(0, b"\0alice\0alicepw"),
+    "handover-first": POP + f(2, b"STAT\r\n"),
+    "login-handover": POP + f(0, b"\0alice\0alicepw") + f(2, b"LIST\r\nQUIT\r\n"),
+    "root": POP + f(0, b"\0root\0rootpw") + f(0, b"\0noids\0noidspw"),
 }
 for name, data in seeds.items():
     with open(os.path.join(d, name), "wb") as fh:
         fh.write(data)
 PY
+
+# A seed that is already in its corpus under another name (a long run's
+# merge names inputs by their SHA-1) is not kept twice.
+for d in "$C"/*/; do
+	# shellcheck disable=SC2012  # plain names: ours, or SHA-1s
+	ls "$d" | sort -r | while IFS= read -r n; do
+		printf '%s %s\n' "$(cksum <"$d$n" | tr ' ' '-')" "$n"
+	done | sort -s -k1,1 | awk -v d="$d" '$1 == prev { print d $2 } { prev = $1 }' |
+	while IFS= read -r dup; do rm -f "$dup"; done
+done
