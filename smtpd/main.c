@@ -97,8 +97,10 @@ option(int ch, const char *arg)
 		conf.domain[conf.ndomain++] = arg;
 		return NULL;
 	case 's':
-		if (num_parse(arg, strlen(arg), 1, SMTPD_SIZE_MAX, &v) < 0)
-			return "bad size (-s), want bytes 1..1073741824";
+		/* 10M, as Dovecot's settings have it (num.h). */
+		if (num_parse_size(arg, strlen(arg), 1, SMTPD_SIZE_MAX, &v) < 0)
+			return "bad size (-s), want bytes 1..1073741824, or with "
+			    "K, M, G (KiB, MiB, GiB): 1K..1G";
 		conf.maxsize = v;
 		return NULL;
 	case 'n':
@@ -107,8 +109,9 @@ option(int ch, const char *arg)
 		conf.maxrcpt = (size_t)v;
 		return NULL;
 	case 'q':
-		if (num_parse(arg, strlen(arg), 1, SMTPD_QUOTA_MAX, &v) < 0)
-			return "bad quota (-q), want bytes 1..2^62";
+		if (num_parse_size(arg, strlen(arg), 1, SMTPD_QUOTA_MAX, &v) < 0)
+			return "bad quota (-q), want bytes 1..2^62, or with K, M, "
+			    "G (KiB, MiB, GiB)";
 		conf.quota = v;
 		return NULL;
 	case 'a':
