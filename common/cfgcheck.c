@@ -323,6 +323,18 @@ check_proxy(struct cfgcheck *c, const struct opts *o)
 			    o->proxy.net[i].family == AF_INET ? "0.0.0.0" : "::");
 }
 
+/* -F and -M bound the system accounts that take mail and log in; the
+ * users file (-p) is held to -F only. */
+static void
+check_uid_range(struct cfgcheck *c, const struct opts *o)
+{
+	if (o->users == NULL && o->firstuid > o->lastuid)
+		cfg_report(c, 0, NULL, 0, "the first valid uid %ld (-F) is above "
+		    "the last valid uid %ld (-M): no system account takes mail "
+		    "(550) or logs in; raise -M or lower -F", (long)o->firstuid,
+		    (long)o->lastuid);
+}
+
 void
 cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 {
@@ -340,6 +352,7 @@ cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 		cfg_report(c, 1, NULL, 0, "-u without -p: after the drop to -u "
 		    "the system accounts' passwords cannot be read; add -p FILE");
 	check_spool(c, o, &w);
+	check_uid_range(c, o);
 	check_proxy(c, o);
 #ifdef INETMAIL_STATIC
 	check_nss(c, o);

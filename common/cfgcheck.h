@@ -21,7 +21,8 @@ void cfg_report(struct cfgcheck *c, int error, const char *file,
 
 /* The checks both servers share: the users file (each line, and the
  * identity rules: an owner for every entry as root without -u, no uid or
- * gid 0, no uid below -F), the spool directory (there, a directory, its
+ * gid 0, no uid below -F), the range -F..-M of system accounts, the spool
+ * directory (there, a directory, its
  * owner and mode, and that the identities that will work there can create
  * dotlocks: the delivery identity for smtpd, the mailbox owners for pop3d
  * when POP3 is set).  The -u and -U identities were checked when the

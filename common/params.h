@@ -102,6 +102,11 @@
  * cannot log in (Dovecot's first_valid_uid; Debian gives users uids from
  * 1000 up, system accounts below). */
 #define FIRST_UID_DEFAULT	1000
+/* -M: system accounts with a uid above this take no mail and cannot log
+ * in either: Debian's UID_MAX (login.defs; adduser's LAST_UID is 59999),
+ * above which live nobody (65534) and other ids that no person logs in as.
+ * Users-file entries name their uids on purpose and are not held to it. */
+#define LAST_UID_DEFAULT	60000
 
 /* Defaults of the shared -t option, in seconds.  RFC 5321 4.5.3.2.7 asks an SMTP
  * server to wait at least 5 minutes for a command; RFC 1939 3 asks a POP3 server

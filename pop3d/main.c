@@ -24,8 +24,8 @@
 
 static const char usage[] =
     "usage: pop3d [-aSTV] [-h name] [-m dir] [-p file] [-t seconds] [-E seconds]\n"
-    "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
-    "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
+    "             [-F uid] [-M uid] [-l syslog|stderr] [-r dir] [-u user]\n"
+    "             [-U user] [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 
 static struct opts o;
 static struct pop3_conf conf;

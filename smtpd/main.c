@@ -27,8 +27,8 @@
 static const char usage[] =
     "usage: smtpd [-STV] [-h name] [-m dir] [-p file] [-a file] [-d domain]...\n"
     "             [-s bytes] [-n count] [-q bytes] [-t seconds] [-E seconds]\n"
-    "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
-    "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
+    "             [-F uid] [-M uid] [-l syslog|stderr] [-r dir] [-u user]\n"
+    "             [-U user] [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 
 static struct smtpd_conf conf;
 static struct io io;		/* 80 KiB of buffers: not on the stack */

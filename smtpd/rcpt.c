@@ -1,7 +1,7 @@
 /* rcpt.c: which mailboxes a recipient's local part stands for: aliases
  * (nested, as /etc/aliases has them), user+tag, users (file or system),
- * postmaster; the rules on who may receive mail (the first valid
- * uid, a users-file entry without an owner, the quota); and the delivery
+ * postmaster; the rules on who may receive mail (the first and last valid
+ * uids, a users-file entry without an owner, the quota); and the delivery
  * side's table of them.  Runs in the delivery side (root under inetd):
  * reads the users file, writes nothing. */
 #include <limits.h>
@@ -77,7 +77,8 @@ add_box(struct work *w, const char *box, size_t len, uid_t uid, gid_t gid)
 #define U_UNKNOWN	0
 #define U_LOOKUP	(-1)	/* the users file cannot be read */
 #define U_NOIDS		(-2)	/* as root without -u: no owner known */
-#define U_SYSTEM	(-3)	/* uid below the first valid uid (-F) */
+#define U_SYSTEM	(-3)	/* uid below the first valid uid (-F), or a
+				   system account above the last (-M) */
 
 /* Look NAME up as a user and decide whose its mailbox is. */
 static int
@@ -116,6 +117,13 @@ user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 	if (u->has_ids && u->uid < c->o.firstuid) {
 		log_info("user=%s uid=%ld is below the first valid uid %ld (-F): "
 		    "refused", q, (long)u->uid, (long)c->o.firstuid);
+		return U_SYSTEM;
+	}
+	/* Above Debian's UID_MAX live nobody (65534) and other ids that no
+	 * person logs in as.  A users-file entry names its uid on purpose. */
+	if (u->has_ids && c->o.users == NULL && u->uid > c->o.lastuid) {
+		log_info("user=%s uid=%ld is above the last valid uid %ld (-M): "
+		    "refused", q, (long)u->uid, (long)c->o.lastuid);
 		return U_SYSTEM;
 	}
 	return U_FOUND;
