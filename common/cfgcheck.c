@@ -20,6 +20,7 @@
 
 #include "acct.h"
 #include "cfgcheck.h"
+#include "log.h"
 #include "priv.h"
 #include "users.h"
 
@@ -323,6 +324,19 @@ check_proxy(struct cfgcheck *c, const struct opts *o)
 			    o->proxy.net[i].family == AF_INET ? "0.0.0.0" : "::");
 }
 
+/* -l stderr where fd 2 is the client's connection (inetd runs the server
+ * so, and -T run the same way sees it): the server logs to syslog. */
+static void
+check_log(struct cfgcheck *c, const struct opts *o)
+{
+	if (o->logto == LOG_STDERR && log_fd2_client())
+		cfg_report(c, 0, NULL, 0, "-l stderr, but fd 2 is the client's "
+		    "connection (as inetd, xinetd and systemd's "
+		    "StandardError=socket give it): a log line there would "
+		    "reach the client, so %s logs to syslog instead; drop -l "
+		    "stderr", c->prog);
+}
+
 /* -F and -M bound the system accounts that take mail and log in; the
  * users file (-p) is held to -F only. */
 static void
@@ -353,6 +367,7 @@ cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 		    "the system accounts' passwords cannot be read; add -p FILE");
 	check_spool(c, o, &w);
 	check_uid_range(c, o);
+	check_log(c, o);
 	check_proxy(c, o);
 #ifdef INETMAIL_STATIC
 	check_nss(c, o);

@@ -77,7 +77,12 @@ options(int argc, char **argv)
 	}
 	if (err == NULL && optind != argc)
 		err = "unexpected argument", what = argv[optind];
-	log_init("pop3d", o.test ? LOG_STDERR : o.logto);
+	/* -T reports on stderr; a server whose fd 2 is the client logs to
+	 * syslog whatever -l says (log.h). */
+	if (o.test)
+		log_init("pop3d", LOG_STDERR);
+	else
+		o.logto = log_init("pop3d", o.logto);
 	/* -u drops before any login, so the system accounts' hashes (shadow,
 	 * root only) could never be read: -u without -p would refuse every
 	 * password.  Say so now rather than at each login. */
@@ -161,9 +166,12 @@ main(int argc, char *argv[])
 	/* -L: bind before the chroot (a port below 1024 needs root); each
 	 * connection's child returns here and goes on as under inetd. */
 	if (o.listen != NULL) {
+		char why[256];
+
 		log_listen_fallback("pop3d", &o.logto);
-		if (listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n") < 0)
-			startup_fail(EX_OSERR, "cannot listen", o.listen);
+		if (listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n",
+		    why, sizeof(why)) < 0)
+			startup_fail(EX_OSERR, "cannot listen", why);
 	}
 	opts_client(&o);
 	session_id(sid, sizeof(sid));

@@ -158,7 +158,12 @@ options(int argc, char **argv)
 	}
 	if (err == NULL && optind < argc)
 		err = "unexpected argument", what = argv[optind];
-	log_init("smtpd", conf.o.test ? LOG_STDERR : conf.o.logto);
+	/* -T reports on stderr; a server whose fd 2 is the client logs to
+	 * syslog whatever -l says (log.h). */
+	if (conf.o.test)
+		log_init("smtpd", LOG_STDERR);
+	else
+		conf.o.logto = log_init("smtpd", conf.o.logto);
 	if (err != NULL)
 		startup_usage(err, what);
 }
@@ -260,13 +265,13 @@ main(int argc, char **argv)
 	 * root).  Each connection's child returns here and goes on as under
 	 * inetd; the listener itself never gets past this line. */
 	if (conf.o.listen != NULL) {
-		char busy[sizeof(conf.o.host) + 64];
+		char busy[sizeof(conf.o.host) + 64], err[256];
 
 		log_listen_fallback("smtpd", &conf.o.logto);
 		snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many connections,"
 		    " try again later\r\n", conf.o.host);
-		if (listen_serve(&conf.o, busy) < 0)
-			startup_fail(EX_OSERR, "cannot listen", conf.o.listen);
+		if (listen_serve(&conf.o, busy, err, sizeof(err)) < 0)
+			startup_fail(EX_OSERR, "cannot listen", err);
 	}
 	opts_client(&conf.o);
 	session_id(sid, sizeof(sid));
