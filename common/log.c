@@ -140,6 +140,8 @@ log_emit(int prio, int errnum, const char *fmt, va_list ap)
 	size_t len = 0, i;
 	int n;
 
+	if (log_to == LOG_NONE)
+		return;
 	if (log_to == LOG_STDERR) {
 		n = snprintf(line, LOG_LINE_MAX, "%s[%ld]: ", log_ident,
 		    (long)getpid());

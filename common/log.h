@@ -5,7 +5,9 @@
 
 #include <stddef.h>
 
-enum log_target { LOG_SYSLOG = 0, LOG_STDERR = 1 };
+/* LOG_NONE drops every line: -T runs the server's own code for its
+ * verdicts and says what it found in its own words. */
+enum log_target { LOG_SYSLOG = 0, LOG_STDERR = 1, LOG_NONE = 2 };
 
 /* Start logging as IDENT ("smtpd", "pop3d") to TARGET.  Nothing is ever written
  * to fd 2 unless TARGET is LOG_STDERR: under inetd fd 2 is the client.  Not

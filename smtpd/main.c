@@ -28,48 +28,16 @@ static const char usage[] =
     "usage: smtpd [-STV] [-h name] [-m dir] [-p file] [-a file] [-d domain]...\n"
     "             [-s bytes] [-n count] [-q bytes] [-t seconds] [-E seconds]\n"
     "             [-F uid] [-M uid] [-l syslog|stderr] [-r dir] [-u user]\n"
-    "             [-U user] [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
+    "             [-U user] [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...\n"
+    "       smtpd -T [option ...] [address ...]";
 
 static struct smtpd_conf conf;
 static struct io io;		/* 80 KiB of buffers: not on the stack */
 
-/* -d, /etc/mailname: a domain as RFC 5321 writes one, letters, digits, '-'
- * and '.'. */
+/* -T: the configuration as the server would see it, and what it would
+ * answer RCPT for each of the NADDR addresses ADDRS. */
 static int
-domain_ok(const char *d, size_t len)
-{
-	return len > 0 && len <= ADDR_DOMAIN_MAX &&
-	    strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-.") >= len;
-}
-
-/* Debian policy 11.6: /etc/mailname names the domain of this system's
- * mail; without -d it is one of ours, beside the host name.  Read before
- * the chroot.  A file that holds no domain is logged and ignored. */
-static void
-read_mailname(void)
-{
-	char buf[ADDR_DOMAIN_MAX + 2];
-	size_t n;
-	FILE *f;
-
-	if ((f = fopen(MAILNAME_FILE, "r")) == NULL)
-		return;
-	if (fgets(buf, sizeof(buf), f) != NULL) {
-		n = strcspn(buf, "\r\n");
-		buf[n] = '\0';
-		if (domain_ok(buf, n))
-			memcpy(conf.mailname, buf, n + 1);
-		else
-			log_warnx("mailname file=%s holds no domain, ignored",
-			    MAILNAME_FILE);
-	}
-	fclose(f);
-}
-
-/* -T: the configuration as the server would see it. */
-static int
-check(void)
+check(char *const *addrs, int naddr)
 {
 	struct cfgcheck c = { "smtpd", 0, 0 };
 
@@ -78,7 +46,7 @@ check(void)
 		    strerror(errno));
 	else {
 		cfg_check_common(&c, &conf.o, 0);
-		smtp_aliases_check(&c, &conf);
+		smtp_verify(&c, &conf, addrs, naddr);
 	}
 	return cfg_done(&c);
 }
@@ -92,7 +60,7 @@ option(int ch, const char *arg)
 	switch (ch) {
 	case 'd':
 		if (conf.ndomain >= SMTPD_DOMAINS_MAX ||
-		    !domain_ok(arg, strlen(arg)))
+		    !smtp_domain_ok(arg, strlen(arg)))
 			return "bad domain (-d), or more than 32";
 		conf.domain[conf.ndomain++] = arg;
 		return NULL;
@@ -156,7 +124,8 @@ options(int argc, char **argv)
 		} else if (e != NULL)	/* a shared letter, not taken */
 			err = opts_getopt_error('?', ch, ebuf, sizeof(ebuf));
 	}
-	if (err == NULL && optind < argc)
+	/* After -T: addresses to answer for, as RCPT would. */
+	if (err == NULL && optind < argc && !conf.o.test)
 		err = "unexpected argument", what = argv[optind];
 	/* -T reports on stderr; a server whose fd 2 is the client logs to
 	 * syslog whatever -l says (log.h). */
@@ -257,10 +226,15 @@ main(int argc, char **argv)
 	}
 	if (opts_finish(&conf.o, &e) < 0)
 		startup_usage(e, NULL);
-	if (conf.ndomain == 0)
-		read_mailname();
+	/* Debian policy 11.6: /etc/mailname names the domain of this
+	 * system's mail; without -d it is one of ours, beside the host
+	 * name.  Read before the chroot.  A file that holds no domain is
+	 * ignored, in silence: -T says so, once, not every connection. */
+	if (conf.ndomain == 0 &&
+	    smtp_mailname_read(conf.mailname, sizeof(conf.mailname)) != 1)
+		conf.mailname[0] = '\0';
 	if (conf.o.test)
-		return check();
+		return check(argv + optind, argc - optind);
 	/* -L: bind before the chroot and the drop (a port below 1024 needs
 	 * root).  Each connection's child returns here and goes on as under
 	 * inetd; the listener itself never gets past this line. */
