@@ -249,6 +249,13 @@
 /* -T: the distinct mailbox owners (uid:gid of the users file) whose right
  * to make dotlocks in the spool is tried, each in a child process. */
 #define CFG_IDS_MAX		8
+/* -T: users-file uids that a system account of another name has, each
+ * reported once with its first entry; past this many, one line counts
+ * the rest. */
+#define CFG_OTHER_MAX		16
+/* -T: stale store files reported one a line; past this many, one line
+ * counts the rest (a spool of thousands says so without a flood). */
+#define CFG_STALE_MAX		20
 
 /* Users and aliases files: a longer line is an error in that file. */
 #define USERS_LINE_MAX		1024

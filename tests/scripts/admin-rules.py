@@ -28,6 +28,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from sandbox import etc_with  # noqa: E402
+
 SMTPD = os.environ.get("SMTPD", os.path.join(os.getcwd(), "build/smtpd/smtpd"))
 POP3D = os.environ.get("POP3D", os.path.join(os.getcwd(), "build/pop3d/pop3d"))
 HOST = "mail.example.org"
@@ -113,19 +116,6 @@ HI_HASH = ("$6$inetmailsalt$H.nbgTetANMTwdfX9gz9UrxtXYIsiNhENlHFB5y1W31QxHZLIL19
            "rixRMKBBGTfYhPU7tl9MnnZPjl4ibQDDH1")
 
 
-def etc_with(name, files):
-    """A copy of /etc with FILES ({name: text to append}) and the command
-    prefix that runs a program with it as /etc, in a mount namespace."""
-    etc = os.path.join(T, name)
-    shutil.rmtree(etc, ignore_errors=True)
-    shutil.copytree("/etc", etc, symlinks=True, ignore_dangling_symlinks=True,
-                    ignore=shutil.ignore_patterns("*.lock", "mtab"))
-    for f, text in files.items():
-        with open(os.path.join(etc, f), "a") as fh:
-            fh.write(text)
-    return ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc]
-
-
 def pop3(args, user, pw, pre=None):
     p = subprocess.run((pre or []) + [POP3D, "-h", HOST, "-m", os.path.join(T, "spool"),
                                       "-l", "stderr"] + args,
@@ -139,7 +129,7 @@ def lastuid():
     """-M: system accounts above it take no mail and cannot log in; a
     users-file entry names its uid and is not held to it."""
     sp = fresh()
-    pre = etc_with("etc-hi", {
+    pre = etc_with(T, "etc-hi", {
         "passwd": "hiuser:x:61000:61000::/nonexistent:/usr/sbin/nologin\n",
         "shadow": "hiuser:%s:19000:0:99999:7:::\n" % HI_HASH,
         "group": "hiuser:x:61000:\n"})
