@@ -17,6 +17,7 @@
 
 #include "cfgcheck.h"
 #include "log.h"
+#include "priv.h"
 #include "users.h"
 #include "smtpd.h"
 
@@ -265,7 +266,7 @@ smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, char *const *addrs,
 {
 	struct verify v;
 	struct rcpt_table t;
-	int rc, i;
+	int rc, i, e;
 
 	memset(&v, 0, sizeof(v));
 	memset(&t, 0, sizeof(t));
@@ -274,11 +275,19 @@ smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, char *const *addrs,
 	v.path = c->aliases_path;
 	domains(&v);
 	if (c->aliases_path != NULL) {
+		/* Read as the server reads it: with the -u user's rights. */
+		if (priv_as_user(&c->o, 1) == -1) {
+			cfg_report(cc, 1, NULL, 0, "cannot take the -u user's ids");
+			return;
+		}
 		rc = smtp_aliases_load(c, c->aliases_path, &c->aliases,
 		    problem, &v);
+		e = errno;
+		(void)priv_as_user(&c->o, 0);
 		if (rc == -1) {
 			cfg_report(cc, 1, c->aliases_path, 0, "the aliases file "
-			    "(-a) cannot be read: %s", strerror(errno));
+			    "(-a) cannot be read%s: %s", c->o.user != NULL ?
+			    " by the -u user" : "", strerror(e));
 			return;
 		}
 	}

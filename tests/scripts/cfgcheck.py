@@ -22,8 +22,8 @@ server then does.
   postroot   postmaster: root with system accounts: -T says where its mail
              goes (root's mailbox, which no POP3 login fetches), and smtpd
              delivers it there
-  ureadable  -u whose user cannot read the users file: -T fails (78) as the
-             server fails to start (66)
+  ureadable  -u whose user cannot read the users or the aliases file: -T
+             fails (78) as the server fails to start (66)
 Needs root; skipped (exit 77) otherwise, and CI runs as root.
 Env: SMTPD, POP3D (binaries)."""
 import os
@@ -231,6 +231,18 @@ def ureadable():
     os.chmod(path("users"), 0o640)
     rc, err, _ = test_t(SMTPD, ["-u", "mail", "-p", path("users")])
     check(rc == 0, "ureadable: 0640 with mail's group is fine (%d %s)" % (rc, err))
+    # The aliases file too.
+    with open(path("aliases"), "w") as f:
+        f.write("postmaster: alice\n")
+    os.chmod(path("aliases"), 0o600)
+    args = ["-u", "mail", "-p", path("users"), "-a", path("aliases")]
+    rc, err, _ = test_t(SMTPD, args)
+    check(rc == 78 and ("%s: the aliases file (-a) cannot be read by the -u user: "
+                        "Permission denied" % path("aliases")) in err,
+          "ureadable: -T: nor the aliases file (%d %s)" % (rc, err[-200:]))
+    o, _, st = smtp(["alice@" + HOST], args)
+    check(st == 66 and o.startswith("421 "),
+          "ureadable: and the server does not start (%d %r)" % (st, o))
 
 
 def main():
