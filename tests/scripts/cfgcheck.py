@@ -24,6 +24,12 @@ server then does.
              delivers it there
   ureadable  -u whose user cannot read the users or the aliases file: -T
              fails (78) as the server fails to start (66)
+  entries    users-file entries the servers refuse (no uid:gid as root, uid
+             0, below -F; with pop3d -u other ids) and an alias that leads
+             to one: warnings and status 0, as the servers serve the others
+             (451, 550, a refused login) -- they were errors (78) before
+  spoolmode  a spool every user may write, without the sticky bit: a
+             warning, status 0, and the servers serve
 Needs root; skipped (exit 77) otherwise, and CI runs as root.
 Env: SMTPD, POP3D (binaries)."""
 import os
@@ -245,6 +251,52 @@ def ureadable():
           "ureadable: and the server does not start (%d %r)" % (st, o))
 
 
+def entries():
+    fresh_spool()
+    users("noids:{PLAIN}n\nrooty:{PLAIN}r:0:0\nlow:{PLAIN}l:500:500\n"
+          "alice:{PLAIN}alicepw:%d:%d\n" % (ALICE, ALICE))
+    with open(path("aliases"), "w") as f:
+        f.write("team: noids, alice\n")
+    rc, err, out = test_t(SMTPD, ["-p", path("users"), "-a", path("aliases"),
+                                  "noids", "rooty", "low", "alice", "team"])
+    u = path("users")
+    check(rc == 0 and ("%s:1: warning: user 'noids' has no uid:gid" % u) in err and
+          ("%s:2: warning: user 'rooty' has uid 0 and gid 0" % u) in err and
+          ("%s:3: warning: user 'low' has uid 500, below the first valid uid 1000"
+           % u) in err and
+          ("%s:1: warning: alias 'team' leads to a users-file entry without "
+           "uid:gid: mail to it gets 451 4.3.0" % path("aliases")) in err,
+          "entries: refused entries are warnings, status 0 (%d %s)" % (rc, err[-600:]))
+    check("noids: 451 4.3.0" in out and "rooty: 550 5.1.1" in out and
+          "low: 550 5.1.1" in out and "alice: 250 2.1.5" in out and
+          "team: 451 4.3.0" in out, "entries: -T's answers (%r)" % out)
+    o, _, _ = smtp(["noids@" + HOST, "rooty@" + HOST, "low@" + HOST,
+                    "alice@" + HOST, "team@" + HOST], ["-p", u, "-a", path("aliases")])
+    codes = [l[:9] for l in o.split("\r\n") if l[:3] in ("250", "451", "550")
+             and l[4:9] in ("2.1.5", "4.3.0", "5.1.1")]
+    check(codes == ["451 4.3.0", "550 5.1.1", "550 5.1.1", "250 2.1.5", "451 4.3.0"],
+          "entries: the server answers as -T said, and serves alice (%r)" % codes)
+    users("alice:{PLAIN}alicepw:%d:%d\n" % (ALICE, ALICE))
+    os.chown(path("users"), 0, 8)
+    os.chmod(path("users"), 0o640)
+    rc, err, _ = test_t(POP3D, ["-u", "mail", "-p", path("users")])
+    check(rc == 0 and "warning: user 'alice' has uid:gid 61001:61001, but pop3d "
+          "runs as -u mail" in err,
+          "entries: pop3d -u with other ids is a warning (%d %s)" % (rc, err[-300:]))
+
+
+def spoolmode():
+    fresh_spool()
+    os.chmod(path("spool"), 0o777)
+    users("alice:{PLAIN}alicepw:%d:%d\n" % (ALICE, ALICE))
+    rc, err, _ = test_t(SMTPD, ["-p", path("users")])
+    check(rc == 0 and ("%s: warning: mode 0777 lets every user remove or replace "
+                       "others' mailboxes" % path("spool")) in err,
+          "spoolmode: 0777 is a warning, status 0 (%d %s)" % (rc, err[-300:]))
+    o, _, _ = smtp(["alice@" + HOST], ["-p", path("users")])
+    check("250 2.0.0 Ok" in o, "spoolmode: and the server delivers there")
+
+
 def main():
     global T
     if os.geteuid() != 0:
@@ -253,7 +305,8 @@ def main():
     T = tempfile.mkdtemp(prefix="cfgcheck.")
     os.chmod(T, 0o755)
     try:
-        for t in (other, ownaddr, stale, uidrange, mailname, postroot, ureadable):
+        for t in (other, ownaddr, stale, uidrange, mailname, postroot, ureadable,
+                  entries, spoolmode):
             t()
     finally:
         shutil.rmtree(T, ignore_errors=True)
