@@ -40,13 +40,18 @@ static int
 check(char *const *addrs, int naddr)
 {
 	struct cfgcheck c = { "smtpd", 0, 0 };
+	char mailname[ADDR_DOMAIN_MAX + 1];
+	int mrc;
 
+	/* Read before the chroot, as the server reads it: with -d too, to
+	 * see whether -d leaves it out. */
+	mrc = smtp_mailname_read(mailname, sizeof(mailname));
 	if (priv_chroot(&conf.o) < 0)
 		cfg_report(&c, 1, conf.o.chroot, 0, "cannot chroot there (-r): %s",
 		    strerror(errno));
 	else {
 		cfg_check_common(&c, &conf.o, 0);
-		smtp_verify(&c, &conf, addrs, naddr);
+		smtp_verify(&c, &conf, mrc, mailname, addrs, naddr);
 	}
 	return cfg_done(&c);
 }

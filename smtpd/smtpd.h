@@ -357,11 +357,13 @@ void smtp_aliases_free(struct aliases *al);
  * file (C->aliases_path: its syntax, then every alias resolved as RCPT
  * would, and what that meets: targets not supported or naming no one,
  * system accounts, aliases that deliver to no one or to too many,
- * duplicates), where postmaster's mail goes, /etc/mailname against -d;
- * then each of the NADDR addresses ADDRS answered on stdout as RCPT would
- * answer it, with the mailboxes it is delivered to.  Problems go to CC. */
+ * duplicates), where postmaster's mail goes, /etc/mailname (MAILNAME_RC
+ * and MAILNAME, as smtp_mailname_read read it before any chroot) against
+ * -d; then each of the NADDR addresses ADDRS answered on stdout as RCPT
+ * would answer it, with the mailboxes it is delivered to.  Problems go to
+ * CC. */
 struct cfgcheck;
-void smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c,
-    char *const *addrs, int naddr);
+void smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, int mailname_rc,
+    const char *mailname, char *const *addrs, int naddr);
 
 #endif

@@ -203,14 +203,11 @@ aliases(struct verify *v, struct rcpt_table *t)
 }
 
 /* The domains: -d replaces the defaults, the host name and /etc/mailname
- * (Debian policy 11.6), so a mailname that -d does not list is refused. */
+ * (Debian policy 11.6), so a mailname that -d does not list is refused.
+ * RC and NAME: what smtp_mailname_read found. */
 static void
-domains(struct verify *v)
+domains(struct verify *v, int rc, const char *name)
 {
-	char name[ADDR_DOMAIN_MAX + 1];
-	int rc;
-
-	rc = smtp_mailname_read(name, sizeof(name));
 	if (rc == -1)
 		cfg_report(v->cc, 0, MAILNAME_FILE, 0, "holds no domain (one "
 		    "line: letters, digits, '-' and '.'): ignored%s",
@@ -261,8 +258,8 @@ address(struct verify *v, struct rcpt_table *t, const char *arg)
 }
 
 void
-smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, char *const *addrs,
-    int naddr)
+smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, int mailname_rc,
+    const char *mailname, char *const *addrs, int naddr)
 {
 	struct verify v;
 	struct rcpt_table t;
@@ -273,7 +270,7 @@ smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, char *const *addrs,
 	v.cc = cc;
 	v.c = c;
 	v.path = c->aliases_path;
-	domains(&v);
+	domains(&v, mailname_rc, mailname);
 	if (c->aliases_path != NULL) {
 		/* Read as the server reads it: with the -u user's rights. */
 		if (priv_as_user(&c->o, 1) == -1) {

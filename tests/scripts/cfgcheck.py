@@ -16,9 +16,9 @@ server then does.
              said
   uidrange   -F above -M with system accounts: no one takes mail
   mailname   /etc/mailname naming a domain -d does not list: a warning, and
-             RCPT to it refused (550 5.7.1); without -d it is ours; a
-             mailname with no domain in it: a warning, not a log line every
-             connection
+             RCPT to it refused (550 5.7.1), also with -r (read before the
+             chroot); without -d it is ours; a mailname with no domain in
+             it: a warning, not a log line every connection
   postroot   postmaster: root with system accounts: -T says where its mail
              goes (root's mailbox, which no POP3 login fetches), and smtpd
              delivers it there
@@ -192,6 +192,17 @@ def mailname():
     rc, err, out = test_t(SMTPD, ["-p", path("users"), "alice@example.net"], pre)
     check("/etc/mailname" not in err and "alice@example.net: 250 2.1.5" in out,
           "mailname: without -d it is one of ours, no warning")
+    # With -r, the server reads /etc/mailname before the chroot: so does -T.
+    jail = path("jail")
+    shutil.rmtree(jail, ignore_errors=True)
+    os.makedirs(os.path.join(jail, "spool"))
+    os.chmod(os.path.join(jail, "spool"), 0o1777)
+    rc, err, out = test_t(SMTPD, ["-r", jail, "-m", "/spool", "-d", "example.org",
+                                  "x@example.net"], pre)
+    check("/etc/mailname: warning: names example.net, which -d does not list" in err
+          and "x@example.net: 550 5.7.1" in out,
+          "mailname: -T reads it before the chroot, as the server does (%s)"
+          % err[-300:])
     pre = etc_with(T, "etc-mailname2", {}, {"mailname": "not a domain!\n"})
     rc, err, _ = test_t(SMTPD, ["-p", path("users")], pre)
     check("/etc/mailname: warning: holds no domain" in err,
