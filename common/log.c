@@ -91,9 +91,10 @@ log_listen_fallback(const char *ident, enum log_target *target)
 	close(fd);
 	if (ok)
 		return;
-	*target = LOG_STDERR;
-	log_init(ident, LOG_STDERR);
-	log_warnx("syslog unreachable (%s), logging to stderr", SYSLOG_SOCKET);
+	/* Never the client's connection: log_init keeps syslog then. */
+	if ((*target = log_init(ident, LOG_STDERR)) == LOG_STDERR)
+		log_warnx("syslog unreachable (%s), logging to stderr",
+		    SYSLOG_SOCKET);
 }
 
 int

@@ -101,14 +101,18 @@ options(int argc, char **argv)
 static void
 read_files(void)
 {
-	int r;
+	int r = 0;
 
 	if (priv_as_user(&o, 1) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
-	if (o.users != NULL && (r = users_check_file(o.users)) < 0)
-		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
+	if (o.users != NULL)
+		r = users_check_file(o.users);	/* logs why */
+	/* Back to the start-up ids first, on a failure too: the process
+	 * ends as itself, not as the -u user it borrowed the ids of. */
 	if (priv_as_user(&o, 0) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
+	if (r < 0)
+		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
 }
 
 /* The login checker: the client named by a PROXY header first, then the

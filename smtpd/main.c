@@ -147,27 +147,32 @@ options(int argc, char **argv)
 static void
 read_files(void)
 {
-	int rc;
+	char why[128] = "";
+	int rc, status = 0;
 
 	if (priv_as_user(&conf.o, 1) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
-	if (conf.o.users != NULL) {
-		rc = users_check_file(conf.o.users);	/* logs why */
-		if (rc < 0)
-			startup_fail(rc == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
-	}
-	if (conf.aliases_path != NULL) {
-		/* Each problem is logged; unsupported targets are skipped. */
+	if (conf.o.users != NULL &&
+	    (rc = users_check_file(conf.o.users)) < 0)	/* logs why */
+		status = rc == -1 ? EX_NOINPUT : EX_CONFIG;
+	else if (conf.aliases_path != NULL) {
+		/* A malformed line is logged; what a legal entry will not
+		 * deliver is logged when mail goes through it. */
 		rc = smtp_aliases_load(&conf, conf.aliases_path, &conf.aliases,
 		    NULL, NULL);
 		if (rc == -1)
-			startup_fail(EX_NOINPUT, "aliases file unreadable",
-			    strerror(errno));
+			snprintf(why, sizeof(why), "%s", strerror(errno));
 		if (rc < 0)
-			startup_fail(EX_CONFIG, NULL, NULL);
+			status = rc == -1 ? EX_NOINPUT : EX_CONFIG;
 	}
+	/* Back to the start-up ids first, on a failure too: the process
+	 * ends as itself, not as the -u user it borrowed the ids of. */
 	if (priv_as_user(&conf.o, 0) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
+	if (status != 0 && why[0] != '\0')
+		startup_fail(status, "aliases file unreadable", why);
+	if (status != 0)
+		startup_fail(status, NULL, NULL);
 }
 
 /* The delivery side: the client named by a PROXY header first, then the
