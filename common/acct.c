@@ -44,6 +44,20 @@ acct_getspnam(const char *name)
 	fclose(f);
 	return sp;
 }
+
+struct passwd *
+acct_getpwuid(uid_t uid)
+{
+	struct passwd *pw;
+	FILE *f;
+
+	if ((f = fopen(PASSWD_FILE, "re")) == NULL)
+		return NULL;
+	while ((pw = fgetpwent(f)) != NULL && pw->pw_uid != uid)
+		;
+	fclose(f);
+	return pw;
+}
 #else
 struct passwd *
 acct_getpwnam(const char *name)
@@ -55,5 +69,11 @@ struct spwd *
 acct_getspnam(const char *name)
 {
 	return getspnam(name);
+}
+
+struct passwd *
+acct_getpwuid(uid_t uid)
+{
+	return getpwuid(uid);
 }
 #endif

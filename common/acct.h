@@ -1,4 +1,5 @@
-/* acct.h: system accounts by name, for the users (no -p), -u and -U. */
+/* acct.h: system accounts by name, for the users (no -p), -u and -U; and
+ * by uid, for -T. */
 #ifndef INETMAIL_ACCT_H
 #define INETMAIL_ACCT_H
 
@@ -11,5 +12,8 @@
  * result lives until the next call. */
 struct passwd *acct_getpwnam(const char *name);
 struct spwd *acct_getspnam(const char *name);
+/* getpwuid(3), or in a static build the first entry of /etc/passwd with
+ * uid UID.  The same rules. */
+struct passwd *acct_getpwuid(uid_t uid);
 
 #endif

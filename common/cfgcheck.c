@@ -1,6 +1,10 @@
 /* cfgcheck.c: -T: the checks both servers share, and how problems are
- * reported.  Runs as root at start-up (as the server would), forking a
- * child for each identity whose rights on the spool it tries. */
+ * reported: an error only for what stops the server from serving (it
+ * would not start, or could deliver or serve nothing), a warning for
+ * everything else it does that an admin should know of.  The users file
+ * (cfgusers.c), -P (cfgnet.c) and the files in the spool (cfgstale.c) have
+ * files of their own.  Runs as root at start-up (as the server would),
+ * forking a child for each identity whose rights on the spool it tries. */
 /* setgroups() is not POSIX: ask glibc for it. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -20,6 +24,7 @@
 
 #include "acct.h"
 #include "cfgcheck.h"
+#include "log.h"
 #include "priv.h"
 #include "users.h"
 
@@ -45,114 +50,6 @@ cfg_report(struct cfgcheck *c, int error, const char *file,
 	else
 		fprintf(stderr, "%s:%lu: %s%s\n", file, line,
 		    error ? "" : "warning: ", msg);
-}
-
-/* The identities that will work in the spool, gathered from the users
- * file (pop3d tries each distinct one, up to CFG_IDS_MAX). */
-struct walk {
-	struct cfgcheck	*c;
-	const struct opts *o;
-	int		 pop3;
-	uid_t		 uid[CFG_IDS_MAX];
-	gid_t		 gid[CFG_IDS_MAX];
-	int		 nids;
-	/* The names seen so far, to find those that differ only in case. */
-	struct seen {
-		char		 name[USER_MAX + 1];
-		unsigned long	 line;
-	}		*seen;
-	size_t		 nseen, capseen;
-};
-
-/* NAME (on LINE) differs only in case from a name seen before: SMTP local
- * parts are matched without case, so mail to either form goes to the one
- * whose name matches exactly, and any other form to the first.  Said once
- * per pair. */
-static void
-case_twins(struct walk *w, const char *name, unsigned long line)
-{
-	struct seen *n;
-	size_t i;
-
-	for (i = 0; i < w->nseen; i++)
-		if (strcasecmp(w->seen[i].name, name) == 0 &&
-		    strcmp(w->seen[i].name, name) != 0) {
-			cfg_report(w->c, 0, w->o->users, line, "user '%s' differs "
-			    "only in case from '%s' (line %lu): mail to either is "
-			    "delivered to the entry that matches exactly, any other "
-			    "spelling to '%s'; a client's case is a poor way to "
-			    "tell users apart: rename one", name, w->seen[i].name,
-			    w->seen[i].line, w->seen[i].name);
-			break;
-		}
-	if (w->nseen == w->capseen) {
-		w->capseen = w->capseen > 0 ? 2 * w->capseen : 64;
-		if ((n = realloc(w->seen, w->capseen * sizeof(*n))) == NULL) {
-			w->capseen = w->nseen;
-			return;
-		}
-		w->seen = n;
-	}
-	snprintf(w->seen[w->nseen].name, sizeof(w->seen[0].name), "%s", name);
-	w->seen[w->nseen++].line = line;
-}
-
-static int
-user_line(void *ctx, unsigned long line, const struct user *e,
-    const char *why)
-{
-	struct walk *w = ctx;
-	const struct opts *o = w->o;
-	int i;
-
-	if (e == NULL) {
-		cfg_report(w->c, 1, o->users, line, "%s", why);
-		return 0;
-	}
-	case_twins(w, e->name, line);
-	if (!e->has_ids) {
-		/* As root without -u there is no one to give its mail to. */
-		if (geteuid() == 0 && o->user == NULL)
-			cfg_report(w->c, 1, o->users, line, "user '%s' has no "
-			    "uid:gid: run as root without -u, its mail would have "
-			    "no owner (smtpd answers 451 4.3.0, pop3d refuses the "
-			    "login); add :UID:GID, or run with -u USER", e->name);
-		return 0;
-	}
-	if (o->user != NULL) {
-		/* -u: everything is the -u user's; other ids are not used. */
-		if (w->pop3 && (e->uid != o->uid || e->gid != o->gid))
-			cfg_report(w->c, 1, o->users, line, "user '%s' has "
-			    "uid:gid %ld:%ld, but pop3d runs as -u %s (%ld:%ld) "
-			    "and cannot switch: the login is refused; drop the "
-			    "ids or make them %ld:%ld", e->name, (long)e->uid,
-			    (long)e->gid, o->user, (long)o->uid, (long)o->gid,
-			    (long)o->uid, (long)o->gid);
-		return 0;
-	}
-	if (e->uid == 0 || e->gid == 0) {
-		cfg_report(w->c, 1, o->users, line, "user '%s' has uid %ld and "
-		    "gid %ld: mailbox work is never done as root or group root, "
-		    "so the login is refused; give it an ordinary uid:gid",
-		    e->name, (long)e->uid, (long)e->gid);
-		return 0;
-	}
-	if (e->uid < o->firstuid) {
-		cfg_report(w->c, 1, o->users, line, "user '%s' has uid %ld, below "
-		    "the first valid uid %ld (-F): it takes no mail (550) and "
-		    "cannot log in; give it a uid from %ld up, or lower -F",
-		    e->name, (long)e->uid, (long)o->firstuid,
-		    (long)o->firstuid);
-		return 0;
-	}
-	for (i = 0; i < w->nids; i++)
-		if (w->uid[i] == e->uid && w->gid[i] == e->gid)
-			return 0;
-	if (w->nids < CFG_IDS_MAX) {
-		w->uid[w->nids] = e->uid;
-		w->gid[w->nids++] = e->gid;
-	}
-	return 0;
 }
 
 /* Can UID:GID (with the spool's group kept as pop3d keeps it, when EXTRA
@@ -190,7 +87,8 @@ can_create(const char *dir, uid_t uid, gid_t gid, gid_t extra, int *err)
 }
 
 static void
-check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
+check_spool(struct cfgcheck *c, const struct opts *o, int pop3,
+    struct cfg_ids *w)
 {
 	const char *dir = o->spool;
 	struct passwd *pw;
@@ -209,8 +107,10 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 		cfg_report(c, 1, dir, 0, "the spool (-m) is not a directory");
 		return;
 	}
+	/* The servers work in such a spool (a warning, not a failure), but
+	 * any local user can take anyone's mail there. */
 	if ((st.st_mode & S_IWOTH) != 0 && (st.st_mode & S_ISVTX) == 0)
-		cfg_report(c, 1, dir, 0, "mode %04o lets every user remove or "
+		cfg_report(c, 0, dir, 0, "mode %04o lets every user remove or "
 		    "replace others' mailboxes: chgrp mail %s && chmod 2775 %s "
 		    "(or at least chmod +t)", (unsigned)(st.st_mode & 07777), dir,
 		    dir);
@@ -234,7 +134,7 @@ check_spool(struct cfgcheck *c, const struct opts *o, struct walk *w)
 	if (o->user != NULL) {
 		uid = o->uid;
 		gid = o->gid;
-	} else if (!w->pop3 || geteuid() != 0) {
+	} else if (!pop3 || geteuid() != 0) {
 		uid = geteuid();
 		gid = getegid();
 	} else {
@@ -309,41 +209,55 @@ check_nss(struct cfgcheck *c, const struct opts *o)
 }
 #endif
 
-/* -P was parsed with the options (a bad one never gets here); a network
- * that holds every address is legal but almost surely a mistake. */
+/* -l stderr where fd 2 is the client's connection (inetd runs the server
+ * so, and -T run the same way sees it): the server logs to syslog. */
 static void
-check_proxy(struct cfgcheck *c, const struct opts *o)
+check_log(struct cfgcheck *c, const struct opts *o)
 {
-	size_t i;
+	if (o->logto == LOG_STDERR && log_fd2_client())
+		cfg_report(c, 0, NULL, 0, "-l stderr, but fd 2 is the client's "
+		    "connection (as inetd, xinetd and systemd's "
+		    "StandardError=socket give it): a log line there would "
+		    "reach the client, so %s logs to syslog instead; drop -l "
+		    "stderr", c->prog);
+}
 
-	for (i = 0; i < o->proxy.n; i++)
-		if (o->proxy.net[i].prefix == 0)
-			cfg_report(c, 0, NULL, 0, "-P %s/0 lets every peer name "
-			    "any client address; name the load balancers",
-			    o->proxy.net[i].family == AF_INET ? "0.0.0.0" : "::");
+/* -F and -M bound the system accounts that take mail and log in; the
+ * users file (-p) is held to -F only. */
+static void
+check_uid_range(struct cfgcheck *c, const struct opts *o)
+{
+	if (o->users == NULL && o->firstuid > o->lastuid)
+		cfg_report(c, 0, NULL, 0, "the first valid uid %ld (-F) is above "
+		    "the last valid uid %ld (-M): no system account takes mail "
+		    "(550) or logs in; raise -M or lower -F", (long)o->firstuid,
+		    (long)o->lastuid);
 }
 
 void
 cfg_check_common(struct cfgcheck *c, const struct opts *o, int pop3)
 {
-	struct walk w;
+	struct cfg_ids ids;
+	struct stat st;
 
-	memset(&w, 0, sizeof(w));
-	w.c = c;
-	w.o = o;
-	w.pop3 = pop3;
-	if (o->users != NULL && users_walk(o->users, user_line, &w) == -1)
-		cfg_report(c, 1, o->users, 0, "the users file (-p) cannot be "
-		    "read: %s", strerror(errno));
-	free(w.seen);
+	memset(&ids, 0, sizeof(ids));
+	if (o->users != NULL)
+		cfg_check_users(c, o, pop3, &ids);
 	if (o->users == NULL && o->user != NULL && pop3)
 		cfg_report(c, 1, NULL, 0, "-u without -p: after the drop to -u "
 		    "the system accounts' passwords cannot be read; add -p FILE");
-	check_spool(c, o, &w);
-	check_proxy(c, o);
+	check_spool(c, o, pop3, &ids);
+	/* What is in the spool, once the users are known (not after a
+	 * broken users file: every file would seem stale). */
+	if (c->errors == 0 && stat(o->spool, &st) == 0 && S_ISDIR(st.st_mode))
+		cfg_check_stale(c, o, &ids);
+	check_uid_range(c, o);
+	check_log(c, o);
+	cfg_check_proxy(c, o);
 #ifdef INETMAIL_STATIC
 	check_nss(c, o);
 #endif
+	free(ids.user);
 }
 
 int

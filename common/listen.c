@@ -100,9 +100,10 @@ split_listen(const char *s, char *addr, size_t cap, const char **port)
 }
 
 /* Numeric only: no DNS lookup at start-up, and the address bound is exactly
- * the one written in the inetd-style configuration. */
+ * the one written in the inetd-style configuration.  What went wrong goes
+ * into ERR (CAP bytes), for the caller's one report. */
 static int
-open_listener(const char *spec)
+open_listener(const char *spec, char *err, size_t cap)
 {
 	struct addrinfo hints, *ai;
 	char addr[128];
@@ -110,8 +111,7 @@ open_listener(const char *spec)
 	int fd, on = 1, rc;
 
 	if (split_listen(spec, addr, sizeof(addr), &port) < 0) {
-		log_warnx("listen failed addr=%s: want a.b.c.d:PORT or [v6]:PORT",
-		    spec);
+		snprintf(err, cap, "%s: want a.b.c.d:PORT or [v6]:PORT", spec);
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -120,12 +120,12 @@ open_listener(const char *spec)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
 	rc = getaddrinfo(addr, port, &hints, &ai);
 	if (rc != 0) {
-		log_warnx("listen failed addr=%s: %s", spec, gai_strerror(rc));
+		snprintf(err, cap, "%s: %s", spec, gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
 	if (fd < 0) {
-		log_warn("listen failed addr=%s: socket", spec);
+		snprintf(err, cap, "%s: socket: %s", spec, strerror(errno));
 		freeaddrinfo(ai);
 		return -1;
 	}
@@ -137,7 +137,7 @@ open_listener(const char *spec)
 	    /* A client that resets between pselect and accept must not block
 	     * the loop in accept(). */
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		log_warn("listen failed addr=%s", spec);
+		snprintf(err, cap, "%s: %s", spec, strerror(errno));
 		close(fd);
 		freeaddrinfo(ai);
 		return -1;
@@ -349,14 +349,15 @@ std_fds_open(void)
 }
 
 /* The listener's state: the session table and the listening socket.
- * Returns 0 or -1 (logged). */
+ * Returns 0 or -1 (ERR says why). */
 static int
-server_open(struct server *sv, const struct opts *o, const char *busy)
+server_open(struct server *sv, const struct opts *o, const char *busy,
+    char *err, size_t cap)
 {
 	int i;
 
 	if (std_fds_open() < 0) {
-		log_warn("open /dev/null");
+		snprintf(err, cap, "/dev/null: %s", strerror(errno));
 		return -1;
 	}
 	memset(sv, 0, sizeof(*sv));
@@ -365,17 +366,17 @@ server_open(struct server *sv, const struct opts *o, const char *busy)
 	sv->maxperip = o->maxperip > 0 ? o->maxperip : LISTEN_PERIP_DEFAULT;
 	sv->busy = busy;
 	if ((sv->sess = calloc((size_t)sv->maxconn, sizeof(*sv->sess))) == NULL) {
-		log_warn("listen: session table");
+		snprintf(err, cap, "session table: %s", strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < sv->maxconn; i++)
 		sv->sess[i].link = -1;
-	if ((sv->fd = open_listener(o->listen)) < 0) {
+	if ((sv->fd = open_listener(o->listen, err, cap)) < 0) {
 		free(sv->sess);
 		return -1;
 	}
 	if (sv->fd >= FD_SETSIZE) {
-		log_warnx("listen failed: descriptor %d too high", sv->fd);
+		snprintf(err, cap, "descriptor %d too high", sv->fd);
 		close(sv->fd);
 		free(sv->sess);
 		return -1;
@@ -571,11 +572,11 @@ step(struct server *sv)
 }
 
 int
-listen_serve(const struct opts *o, const char *busy)
+listen_serve(const struct opts *o, const char *busy, char *err, size_t cap)
 {
 	struct server sv;
 
-	if (server_open(&sv, o, busy) < 0)
+	if (server_open(&sv, o, busy, err, cap) < 0)
 		return -1;
 	signals_catch(&sv);
 	log_info("listening addr=%s maxconn=%d maxperip=%d", o->listen,

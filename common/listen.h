@@ -14,9 +14,11 @@
  * reply line with CRLF, may be NULL for none) written without blocking, is
  * closed at once and is logged; no process is made for it.
  * In the parent it never returns 0: -1 when the address cannot be parsed or
- * bound (logged).  On SIGTERM or SIGINT the parent closes the listener, waits
+ * bound, with ERR (CAP bytes) saying why, for the caller's one report
+ * (startup_fail).  On SIGTERM or SIGINT the parent closes the listener, waits
  * for the running sessions and exits with EX_OK. */
-int listen_serve(const struct opts *o, const char *busy);
+int listen_serve(const struct opts *o, const char *busy, char *err,
+    size_t cap);
 
 /* A connection from a -P peer is not counted against -C by the peer's
  * address (every client of haproxy has it) but by the client the PROXY

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,16 +38,40 @@ copy_token(char *dst, size_t cap, const char *s)
 	dst[i] = '\0';
 }
 
-void
+int
+log_fd2_client(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct stat s0, s1, s2;
+
+	if (fstat(2, &s2) == -1 || !S_ISSOCK(s2.st_mode))
+		return 0;
+	if ((fstat(0, &s0) == 0 && s0.st_dev == s2.st_dev &&
+	    s0.st_ino == s2.st_ino) || (fstat(1, &s1) == 0 &&
+	    s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino))
+		return 1;
+	memset(&ss, 0, sizeof(ss));
+	return getsockname(2, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+}
+
+enum log_target
 log_init(const char *ident, enum log_target target)
 {
 	copy_token(log_ident, sizeof(log_ident), ident);
+	/* -l stderr in an inetd line: a log line on fd 2 would reach the
+	 * client, in the middle of the protocol.  Syslog has it instead;
+	 * -T says so, and says it once, not every connection. */
+	if (target == LOG_STDERR && log_fd2_client())
+		target = LOG_SYSLOG;
 	log_to = target;
 	if (target == LOG_SYSLOG) {
 		/* LOG_NDELAY connects to /dev/log now, before any chroot hides it. */
 		closelog();
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 	}
+	return target;
 }
 
 void
@@ -66,9 +91,16 @@ log_listen_fallback(const char *ident, enum log_target *target)
 	close(fd);
 	if (ok)
 		return;
-	*target = LOG_STDERR;
-	log_init(ident, LOG_STDERR);
-	log_warnx("syslog unreachable (%s), logging to stderr", SYSLOG_SOCKET);
+	/* Never the client's connection: log_init keeps syslog then. */
+	if ((*target = log_init(ident, LOG_STDERR)) == LOG_STDERR)
+		log_warnx("syslog unreachable (%s), logging to stderr",
+		    SYSLOG_SOCKET);
+}
+
+int
+log_on_stderr(void)
+{
+	return log_to == LOG_STDERR;
 }
 
 void
@@ -109,6 +141,8 @@ log_emit(int prio, int errnum, const char *fmt, va_list ap)
 	size_t len = 0, i;
 	int n;
 
+	if (log_to == LOG_NONE)
+		return;
 	if (log_to == LOG_STDERR) {
 		n = snprintf(line, LOG_LINE_MAX, "%s[%ld]: ", log_ident,
 		    (long)getpid());

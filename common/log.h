@@ -5,17 +5,30 @@
 
 #include <stddef.h>
 
-enum log_target { LOG_SYSLOG = 0, LOG_STDERR = 1 };
+/* LOG_NONE drops every line: -T runs the server's own code for its
+ * verdicts and says what it found in its own words. */
+enum log_target { LOG_SYSLOG = 0, LOG_STDERR = 1, LOG_NONE = 2 };
 
 /* Start logging as IDENT ("smtpd", "pop3d") to TARGET.  Nothing is ever written
- * to fd 2 unless TARGET is LOG_STDERR: under inetd fd 2 is the client. */
-void log_init(const char *ident, enum log_target target);
+ * to fd 2 unless TARGET is LOG_STDERR: under inetd fd 2 is the client.  Not
+ * even then when fd 2 is a client's connection (log_fd2_client): the log
+ * goes to syslog instead.  Returns the target taken. */
+enum log_target log_init(const char *ident, enum log_target target);
+
+/* 1 when fd 2 is a connection to a client: a socket that is also fd 0 or
+ * fd 1 (inetd, xinetd and systemd's StandardError=socket hand one
+ * connection over as fds 0, 1 and 2), or any Internet socket.  A Unix
+ * socket of its own (journald's stream) is a log, not a client. */
+int log_fd2_client(void);
 
 /* Standalone (-L) with the log going to syslog: when no syslog daemon can
  * be reached (/dev/log missing, as in containers and minimal images), log
  * to stderr instead, which under -L is never a client, and set *TARGET.
  * Under inetd nothing changes: fd 2 may be the client there. */
 void log_listen_fallback(const char *ident, enum log_target *target);
+
+/* 1 when the log goes to fd 2 (-l stderr taken, or the -L fallback). */
+int log_on_stderr(void);
 
 /* Set the session id and client address put on every following line. */
 void log_session(const char *sid, const char *client);

@@ -1,5 +1,6 @@
-/* num.c: the one strict decimal parser (no sign, no spaces, no junk, no overflow).
- * strtoul() accepts "-1", " 7" and "12abc"; a protocol number must not. */
+/* num.c: the one strict decimal parser (no sign, no spaces, no junk, no
+ * overflow), and sizes with a K, M or G suffix on top of it.  strtoul()
+ * accepts "-1", " 7" and "12abc"; a protocol number must not. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,41 @@ num_parse_sat(const char *s, size_t len, uint64_t max, uint64_t *out)
 	if (digits(s, len, max, &v, &over) == -1)
 		return -1;
 	*out = over ? max : v;
+	return 0;
+}
+
+int
+num_parse_size(const char *s, size_t len, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	uint64_t v, unit = 1;
+	int over;
+
+	if (s != NULL && len > 1) {
+		switch (s[len - 1]) {
+		case 'k':
+		case 'K':
+			unit = 1024;
+			break;
+		case 'm':
+		case 'M':
+			unit = 1024 * 1024;
+			break;
+		case 'g':
+		case 'G':
+			unit = 1024 * 1024 * 1024;
+			break;
+		default:
+			break;
+		}
+	}
+	if (unit > 1)
+		len--;
+	/* The digits may not pass MAX / UNIT: the product then cannot pass
+	 * MAX, nor wrap past 2^64. */
+	if (digits(s, len, max / unit, &v, &over) == -1 || over ||
+	    v * unit < min)
+		return -1;
+	*out = v * unit;
 	return 0;
 }

@@ -15,4 +15,12 @@ int num_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *o
  * non-digit. */
 int num_parse_sat(const char *s, size_t len, uint64_t max, uint64_t *out);
 
+/* A size as an admin writes it on a command line: decimal digits and at
+ * most one suffix, K, M or G in either case, for 1024, 1024^2 and 1024^3
+ * (as Dovecot reads "10M": 10485760).  Nothing else may follow: no "B",
+ * no space, no fraction.  Returns 0 with the bytes in [MIN, MAX] in *OUT,
+ * or -1 for junk, a product past 2^64, or a value out of range. */
+int num_parse_size(const char *s, size_t len, uint64_t min, uint64_t max,
+    uint64_t *out);
+
 #endif

@@ -1,5 +1,5 @@
-/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -U -E -F -L -c -C
- * -P -S -V -T) and the
+/* opts.c: the options smtpd and pop3d share (-h -m -p -t -l -r -u -U -E -F -M -L
+ * -c -C -P -S -V -T) and the
  * client address.  Runs at start-up, as root under inetd. */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -33,6 +33,7 @@ opts_init(struct opts *o, int timeout, int lifetime)
 	o->sessuid = (uid_t)-1;
 	o->sessgid = (gid_t)-1;
 	o->firstuid = FIRST_UID_DEFAULT;
+	o->lastuid = LAST_UID_DEFAULT;
 	o->logto = LOG_SYSLOG;
 	o->uid = (uid_t)-1;
 	o->gid = (gid_t)-1;
@@ -105,6 +106,8 @@ opt_number(struct opts *o, int ch, const char *arg, const char **err)
 	} num[] = {
 		{ 'F', 0, (uid_t)-2, "bad first valid uid (-F), want a uid "
 		    "0..4294967294" },
+		{ 'M', 0, (uid_t)-2, "bad last valid uid (-M), want a uid "
+		    "0..4294967294" },
 		{ 'E', 1, LIFETIME_MAX, "bad session lifetime (-E), want "
 		    "seconds 1..604800" },
 		{ 't', 1, TIMEOUT_MAX, "bad timeout (-t), want seconds 1..86400" },
@@ -125,6 +128,8 @@ opt_number(struct opts *o, int ch, const char *arg, const char **err)
 	}
 	if (ch == 'F')
 		o->firstuid = (uid_t)v;
+	else if (ch == 'M')
+		o->lastuid = (uid_t)v;
 	else if (ch == 'E')
 		o->lifetime = (int)v;
 	else if (ch == 't')

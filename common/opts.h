@@ -9,7 +9,7 @@
 #include "tls.h"
 
 /* getopt letters of the shared options; each program appends its own. */
-#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:L:c:C:P:SVT"
+#define OPTS_SHARED	"h:m:p:t:l:r:u:U:E:F:M:L:c:C:P:SVT"
 
 /* What -V prints after the program's name. */
 #define INETMAIL_VERSION	"0.3"
@@ -29,6 +29,8 @@ struct opts {
 	gid_t		 sessgid;
 	int		 lifetime;	/* -E: seconds a session may last */
 	uid_t		 firstuid;	/* -F: the lowest uid that takes mail */
+	uid_t		 lastuid;	/* -M: the highest uid of a system
+					 * account that takes mail */
 	int		 version;	/* -V */
 	int		 test;		/* -T */
 	const char	*listen;	/* -L ADDR:PORT */

@@ -102,6 +102,11 @@
  * cannot log in (Dovecot's first_valid_uid; Debian gives users uids from
  * 1000 up, system accounts below). */
 #define FIRST_UID_DEFAULT	1000
+/* -M: system accounts with a uid above this take no mail and cannot log
+ * in either: Debian's UID_MAX (login.defs; adduser's LAST_UID is 59999),
+ * above which live nobody (65534) and other ids that no person logs in as.
+ * Users-file entries name their uids on purpose and are not held to it. */
+#define LAST_UID_DEFAULT	60000
 
 /* Defaults of the shared -t option, in seconds.  RFC 5321 4.5.3.2.7 asks an SMTP
  * server to wait at least 5 minutes for a command; RFC 1939 3 asks a POP3 server
@@ -244,6 +249,13 @@
 /* -T: the distinct mailbox owners (uid:gid of the users file) whose right
  * to make dotlocks in the spool is tried, each in a child process. */
 #define CFG_IDS_MAX		8
+/* -T: users-file uids that a system account of another name has, each
+ * reported once with its first entry; past this many, one line counts
+ * the rest. */
+#define CFG_OTHER_MAX		16
+/* -T: stale store files reported one a line; past this many, one line
+ * counts the rest (a spool of thousands says so without a flood). */
+#define CFG_STALE_MAX		20
 
 /* Users and aliases files: a longer line is an error in that file. */
 #define USERS_LINE_MAX		1024

@@ -54,8 +54,11 @@ reply(void)
 		io_linger(&io, LINGER_MS);
 }
 
-_Noreturn void
-startup_fail(int status, const char *why, const char *what)
+/* The failure, logged; and for an admin at a terminal (fd 2 a tty, never
+ * a client's connection) on stderr as well, unless the log went there or
+ * SAID: the log may be a syslog the terminal does not show. */
+static _Noreturn void
+fail(int status, const char *why, const char *what, int said)
 {
 	char q[LOG_QUOTE_SIZE];
 
@@ -64,8 +67,21 @@ startup_fail(int status, const char *why, const char *what)
 		    log_quote(q, sizeof(q), what, strlen(what)));
 	else if (why != NULL)
 		log_warnx("startup failed: %s", why);
+	if (!said && why != NULL && !log_on_stderr() && isatty(2)) {
+		if (what != NULL)
+			fprintf(stderr, "%s: %s: %s\n", prog, why, what);
+		else
+			fprintf(stderr, "%s: %s\n", prog, why);
+		fflush(stderr);
+	}
 	reply();
 	exit(status);
+}
+
+_Noreturn void
+startup_fail(int status, const char *why, const char *what)
+{
+	fail(status, why, what, 0);
 }
 
 _Noreturn void
@@ -90,6 +106,7 @@ startup_usage(const char *why, const char *what)
 		else
 			fprintf(stderr, "%s: %s\n%s\n", prog, why, usage_text);
 		fflush(stderr);
+		fail(EX_USAGE, why, what, 1);
 	}
-	startup_fail(EX_USAGE, why, what);
+	fail(EX_USAGE, why, what, 0);
 }

@@ -16,8 +16,10 @@ void startup_init(const char *prog, const char *usage, const char *reply,
     const struct opts *o);
 
 /* A start-up failure: "startup failed: WHY: WHAT" in the log (WHY NULL:
- * the callee that found it has logged it; WHAT may be NULL), the reply to
- * the client unless fd 1 is a terminal, and exit with STATUS. */
+ * the callee that found it has logged it; WHAT may be NULL), "PROG: WHY:
+ * WHAT" on stderr as well when it is a terminal and the log is not there,
+ * the reply to the client unless fd 1 is a terminal, and exit with
+ * STATUS. */
 _Noreturn void startup_fail(int status, const char *why, const char *what);
 
 /* A bad command line (EX_USAGE, 64): as startup_fail, and "PROG: WHY:

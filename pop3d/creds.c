@@ -20,9 +20,12 @@ pop3_check_login(const struct pop3_conf *c, enum pm_method method,
 	if (found == -1)
 		return -1;	/* logged by users_lookup: our fault */
 	/* System accounts (root, daemon, www-data ...) cannot log in (-F,
-	 * Dovecot's first_valid_uid): checked like an unknown user, with the
-	 * same work and the same answer. */
-	if (found && u->has_ids && u->uid < c->o->firstuid && c->o->user == NULL)
+	 * Dovecot's first_valid_uid), nor those above -M (nobody; Dovecot's
+	 * last_valid_uid), which a users-file entry is not held to: checked
+	 * like an unknown user, with the same work and the same answer. */
+	if (found && u->has_ids && c->o->user == NULL &&
+	    (u->uid < c->o->firstuid ||
+	    (c->o->users == NULL && u->uid > c->o->lastuid)))
 		found = -2;
 	if (method != PM_APOP) {
 		if (found == 1)

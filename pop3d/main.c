@@ -24,8 +24,8 @@
 
 static const char usage[] =
     "usage: pop3d [-aSTV] [-h name] [-m dir] [-p file] [-t seconds] [-E seconds]\n"
-    "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
-    "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
+    "             [-F uid] [-M uid] [-l syslog|stderr] [-r dir] [-u user]\n"
+    "             [-U user] [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
 
 static struct opts o;
 static struct pop3_conf conf;
@@ -77,7 +77,12 @@ options(int argc, char **argv)
 	}
 	if (err == NULL && optind != argc)
 		err = "unexpected argument", what = argv[optind];
-	log_init("pop3d", o.test ? LOG_STDERR : o.logto);
+	/* -T reports on stderr; a server whose fd 2 is the client logs to
+	 * syslog whatever -l says (log.h). */
+	if (o.test)
+		log_init("pop3d", LOG_STDERR);
+	else
+		o.logto = log_init("pop3d", o.logto);
 	/* -u drops before any login, so the system accounts' hashes (shadow,
 	 * root only) could never be read: -u without -p would refuse every
 	 * password.  Say so now rather than at each login. */
@@ -96,14 +101,18 @@ options(int argc, char **argv)
 static void
 read_files(void)
 {
-	int r;
+	int r = 0;
 
 	if (priv_as_user(&o, 1) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
-	if (o.users != NULL && (r = users_check_file(o.users)) < 0)
-		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
+	if (o.users != NULL)
+		r = users_check_file(o.users);	/* logs why */
+	/* Back to the start-up ids first, on a failure too: the process
+	 * ends as itself, not as the -u user it borrowed the ids of. */
 	if (priv_as_user(&o, 0) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
+	if (r < 0)
+		startup_fail(r == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
 }
 
 /* The login checker: the client named by a PROXY header first, then the
@@ -161,9 +170,12 @@ main(int argc, char *argv[])
 	/* -L: bind before the chroot (a port below 1024 needs root); each
 	 * connection's child returns here and goes on as under inetd. */
 	if (o.listen != NULL) {
+		char why[256];
+
 		log_listen_fallback("pop3d", &o.logto);
-		if (listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n") < 0)
-			startup_fail(EX_OSERR, "cannot listen", o.listen);
+		if (listen_serve(&o, "-ERR [SYS/TEMP] too many connections\r\n",
+		    why, sizeof(why)) < 0)
+			startup_fail(EX_OSERR, "cannot listen", why);
 	}
 	opts_client(&o);
 	session_id(sid, sizeof(sid));

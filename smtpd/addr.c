@@ -276,6 +276,29 @@ smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain)
 	return 0;
 }
 
+static int
+is_postmaster(const char *name, size_t len)
+{
+	return len == 10 && strncasecmp(name, "postmaster", 10) == 0;
+}
+
+enum reply
+smtp_rcpt_check(const struct smtpd_conf *c, const struct addr *a)
+{
+	if (a->null)
+		return R_BAD_RCPT;
+	/* RFC 5321 4.1.1.3: <postmaster> without a domain must be accepted. */
+	if (a->domain[0] == '\0') {
+		if (!is_postmaster(a->local, a->locallen))
+			return R_BAD_RCPT;
+	} else if (!smtp_rcpt_domain_ok(c, a->domain))
+		return R_RELAY;
+	/* Before any lookup: '/', "..", NUL, controls. */
+	if (!smtp_rcpt_name_ok(a->local, a->locallen))
+		return R_BAD_NAME;
+	return R_NONE;
+}
+
 int
 smtp_rcpt_name_ok(const char *name, size_t len)
 {

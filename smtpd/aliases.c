@@ -2,11 +2,11 @@
  * target", '#' comments, continuation lines that start with white space,
  * quoted names; read once at start-up into a table.  Local targets are
  * delivered; |command, /file, :include: and remote user@domain targets are
- * not supported: they are reported (smtpd -T, the log at start-up) and
- * never become a mailbox or a file.  Runs before the split; the delivery
- * side looks aliases up (rcpt.c). */
-/* explicit_bzero() is not POSIX: ask glibc for it. */
-#define _DEFAULT_SOURCE
+ * not supported: they are kept, marked, and never become a mailbox or a
+ * file.  Only a malformed file is reported here; what a legal entry will
+ * not deliver is told when a recipient resolves through it (rcpt.c): in
+ * the log once a connection, by smtpd -T (verify.c).  Runs before the
+ * split; the delivery side looks aliases up (rcpt.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cfgcheck.h"
 #include "log.h"
 #include "users.h"
 #include "smtpd.h"
@@ -29,6 +28,13 @@ static const char *const kind_text[] = {
 	[AT_INCLUDE] = "an :include: list",
 	[AT_REMOTE] = "a remote address",
 };
+
+const char *
+smtp_alias_kind_text(enum alias_kind kind)
+{
+	return (size_t)kind < sizeof(kind_text) / sizeof(kind_text[0]) ?
+	    kind_text[kind] : "unknown";
+}
 
 /* The parser's state: the table being built and where to report. */
 struct parser {
@@ -161,9 +167,8 @@ add_target(struct parser *p, const char *t, size_t len)
 		al->nt++;
 		return 0;
 	}
+	/* Kept under the name it was given (cut), for the reports. */
 	snprintf(x->name, sizeof(x->name), "%.*s", USER_MAX, v);
-	report(p, 0, "target \"%.64s\" is %s: not supported, never delivered "
-	    "(deliver to a local user instead)", v, kind_text[x->kind]);
 	al->nt++;
 	return 0;
 }
@@ -174,6 +179,7 @@ entry(struct parser *p, const char *e, size_t len)
 {
 	struct aliases *al = p->al;
 	struct alias *a;
+	const struct alias *first;
 	const char *colon = NULL, *s;
 	char name[USER_MAX + 8];
 	size_t i, start;
@@ -199,8 +205,12 @@ entry(struct parser *p, const char *e, size_t len)
 		    "dot)", (int)(colon - e > 64 ? 64 : colon - e), e);
 		return 0;
 	}
-	if (smtp_aliases_find(al, name, (size_t)n) != NULL) {
-		report(p, 0, "alias \"%s\" again: the first one is used", name);
+	/* The first entry of a name is the one used; a later one is
+	 * remembered only to be told of. */
+	if ((first = smtp_aliases_find(al, name, (size_t)n)) != NULL) {
+		a = &al->a[first - al->a];
+		if (a->dupline == 0)
+			a->dupline = p->line;
 		return 0;
 	}
 	if (grow((void **)&al->a, &al->acap, al->na, sizeof(*al->a)) == -1)
@@ -316,18 +326,18 @@ smtp_aliases_free(struct aliases *al)
 	memset(al, 0, sizeof(*al));
 }
 
-/* Start-up's report: one log line for each problem. */
+/* Start-up's report: one log line for each problem of a malformed file,
+ * which then stops the server (every connection says so: it cannot
+ * serve). */
 static void
 log_problem(void *ctx, unsigned long line, int error, const char *msg)
 {
 	const char *path = ctx;
 	char q[LOG_QUOTE_SIZE];
 
+	(void)error;
 	log_quote(q, sizeof(q), path, strlen(path));
-	if (error)
-		log_warnx("aliases file=%s line=%lu malformed: %s", q, line, msg);
-	else
-		log_warnx("aliases file=%s line=%lu %s", q, line, msg);
+	log_warnx("aliases file=%s line=%lu malformed: %s", q, line, msg);
 }
 
 int
@@ -384,111 +394,4 @@ smtp_aliases_load(const struct smtpd_conf *c, const char *path,
 	if (e == -1)
 		errno = ENOMEM;
 	return e;
-}
-
-/* -T's report: each problem as a line of the file. */
-struct check {
-	struct cfgcheck	*cc;
-	const char	*path;
-};
-
-static void
-check_problem(void *ctx, unsigned long line, int error, const char *msg)
-{
-	struct check *k = ctx;
-
-	cfg_report(k->cc, error, k->path, line, "%s", msg);
-}
-
-/* 1 when NAME is a user (or user+tag) the delivery side would find. */
-static int
-is_user(const struct smtpd_conf *c, const char *name)
-{
-	struct user u;
-	const char *plus;
-	int rc;
-
-	rc = users_lookup(c->o.users, name, strlen(name), 1, &u);
-	if (rc == 0 && (plus = strchr(name, '+')) != NULL && plus > name)
-		rc = users_lookup(c->o.users, name, (size_t)(plus - name), 1, &u);
-	explicit_bzero(&u, sizeof(u));
-	return rc;
-}
-
-static int
-any_line(void *ctx, unsigned long line, const struct user *e, const char *why)
-{
-	(void)ctx, (void)line, (void)e, (void)why;
-	return 0;
-}
-
-void
-smtp_aliases_check(struct cfgcheck *cc, struct smtpd_conf *c)
-{
-	struct check k = { cc, c->aliases_path };
-	const struct alias *a;
-	const struct alias_target *x;
-	size_t i, j, local;
-	int rc;
-
-	if (c->aliases_path == NULL) {
-		/* After a broken users file (reported) a lookup only repeats
-		 * it, in the log. */
-		if (cc->errors == 0 && is_user(c, "postmaster") <= 0)
-			cfg_report(cc, 0, NULL, 0, "no aliases file (-a) and no user "
-			    "postmaster: mail to postmaster goes to %s/postmaster, "
-			    "which only its creator can read; give -a FILE with "
-			    "\"postmaster: USER\"", c->o.spool);
-		return;
-	}
-	rc = smtp_aliases_load(c, c->aliases_path, &c->aliases, check_problem, &k);
-	if (rc == -1) {
-		cfg_report(cc, 1, c->aliases_path, 0, "the aliases file (-a) cannot "
-		    "be read: %s", strerror(errno));
-		return;
-	}
-	/* Targets are looked up in the users file: not in a broken one, whose
-	 * lines were reported above. */
-	if (c->o.users != NULL && users_walk(c->o.users, any_line, NULL) != 0) {
-		cfg_report(cc, 0, c->aliases_path, 0, "targets not checked: the "
-		    "users file cannot be used (see above)");
-		smtp_aliases_free(&c->aliases);
-		return;
-	}
-	for (i = 0; i < c->aliases.na; i++) {
-		a = &c->aliases.a[i];
-		local = 0;
-		for (j = 0; j < a->count; j++) {
-			x = &c->aliases.t[a->first + j];
-			if (x->kind != AT_LOCAL)
-				continue;
-			if (!x->noalias && strcasecmp(x->name, a->name) != 0 &&
-			    smtp_aliases_find(&c->aliases, x->name,
-			    strlen(x->name)) != NULL) {
-				local++;
-				continue;
-			}
-			rc = is_user(c, x->name);
-			if (rc > 0)
-				local++;
-			else if (rc == 0)
-				cfg_report(cc, 1, c->aliases_path, x->line, "alias "
-				    "'%s': target '%s' is neither an alias nor a user: "
-				    "nothing is delivered to it", a->name, x->name);
-			else
-				cfg_report(cc, 1, c->aliases_path, x->line, "alias "
-				    "'%s': the users file cannot be read to find "
-				    "'%s'", a->name, x->name);
-		}
-		if (local == 0)
-			cfg_report(cc, 1, c->aliases_path, a->line, "alias '%s' has "
-			    "no local target: mail to it is refused (550); give it "
-			    "a local user", a->name);
-	}
-	if (smtp_aliases_find(&c->aliases, "postmaster", 10) == NULL &&
-	    is_user(c, "postmaster") <= 0)
-		cfg_report(cc, 0, c->aliases_path, 0, "no postmaster alias: mail "
-		    "to postmaster goes to %s/postmaster, which only its creator "
-		    "can read; add \"postmaster: USER\"", c->o.spool);
-	smtp_aliases_free(&c->aliases);
 }

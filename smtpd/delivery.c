@@ -28,6 +28,8 @@ struct delivery {
 	int		 inmail;	/* MAIL seen: RCPT, BODY, END allowed */
 	struct sm_mail	 mail;
 	struct rcpt_table t;
+	struct rcpt_seen seen;		/* what resolutions met, logged once */
+	struct rcpt_notes notes;
 	unsigned	 rcpts;		/* RCPTs in this transaction */
 	unsigned	 refused;	/* recipients refused in the session */
 	unsigned	 refusedmax;	/* ... past which it is cut off */
@@ -79,6 +81,11 @@ setup(struct delivery *d, const struct smtpd_conf *c, struct priv_seam *ps)
 	    (unsigned)c->maxrcpt : SMTPD_RCPT_ERRORS_MAX;
 	if ((d->t.r = calloc(d->t.cap, sizeof(*d->t.r))) == NULL)
 		return -1;
+	/* A bad alias is logged when mail goes through it, once for the
+	 * connection (out of memory: each time). */
+	(void)smtp_rcpt_seen_init(&d->seen, &c->aliases);
+	d->notes.fn = smtp_rcpt_log_event;
+	d->notes.ctx = &d->seen;
 	return 0;
 }
 
@@ -133,7 +140,7 @@ on_rcpt(struct delivery *d, struct priv_frame *f)
 	if (++d->rcpts > 2 * d->c->maxrcpt + SMTPD_RCPT_SLACK)
 		rep.reply = R_TOO_MANY;
 	else
-		rep.reply = smtp_rcpt_resolve(d->c, &d->t, rc.local,
+		rep.reply = smtp_rcpt_resolve(d->c, &d->t, &d->notes, rc.local,
 		    strlen(rc.local), rc.addr, rep.boxes, SMTPD_LOG_BOXES_MAX,
 		    &blen);
 	rep.boxes[blen] = '\0';
@@ -380,5 +387,6 @@ smtp_delivery_serve(const struct smtpd_conf *c, struct priv_seam *ps)
 	free(buf);
 	free(d.t.r);
 	free(d.body);
+	smtp_rcpt_seen_free(&d.seen);
 	return how;
 }

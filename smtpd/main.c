@@ -27,58 +27,31 @@
 static const char usage[] =
     "usage: smtpd [-STV] [-h name] [-m dir] [-p file] [-a file] [-d domain]...\n"
     "             [-s bytes] [-n count] [-q bytes] [-t seconds] [-E seconds]\n"
-    "             [-F uid] [-l syslog|stderr] [-r dir] [-u user] [-U user]\n"
-    "             [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...";
+    "             [-F uid] [-M uid] [-l syslog|stderr] [-r dir] [-u user]\n"
+    "             [-U user] [-L addr:port [-c n] [-C n]] [-P cidr[,cidr]...]...\n"
+    "       smtpd -T [option ...] [address ...]";
 
 static struct smtpd_conf conf;
 static struct io io;		/* 80 KiB of buffers: not on the stack */
 
-/* -d, /etc/mailname: a domain as RFC 5321 writes one, letters, digits, '-'
- * and '.'. */
+/* -T: the configuration as the server would see it, and what it would
+ * answer RCPT for each of the NADDR addresses ADDRS. */
 static int
-domain_ok(const char *d, size_t len)
-{
-	return len > 0 && len <= ADDR_DOMAIN_MAX &&
-	    strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-.") >= len;
-}
-
-/* Debian policy 11.6: /etc/mailname names the domain of this system's
- * mail; without -d it is one of ours, beside the host name.  Read before
- * the chroot.  A file that holds no domain is logged and ignored. */
-static void
-read_mailname(void)
-{
-	char buf[ADDR_DOMAIN_MAX + 2];
-	size_t n;
-	FILE *f;
-
-	if ((f = fopen(MAILNAME_FILE, "r")) == NULL)
-		return;
-	if (fgets(buf, sizeof(buf), f) != NULL) {
-		n = strcspn(buf, "\r\n");
-		buf[n] = '\0';
-		if (domain_ok(buf, n))
-			memcpy(conf.mailname, buf, n + 1);
-		else
-			log_warnx("mailname file=%s holds no domain, ignored",
-			    MAILNAME_FILE);
-	}
-	fclose(f);
-}
-
-/* -T: the configuration as the server would see it. */
-static int
-check(void)
+check(char *const *addrs, int naddr)
 {
 	struct cfgcheck c = { "smtpd", 0, 0 };
+	char mailname[ADDR_DOMAIN_MAX + 1];
+	int mrc;
 
+	/* Read before the chroot, as the server reads it: with -d too, to
+	 * see whether -d leaves it out. */
+	mrc = smtp_mailname_read(mailname, sizeof(mailname));
 	if (priv_chroot(&conf.o) < 0)
 		cfg_report(&c, 1, conf.o.chroot, 0, "cannot chroot there (-r): %s",
 		    strerror(errno));
 	else {
 		cfg_check_common(&c, &conf.o, 0);
-		smtp_aliases_check(&c, &conf);
+		smtp_verify(&c, &conf, mrc, mailname, addrs, naddr);
 	}
 	return cfg_done(&c);
 }
@@ -92,13 +65,15 @@ option(int ch, const char *arg)
 	switch (ch) {
 	case 'd':
 		if (conf.ndomain >= SMTPD_DOMAINS_MAX ||
-		    !domain_ok(arg, strlen(arg)))
+		    !smtp_domain_ok(arg, strlen(arg)))
 			return "bad domain (-d), or more than 32";
 		conf.domain[conf.ndomain++] = arg;
 		return NULL;
 	case 's':
-		if (num_parse(arg, strlen(arg), 1, SMTPD_SIZE_MAX, &v) < 0)
-			return "bad size (-s), want bytes 1..1073741824";
+		/* 10M, as Dovecot's settings have it (num.h). */
+		if (num_parse_size(arg, strlen(arg), 1, SMTPD_SIZE_MAX, &v) < 0)
+			return "bad size (-s), want bytes 1..1073741824, or with "
+			    "K, M, G (KiB, MiB, GiB): 1K..1G";
 		conf.maxsize = v;
 		return NULL;
 	case 'n':
@@ -107,8 +82,9 @@ option(int ch, const char *arg)
 		conf.maxrcpt = (size_t)v;
 		return NULL;
 	case 'q':
-		if (num_parse(arg, strlen(arg), 1, SMTPD_QUOTA_MAX, &v) < 0)
-			return "bad quota (-q), want bytes 1..2^62";
+		if (num_parse_size(arg, strlen(arg), 1, SMTPD_QUOTA_MAX, &v) < 0)
+			return "bad quota (-q), want bytes 1..2^62, or with K, M, "
+			    "G (KiB, MiB, GiB)";
 		conf.quota = v;
 		return NULL;
 	case 'a':
@@ -153,9 +129,15 @@ options(int argc, char **argv)
 		} else if (e != NULL)	/* a shared letter, not taken */
 			err = opts_getopt_error('?', ch, ebuf, sizeof(ebuf));
 	}
-	if (err == NULL && optind < argc)
+	/* After -T: addresses to answer for, as RCPT would. */
+	if (err == NULL && optind < argc && !conf.o.test)
 		err = "unexpected argument", what = argv[optind];
-	log_init("smtpd", conf.o.test ? LOG_STDERR : conf.o.logto);
+	/* -T reports on stderr; a server whose fd 2 is the client logs to
+	 * syslog whatever -l says (log.h). */
+	if (conf.o.test)
+		log_init("smtpd", LOG_STDERR);
+	else
+		conf.o.logto = log_init("smtpd", conf.o.logto);
 	if (err != NULL)
 		startup_usage(err, what);
 }
@@ -165,27 +147,32 @@ options(int argc, char **argv)
 static void
 read_files(void)
 {
-	int rc;
+	char why[128] = "";
+	int rc, status = 0;
 
 	if (priv_as_user(&conf.o, 1) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
-	if (conf.o.users != NULL) {
-		rc = users_check_file(conf.o.users);	/* logs why */
-		if (rc < 0)
-			startup_fail(rc == -1 ? EX_NOINPUT : EX_CONFIG, NULL, NULL);
-	}
-	if (conf.aliases_path != NULL) {
-		/* Each problem is logged; unsupported targets are skipped. */
+	if (conf.o.users != NULL &&
+	    (rc = users_check_file(conf.o.users)) < 0)	/* logs why */
+		status = rc == -1 ? EX_NOINPUT : EX_CONFIG;
+	else if (conf.aliases_path != NULL) {
+		/* A malformed line is logged; what a legal entry will not
+		 * deliver is logged when mail goes through it. */
 		rc = smtp_aliases_load(&conf, conf.aliases_path, &conf.aliases,
 		    NULL, NULL);
 		if (rc == -1)
-			startup_fail(EX_NOINPUT, "aliases file unreadable",
-			    strerror(errno));
+			snprintf(why, sizeof(why), "%s", strerror(errno));
 		if (rc < 0)
-			startup_fail(EX_CONFIG, NULL, NULL);
+			status = rc == -1 ? EX_NOINPUT : EX_CONFIG;
 	}
+	/* Back to the start-up ids first, on a failure too: the process
+	 * ends as itself, not as the -u user it borrowed the ids of. */
 	if (priv_as_user(&conf.o, 0) == -1)
 		startup_fail(EX_OSERR, "privilege switch for the files", NULL);
+	if (status != 0 && why[0] != '\0')
+		startup_fail(status, "aliases file unreadable", why);
+	if (status != 0)
+		startup_fail(status, NULL, NULL);
 }
 
 /* The delivery side: the client named by a PROXY header first, then the
@@ -249,21 +236,26 @@ main(int argc, char **argv)
 	}
 	if (opts_finish(&conf.o, &e) < 0)
 		startup_usage(e, NULL);
-	if (conf.ndomain == 0)
-		read_mailname();
+	/* Debian policy 11.6: /etc/mailname names the domain of this
+	 * system's mail; without -d it is one of ours, beside the host
+	 * name.  Read before the chroot.  A file that holds no domain is
+	 * ignored, in silence: -T says so, once, not every connection. */
+	if (conf.ndomain == 0 &&
+	    smtp_mailname_read(conf.mailname, sizeof(conf.mailname)) != 1)
+		conf.mailname[0] = '\0';
 	if (conf.o.test)
-		return check();
+		return check(argv + optind, argc - optind);
 	/* -L: bind before the chroot and the drop (a port below 1024 needs
 	 * root).  Each connection's child returns here and goes on as under
 	 * inetd; the listener itself never gets past this line. */
 	if (conf.o.listen != NULL) {
-		char busy[sizeof(conf.o.host) + 64];
+		char busy[sizeof(conf.o.host) + 64], err[256];
 
 		log_listen_fallback("smtpd", &conf.o.logto);
 		snprintf(busy, sizeof(busy), "421 4.3.2 %s Too many connections,"
 		    " try again later\r\n", conf.o.host);
-		if (listen_serve(&conf.o, busy) < 0)
-			startup_fail(EX_OSERR, "cannot listen", conf.o.listen);
+		if (listen_serve(&conf.o, busy, err, sizeof(err)) < 0)
+			startup_fail(EX_OSERR, "cannot listen", err);
 	}
 	opts_client(&conf.o);
 	session_id(sid, sizeof(sid));

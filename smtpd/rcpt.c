@@ -1,9 +1,12 @@
 /* rcpt.c: which mailboxes a recipient's local part stands for: aliases
  * (nested, as /etc/aliases has them), user+tag, users (file or system),
- * postmaster; the rules on who may receive mail (the first valid
- * uid, a users-file entry without an owner, the quota); and the delivery
- * side's table of them.  Runs in the delivery side (root under inetd):
- * reads the users file, writes nothing. */
+ * postmaster; the rules on who may receive mail (the first and last valid
+ * uids, a users-file entry without an owner, the quota); the delivery
+ * side's table of them; and what a resolution met on its way (a bad alias
+ * target, postmaster's own mailbox), told to the caller as it is met: the
+ * delivery side logs it once a connection, smtpd -T reports it.  Runs in
+ * the delivery side (root under inetd), and under -T: reads the users
+ * file, writes nothing. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,11 +29,21 @@ is_postmaster(const char *name, size_t len)
 struct work {
 	const struct smtpd_conf *c;
 	struct rcpt_table *t;
+	const struct rcpt_notes *notes;
 	const char	*addr;
 	char		*buf;
 	size_t		 cap, len;
 	unsigned	 steps;		/* alias targets looked at */
 };
+
+/* Tell the caller what was met: event EV of alias A (target X). */
+static void
+event(struct work *w, enum rcpt_event ev, const struct alias *a,
+    const struct alias_target *x)
+{
+	if (w->notes != NULL && w->notes->fn != NULL)
+		w->notes->fn(w->notes->ctx, ev, a, x);
+}
 
 static void
 note(struct work *w, const char *box, size_t len)
@@ -77,7 +90,8 @@ add_box(struct work *w, const char *box, size_t len, uid_t uid, gid_t gid)
 #define U_UNKNOWN	0
 #define U_LOOKUP	(-1)	/* the users file cannot be read */
 #define U_NOIDS		(-2)	/* as root without -u: no owner known */
-#define U_SYSTEM	(-3)	/* uid below the first valid uid (-F) */
+#define U_SYSTEM	(-3)	/* uid below the first valid uid (-F), or a
+				   system account above the last (-M) */
 
 /* Look NAME up as a user and decide whose its mailbox is. */
 static int
@@ -112,13 +126,29 @@ user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 	}
 	/* System accounts (root, daemon, www-data ...) take no mail from the
 	 * network, as Dovecot's first_valid_uid has it; an alias may still
-	 * route their names to someone. */
-	if (u->has_ids && u->uid < c->o.firstuid) {
+	 * route their names to someone, or name them.  Above Debian's
+	 * UID_MAX live nobody (65534) and other ids that no person logs in
+	 * as; a users-file entry names its uid on purpose.  The caller
+	 * decides, and logs. */
+	if (u->has_ids && (u->uid < c->o.firstuid ||
+	    (c->o.users == NULL && u->uid > c->o.lastuid)))
+		return U_SYSTEM;
+	return U_FOUND;
+}
+
+/* The refusal of system account U as a recipient, for the log. */
+static void
+log_system(const struct smtpd_conf *c, const struct user *u)
+{
+	char q[LOG_QUOTE_SIZE];
+
+	log_quote(q, sizeof(q), u->name, strlen(u->name));
+	if (u->uid < c->o.firstuid)
 		log_info("user=%s uid=%ld is below the first valid uid %ld (-F): "
 		    "refused", q, (long)u->uid, (long)c->o.firstuid);
-		return U_SYSTEM;
-	}
-	return U_FOUND;
+	else
+		log_info("user=%s uid=%ld is above the last valid uid %ld (-M): "
+		    "refused", q, (long)u->uid, (long)c->o.lastuid);
 }
 
 /* A user NAME, or NAME's part before '+' (RFC 5233 subaddress). */
@@ -141,8 +171,8 @@ static enum reply resolve(struct work *w, const char *name, size_t len,
 
 /* Expand alias A: every local target that is an alias again (to a depth
  * of ALIAS_DEPTH_MAX) or a user.  Targets that are not supported, or name
- * no user, deliver nothing (start-up and -T report them).  All of the
- * alias or none of it. */
+ * no user, deliver nothing, and are told to the caller (RCPT_EV_*) as
+ * they are met.  All of the alias or none of it. */
 static enum reply
 expand(struct work *w, const struct alias *a, int depth)
 {
@@ -153,13 +183,16 @@ expand(struct work *w, const struct alias *a, int depth)
 	enum reply r = R_NO_USER, k;
 	int rc;
 
+	if (a->dupline != 0)
+		event(w, RCPT_EV_DUPLICATE, a, NULL);
 	for (i = 0; i < a->count; i++) {
 		x = &al->t[a->first + i];
-		if (x->kind != AT_LOCAL)
+		if (x->kind != AT_LOCAL) {
+			event(w, RCPT_EV_UNSUPPORTED, a, x);
 			continue;
+		}
 		if (++w->steps > ALIAS_STEPS_MAX) {
-			log_warnx("alias=%s expands to more than %d targets: refused",
-			    a->name, ALIAS_STEPS_MAX);
+			event(w, RCPT_EV_FANOUT, a, NULL);
 			r = R_LOOKUP;
 			break;
 		}
@@ -172,9 +205,13 @@ expand(struct work *w, const struct alias *a, int depth)
 		else {
 			rc = user_or_base(w->c, x->name, strlen(x->name), &u);
 			/* The administrator routed it here: a system account
-			 * is a fine target (root: alice; postmaster: root). */
-			if (rc == U_SYSTEM)
+			 * is a fine target (root: alice; postmaster: root),
+			 * though no POP3 login can fetch its mail. */
+			if (rc == U_SYSTEM) {
+				event(w, RCPT_EV_SYSTEM, a, x);
 				rc = U_FOUND;
+			} else if (rc == U_UNKNOWN)
+				event(w, RCPT_EV_DEAD, a, x);
 			k = rc == U_FOUND ? add_box(w, u.name, strlen(u.name),
 			    u.uid, u.gid) : rc == U_LOOKUP ? R_LOOKUP :
 			    rc == U_NOIDS ? R_NO_IDS : R_NO_USER;
@@ -186,6 +223,8 @@ expand(struct work *w, const struct alias *a, int depth)
 			break;
 		}
 	}
+	if (r == R_NO_USER)
+		event(w, RCPT_EV_EMPTY, a, NULL);
 	if (r != R_RCPT_OK) {
 		w->t->n = n0;
 		w->len = len0;
@@ -209,6 +248,9 @@ resolve(struct work *w, const char *name, size_t len, int depth)
 		return R_LOOKUP;
 	case U_NOIDS:
 		return R_NO_IDS;
+	case U_SYSTEM:
+		log_system(w->c, &u);
+		return R_NO_USER;
 	default:
 		return R_NO_USER;
 	}
@@ -230,10 +272,10 @@ over_quota(const struct smtpd_conf *c, const char *box)
 
 enum reply
 smtp_rcpt_resolve(const struct smtpd_conf *c, struct rcpt_table *t,
-    const char *name, size_t len, const char *addr, char *boxes, size_t cap,
-    size_t *blen)
+    const struct rcpt_notes *notes, const char *name, size_t len,
+    const char *addr, char *boxes, size_t cap, size_t *blen)
 {
-	struct work w = { c, t, addr, boxes, cap, 0, 0 };
+	struct work w = { c, t, notes, addr, boxes, cap, 0, 0 };
 	const char *plus;
 	enum reply r;
 	size_t base, i, n0 = t->n;
@@ -248,10 +290,15 @@ smtp_rcpt_resolve(const struct smtpd_conf *c, struct rcpt_table *t,
 		r = resolve(&w, name, base, 0);
 	} else
 		base = len;
-	/* RFC 5321 4.5.1: postmaster always exists; without an alias or a
-	 * user of that name it is the mailbox "postmaster" (smtpd -T warns). */
-	if ((r == R_NO_USER || r == R_NO_IDS) && is_postmaster(name, base))
+	/* RFC 5321 4.5.1: postmaster always exists.  Without an alias or a
+	 * user of that name that takes its mail, it goes to the mailbox
+	 * "postmaster", owned by whoever delivers (root under inetd), which
+	 * no POP3 login can fetch: kept, never refused, and said. */
+	if ((r == R_NO_USER || r == R_NO_IDS) && is_postmaster(name, base)) {
+		event(&w, RCPT_EV_POSTMASTER,
+		    smtp_aliases_find(&c->aliases, "postmaster", 10), NULL);
 		r = add_box(&w, "postmaster", 10, (uid_t)-1, (gid_t)-1);
+	}
 	for (i = n0; r == R_RCPT_OK && i < t->n; i++)
 		if (over_quota(c, t->r[i].box))
 			r = R_QUOTA;

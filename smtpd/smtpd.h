@@ -38,6 +38,8 @@ struct alias {
 	char		 name[USER_MAX + 1];
 	size_t		 first, count;	/* its targets in aliases.t */
 	unsigned long	 line;
+	unsigned long	 dupline;	/* the first later entry of the same
+					 * name (never used), 0 none */
 };
 struct aliases {
 	struct alias	*a;
@@ -100,8 +102,21 @@ enum reply smtp_params_parse(const char *s, size_t len, struct mail_params *mp);
  * "..".  Checked before any lookup, by both sides, so a hostile name never
  * reaches a file. */
 int smtp_rcpt_name_ok(const char *name, size_t len);
-/* addr.c: 1 when DOMAIN is one of ours (case-insensitive). */
+/* addr.c: 1 when DOMAIN is one of ours (case-insensitive): one of -d's,
+ * or without -d the host name or /etc/mailname's. */
 int smtp_rcpt_domain_ok(const struct smtpd_conf *c, const char *domain);
+/* addr.c: the rules RCPT applies to address A before any lookup: a
+ * domain of ours (R_RELAY), no domain only for postmaster (R_BAD_RCPT), a
+ * local part that may name a mailbox (R_BAD_NAME).  Returns R_NONE when A
+ * may be resolved. */
+enum reply smtp_rcpt_check(const struct smtpd_conf *c, const struct addr *a);
+
+/* domain.c: 1 when D (LEN bytes) is a domain as -d and /etc/mailname may
+ * write one: letters, digits, '-' and '.', at most 255 bytes. */
+int smtp_domain_ok(const char *d, size_t len);
+/* domain.c: the domain in MAILNAME_FILE into BUF (CAP bytes).  Returns 1,
+ * 0 when there is no such file, -1 when it holds no domain. */
+int smtp_mailname_read(char *buf, size_t cap);
 
 /* RFC 5321 4.1.4 and 3.3: the session's states. */
 enum smtp_state {
@@ -253,19 +268,72 @@ struct rcpt_table {
 	struct rcpt	*r;
 	size_t		 n, cap;	/* cap: -n, or fewer (descriptors) */
 };
+/* What a recipient's resolution met that the administrator should hear
+ * of, told as it is met.  The delivery side logs each once a connection
+ * (rcptnote.c), when a recipient resolves through it, never at start-up;
+ * smtpd -T reports the same events as its lines.  One source for both, so
+ * the two cannot disagree.  A is the alias, X its target, where they
+ * apply. */
+enum rcpt_event {
+	RCPT_EV_UNSUPPORTED,	/* X is |command, /file, :include: or
+				 * remote: skipped, never delivered */
+	RCPT_EV_DEAD,		/* X, local, is neither an alias nor a user:
+				 * skipped */
+	RCPT_EV_SYSTEM,		/* X is a system account outside -F..-M:
+				 * delivered, as routed, to a mailbox no POP3
+				 * login can fetch */
+	RCPT_EV_EMPTY,		/* A delivers to no one: refused (550) */
+	RCPT_EV_FANOUT,		/* A expands to more than ALIAS_STEPS_MAX
+				 * targets: refused (451) */
+	RCPT_EV_DUPLICATE,	/* A is defined again (A->dupline): that
+				 * entry is never used */
+	RCPT_EV_POSTMASTER,	/* postmaster has no alias (A NULL) or user
+				 * that takes its mail: it goes to the
+				 * mailbox "postmaster", which belongs to the
+				 * delivering identity and which no POP3
+				 * login can fetch */
+	RCPT_EV__COUNT
+};
+struct rcpt_notes {
+	void	(*fn)(void *ctx, enum rcpt_event ev, const struct alias *a,
+		    const struct alias_target *x);
+	void	*ctx;
+};
 /* Resolve the local part NAME (LEN bytes, a checked name) of address ADDR
  * and add its mailboxes to T: an alias, a user (users file or system
  * account), user+tag, or postmaster.  The names it added go to BOXES (CAP
- * bytes, comma-separated, cut where they do not fit; *BLEN bytes).
- * Returns the reply: R_RCPT_OK, R_NO_USER, R_LOOKUP or R_TOO_MANY. */
+ * bytes, comma-separated, cut where they do not fit; *BLEN bytes).  What
+ * it met goes to NOTES (NULL: nowhere).  Returns the reply: R_RCPT_OK,
+ * R_NO_USER, R_NO_IDS, R_LOOKUP, R_QUOTA or R_TOO_MANY. */
 enum reply smtp_rcpt_resolve(const struct smtpd_conf *c, struct rcpt_table *t,
-    const char *name, size_t len, const char *addr, char *boxes, size_t cap,
-    size_t *blen);
+    const struct rcpt_notes *notes, const char *name, size_t len,
+    const char *addr, char *boxes, size_t cap, size_t *blen);
+
+/* rcptnote.c: each event told once.  S remembers, for the aliases of AL,
+ * which event was told of each target, each alias and postmaster. */
+struct rcpt_seen {
+	const struct aliases *al;
+	unsigned char	*bits;		/* al->nt + al->na + 1 sets of
+					 * events, one bit each */
+};
+/* Set S up for AL.  Returns 0, or -1 out of memory: then every event is
+ * told each time it is met. */
+int smtp_rcpt_seen_init(struct rcpt_seen *s, const struct aliases *al);
+void smtp_rcpt_seen_free(struct rcpt_seen *s);
+/* 1 the first time event EV of A (X) is asked about, 0 after. */
+int smtp_rcpt_seen_first(struct rcpt_seen *s, enum rcpt_event ev,
+    const struct alias *a, const struct alias_target *x);
+/* The delivery side's notes: CTX is a struct rcpt_seen; each event is
+ * logged once, with the alias, its line and the target. */
+void smtp_rcpt_log_event(void *ctx, enum rcpt_event ev,
+    const struct alias *a, const struct alias_target *x);
 
 /* aliases.c: the -a file in /etc/aliases syntax, read once at start-up. */
 /* A problem found while reading it: LINE 0 for the file as a whole; ERROR
- * 1 for a malformed entry (the file is refused), 0 for a target that is
- * not supported or a duplicate (reported, skipped). */
+ * 1 for a malformed entry (the file is refused).  What is legal but will
+ * not deliver (a target that is not supported or names no one, a
+ * duplicate) is not a problem of the file's syntax: it is told when a
+ * recipient resolves through it (rcpt_event). */
 typedef void aliases_report_fn(void *ctx, unsigned long line, int error,
     const char *msg);
 /* Parse LEN bytes of aliases at BUF into *AL (free with smtp_aliases_free);
@@ -278,15 +346,24 @@ int smtp_aliases_parse(const struct smtpd_conf *c, const char *buf,
  * -1 when unreadable (errno set), -2 when malformed or too big. */
 int smtp_aliases_load(const struct smtpd_conf *c, const char *path,
     struct aliases *al, aliases_report_fn *fn, void *ctx);
+/* How a target of KIND is named in reports: "a |command" ... */
+const char *smtp_alias_kind_text(enum alias_kind kind);
 /* The alias NAME (LEN bytes, case-insensitive), or NULL. */
 const struct alias *smtp_aliases_find(const struct aliases *al,
     const char *name, size_t len);
 void smtp_aliases_free(struct aliases *al);
-/* -T: report every problem of the aliases file (C->aliases_path), with C's
- * users and domains: its syntax, targets that are not supported, local
- * targets that are neither an alias nor a user, aliases that deliver to
- * no one, and a missing postmaster (a warning). */
+
+/* verify.c: smtpd -T's own checks, through the server's code: the aliases
+ * file (C->aliases_path: its syntax, then every alias resolved as RCPT
+ * would, and what that meets: targets not supported or naming no one,
+ * system accounts, aliases that deliver to no one or to too many,
+ * duplicates), where postmaster's mail goes, /etc/mailname (MAILNAME_RC
+ * and MAILNAME, as smtp_mailname_read read it before any chroot) against
+ * -d; then each of the NADDR addresses ADDRS answered on stdout as RCPT
+ * would answer it, with the mailboxes it is delivered to.  Problems go to
+ * CC. */
 struct cfgcheck;
-void smtp_aliases_check(struct cfgcheck *cc, struct smtpd_conf *c);
+void smtp_verify(struct cfgcheck *cc, struct smtpd_conf *c, int mailname_rc,
+    const char *mailname, char *const *addrs, int naddr);
 
 #endif

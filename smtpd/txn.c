@@ -132,12 +132,6 @@ smtp_txn_mail(struct smtp *s, char *arg, size_t len)
 	return R_SENDER_OK;
 }
 
-static int
-is_postmaster(const char *name, size_t len)
-{
-	return len == 10 && strncasecmp(name, "postmaster", 10) == 0;
-}
-
 /* Add the names the delivery side reported (P) to the log's list, cut
  * where the log cuts. */
 static void
@@ -185,15 +179,9 @@ smtp_txn_rcpt(struct smtp *s, char *arg, size_t len)
 		return r;
 	if (a.utf8 && !s->mp.utf8)
 		return R_NEED_UTF8;
-	/* RFC 5321 4.1.1.3: <postmaster> without a domain must be accepted. */
-	if (a.domain[0] == '\0') {
-		if (!is_postmaster(a.local, a.locallen))
-			return R_BAD_RCPT;
-	} else if (!smtp_rcpt_domain_ok(s->conf, a.domain))
-		return R_RELAY;
-	/* Before any lookup: '/', "..", NUL, controls. */
-	if (!smtp_rcpt_name_ok(a.local, a.locallen))
-		return R_BAD_NAME;
+	/* The domain, then the name, as smtpd -T asks them too. */
+	if ((r = smtp_rcpt_check(s->conf, &a)) != R_NONE)
+		return r;
 	memcpy(rc.local, a.local, a.locallen);
 	rc.local[a.locallen] = '\0';
 	memcpy(rc.addr, a.text, sizeof(rc.addr));

@@ -7,6 +7,11 @@ as root.
   firstuid   system accounts below the first valid uid take no network mail
              (550 5.1.1); -F changes the limit; an alias still routes them
              ("root: nobody"); postmaster is always accepted
+  lastuid    nor do those above the last valid uid (-M, default 60000):
+             nobody gets 550; a system account of uid 61000 (in a mount
+             namespace whose /etc has one) gets 550 and cannot log in, and
+             can with -M 61000; a users-file entry of uid 65000 is not held
+             to -M: it takes mail and logs in
   mailname   without -d, /etc/mailname's domain is one of ours (in a mount
              namespace of our own, where /etc/mailname is ours)
   nsswitch   with "passwd: files ldap ..." (in such a namespace) system
@@ -22,6 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from sandbox import etc_with  # noqa: E402
 
 SMTPD = os.environ.get("SMTPD", os.path.join(os.getcwd(), "build/smtpd/smtpd"))
 POP3D = os.environ.get("POP3D", os.path.join(os.getcwd(), "build/pop3d/pop3d"))
@@ -82,15 +90,18 @@ def firstuid():
     aliases = os.path.join(T, "aliases")
     with open(aliases, "w") as f:
         f.write("# root's mail goes to someone who reads it\nroot: nobody\n")
-    # System accounts (no -p): daemon (uid 1) is refused, nobody (65534) is
-    # a user; root is routed by its alias; postmaster always accepted.
+    # System accounts (no -p): daemon (uid 1) is refused, nobody (65534)
+    # too (above -M), but it is a fine alias target; root is routed by its
+    # alias; postmaster always accepted.
     out, log = smtp(["daemon@" + HOST, "nobody@" + HOST, "root@" + HOST,
                      "postmaster"], ["-a", aliases])
     lines = [l for l in out.split("\r\n") if l.startswith(("250 2.1.5", "550 5.1.1"))]
-    check(lines == ["550 5.1.1 User unknown", "250 2.1.5 Recipient ok",
+    check(lines == ["550 5.1.1 User unknown", "550 5.1.1 User unknown",
                     "250 2.1.5 Recipient ok", "250 2.1.5 Recipient ok"],
-          "firstuid: daemon 550, nobody 250, root (alias) 250, postmaster 250 (%r)"
+          "firstuid: daemon 550, nobody 550, root (alias) 250, postmaster 250 (%r)"
           % lines)
+    check("user=\"nobody\" uid=65534 is above the last valid uid 60000 (-M)"
+          in log, "lastuid: the refusal of nobody is logged")
     check("user=\"daemon\" uid=1 is below the first valid uid 1000" in log,
           "firstuid: the refusal is logged")
     box = os.path.join(sp, "nobody")
@@ -98,6 +109,54 @@ def firstuid():
           "firstuid: root's mail is in nobody's mailbox, once")
     out, log = smtp(["daemon@" + HOST], ["-F", "0"])
     check("250 2.1.5" in out, "firstuid: -F 0 lets daemon take mail")
+
+
+HI_PW = "hipw"
+HI_HASH = ("$6$inetmailsalt$H.nbgTetANMTwdfX9gz9UrxtXYIsiNhENlHFB5y1W31QxHZLIL19"
+           "rixRMKBBGTfYhPU7tl9MnnZPjl4ibQDDH1")
+
+
+def pop3(args, user, pw, pre=None):
+    p = subprocess.run((pre or []) + [POP3D, "-h", HOST, "-m", os.path.join(T, "spool"),
+                                      "-l", "stderr"] + args,
+                       input=b"USER %s\r\nPASS %s\r\nSTAT\r\nQUIT\r\n"
+                       % (user.encode(), pw.encode()),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.stdout.decode("latin-1"), p.stderr.decode("latin-1")
+
+
+def lastuid():
+    """-M: system accounts above it take no mail and cannot log in; a
+    users-file entry names its uid and is not held to it."""
+    sp = fresh()
+    pre = etc_with(T, "etc-hi", {
+        "passwd": "hiuser:x:61000:61000::/nonexistent:/usr/sbin/nologin\n",
+        "shadow": "hiuser:%s:19000:0:99999:7:::\n" % HI_HASH,
+        "group": "hiuser:x:61000:\n"})
+    out, log = smtp(["hiuser@" + HOST], [], pre=pre)
+    check("550 5.1.1 User unknown" in out and
+          "user=\"hiuser\" uid=61000 is above the last valid uid 60000 (-M)" in log,
+          "lastuid: mail to a system account of uid 61000 is refused and logged")
+    out, log = pop3([], "hiuser", HI_PW, pre=pre)
+    check("-ERR [AUTH] authentication failed" in out and "+OK 0 0" not in out,
+          "lastuid: the same account cannot log in (%r)" % out[-120:])
+    out, log = smtp(["hiuser@" + HOST], ["-M", "61000"], pre=pre)
+    check("250 2.1.5 Recipient ok" in out and
+          os.stat(os.path.join(sp, "hiuser")).st_uid == 61000,
+          "lastuid: with -M 61000 it takes mail, into a mailbox of its own")
+    out, log = pop3(["-M", "61000"], "hiuser", HI_PW, pre=pre)
+    check("+OK 1 " in out, "lastuid: and logs in with -M 61000 (%r)" % out[-120:])
+    # A users-file entry of uid 65000, above -M: not held to it.
+    users = os.path.join(T, "users")
+    with open(users, "w") as f:
+        f.write("hiv:{PLAIN}hivpw:65000:65000\n")
+    os.chmod(users, 0o600)
+    out, log = smtp(["hiv@" + HOST], ["-p", users])
+    check("250 2.1.5 Recipient ok" in out and
+          os.stat(os.path.join(sp, "hiv")).st_uid == 65000,
+          "lastuid: a users-file entry of uid 65000 takes mail (%r)" % out[-200:])
+    out, log = pop3(["-p", users], "hiv", "hivpw")
+    check("+OK 1 " in out, "lastuid: and logs in (%r)" % out[-120:])
 
 
 def mailname():
@@ -140,7 +199,9 @@ def nsswitch():
         f.write("passwd: files ldap [NOTFOUND=return] systemd\n"
                 "shadow: files\ngroup: files\n")
     pre = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc && exec "$@"', etc]
-    out, log = smtp(["nobody@" + HOST, "no-such-account@" + HOST], [], pre=pre)
+    # nobody (65534) is a system account above -M: -M 65534 lets it in.
+    out, log = smtp(["nobody@" + HOST, "no-such-account@" + HOST], ["-M", "65534"],
+                    pre=pre)
     lines = [l for l in out.split("\r\n") if l.startswith(("250 2.1.5", "550 5.1.1"))]
     check(lines == ["250 2.1.5 Recipient ok", "550 5.1.1 User unknown"],
           "nsswitch: nobody found, an unknown name refused, no crash (%r)" % lines)
@@ -210,7 +271,7 @@ def main():
     T = tempfile.mkdtemp(prefix="admin-rules.")
     os.chmod(T, 0o755)
     try:
-        for t in (noids, firstuid, mailname, nsswitch, logs):
+        for t in (noids, firstuid, lastuid, mailname, nsswitch, logs):
             t()
     finally:
         shutil.rmtree(T, ignore_errors=True)

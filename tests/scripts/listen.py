@@ -10,7 +10,7 @@ client address while another address still gets in; with -P, -C counts
 the client a PROXY header names and a connection without one is closed
 before the greeting; no zombie children;
 SIGTERM: the listener stops accepting at once, lets the open session finish,
-then exits 0; an unusable -L address (unbracketed IPv6, port in use) exits
+then exits 0; SIGHUP is logged, and the listener and its sessions go on; an unusable -L address (unbracketed IPv6, port in use) exits
 EX_OSERR.  Every wait is bounded; every process is killed at the end.
 Exit status 0 when every check passed.  Env: SMTPD, POP3D (binaries)."""
 import os
@@ -37,6 +37,7 @@ def check(cond, what):
     print(("ok " if cond else "not ok ") + what)
     if not cond:
         failures.append(what)
+    return cond
 
 
 def free_port(family, host):
@@ -335,10 +336,41 @@ def sigterm():
         pp.stop()
 
 
+def sighup():
+    """SIGHUP is logged and changes nothing: every session's process reads
+    its configuration afresh, so the listener goes on serving, also a
+    session open across the signal."""
+    sm = Server(SMTPD, "127.0.0.1", [], "smtpd-hup")
+    try:
+        held = sm.connect()
+        greet = readline(held)
+        sm.p.send_signal(signal.SIGHUP)
+        logged = False
+        deadline = time.time() + 10
+        while time.time() < deadline and not logged:
+            logged = "SIGHUP: nothing to reload" in sm.logtext()
+            time.sleep(0.05)
+        check(logged, "SIGHUP: logged")
+        if not check(sm.p.poll() is None, "SIGHUP: the listener lives on"):
+            return
+        s = sm.connect()
+        check(readline(s).startswith(b"220 "), "SIGHUP: a new connection gets 220")
+        s.sendall(b"QUIT\r\n")
+        check(readline(s).startswith(b"221 "), "SIGHUP: and is served to QUIT")
+        s.close()
+        held.sendall(b"NOOP\r\n")
+        check(greet.startswith(b"220 ") and readline(held).startswith(b"250 "),
+              "SIGHUP: the session open across it goes on")
+        held.close()
+    finally:
+        sm.stop()
+
+
 def bad_listen():
     r = subprocess.run([SMTPD, "-L", "::1:25", "-l", "stderr", "-m", SPOOL],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
-    check(r.returncode == EX_OSERR and b"listen failed" in r.stderr,
+    check(r.returncode == EX_OSERR and
+          b'startup failed: cannot listen: "::1:25: want a.b.c.d:PORT' in r.stderr,
           "-L ::1:25 (no brackets): EX_OSERR, logged")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -374,6 +406,7 @@ try:
     limit_perip()
     limit_perip_proxied()
     sigterm()
+    sighup()
     bad_listen()
 finally:
     for pr in procs:

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "params.h"
@@ -180,6 +181,46 @@ START_TEST(test_syslog_not_fd2)
 }
 END_TEST
 
+/* -l stderr under inetd: fd 2 is the connection, also on fds 0 and 1.
+ * Nothing may reach it; the log goes to syslog.  A Unix socket of fd 2's
+ * own (journald's stream) is a log and keeps it. */
+START_TEST(test_stderr_client)
+{
+	int sv[2], own[2], save0, save2;
+	char buf[256];
+	ssize_t n;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, own), 0);
+	save0 = dup(0);
+	save2 = dup(2);
+	ck_assert_int_eq(dup2(sv[0], 0), 0);
+	ck_assert_int_eq(dup2(sv[0], 2), 2);
+	ck_assert_int_eq(log_fd2_client(), 1);
+	ck_assert_int_eq(log_init("tlog", LOG_STDERR), LOG_SYSLOG);
+	log_info("event=client-must-not-see-this");
+	ck_assert_int_eq(dup2(own[0], 2), 2);
+	ck_assert_int_eq(log_fd2_client(), 0);
+	ck_assert_int_eq(log_init("tlog", LOG_STDERR), LOG_STDERR);
+	log_info("event=journal");
+	ck_assert_int_eq(dup2(save0, 0), 0);
+	ck_assert_int_eq(dup2(save2, 2), 2);
+	close(save0);
+	close(save2);
+	close(sv[0]);
+	close(own[0]);
+	/* Every copy of the client's end is closed: EOF, no byte before it. */
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	ck_assert_int_eq(n, 0);
+	n = recv(own[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(buf, "event=journal"));
+	close(sv[1]);
+	close(own[1]);
+}
+END_TEST
+
 START_TEST(test_fatal_exits)
 {
 	log_init("tlog", LOG_SYSLOG);
@@ -204,6 +245,7 @@ log_suite(void)
 	tcase_add_test(tc, test_stderr_warn_errno);
 	tcase_add_test(tc, test_stderr_one_line);
 	tcase_add_test(tc, test_syslog_not_fd2);
+	tcase_add_test(tc, test_stderr_client);
 	tcase_add_exit_test(tc, test_fatal_exits, 75);
 	suite_add_tcase(s, tc);
 	return s;

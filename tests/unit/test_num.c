@@ -1,4 +1,5 @@
-/* test_num.c: the strict decimal parser: digits only, no sign, no overflow. */
+/* test_num.c: the strict decimal parser: digits only, no sign, no overflow;
+ * and sizes with a K, M or G suffix. */
 #include <stdint.h>
 #include <string.h>
 
@@ -110,6 +111,73 @@ START_TEST(test_saturating)
 }
 END_TEST
 
+static int
+size(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	return num_parse_size(s, strlen(s), min, max, v);
+}
+
+START_TEST(test_size_suffixes)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(size("1000", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 1000);
+	/* Powers of 1024, as Dovecot reads them; either case. */
+	ck_assert_int_eq(size("10M", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 10485760);
+	ck_assert_int_eq(size("10m", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 10485760);
+	ck_assert_int_eq(size("2k", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 2048);
+	ck_assert_int_eq(size("2K", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 2048);
+	ck_assert_int_eq(size("1G", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 1073741824);
+	ck_assert_int_eq(size("3g", 1, UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, 3ull << 30);
+	ck_assert_int_eq(size("0K", 0, 10, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	/* The limits hold for the product: 1G is the most -s takes. */
+	ck_assert_int_eq(size("1G", 1, 1073741824, &v), 0);
+	ck_assert_int_eq(size("1048576K", 1, 1073741824, &v), 0);
+	ck_assert_int_eq(size("1048577K", 1, 1073741824, &v), -1);
+	ck_assert_int_eq(size("2G", 1, 1073741824, &v), -1);
+	ck_assert_int_eq(size("0M", 1, 100, &v), -1);
+	/* -q's ceiling, 2^62, exactly and one unit past it. */
+	ck_assert_int_eq(size("4294967296G", 1, 1ull << 62, &v), 0);
+	ck_assert_uint_eq(v, 1ull << 62);
+	ck_assert_int_eq(size("4294967297G", 1, 1ull << 62, &v), -1);
+}
+END_TEST
+
+START_TEST(test_size_junk)
+{
+	uint64_t v = 5;
+
+	/* Products past 2^64 never wrap into a small size. */
+	ck_assert_int_eq(size("17179869184G", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("18014398509481984K", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("99999999999999999999999M", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("", 1, 100, &v), -1);
+	ck_assert_int_eq(num_parse_size(NULL, 0, 1, 100, &v), -1);
+	ck_assert_int_eq(size("M", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("k", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("10MB", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("10MiB", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("10B", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("10T", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("10KK", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("10 M", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("1.5M", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("-1M", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("+1M", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("M10", 1, UINT64_MAX, &v), -1);
+	ck_assert_int_eq(size("0x10", 1, UINT64_MAX, &v), -1);
+	ck_assert_uint_eq(v, 5);
+}
+END_TEST
+
 static Suite *
 num_suite(void)
 {
@@ -122,6 +190,10 @@ num_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("saturating");
 	tcase_add_test(tc, test_saturating);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("size");
+	tcase_add_test(tc, test_size_suffixes);
+	tcase_add_test(tc, test_size_junk);
 	suite_add_tcase(s, tc);
 	return s;
 }

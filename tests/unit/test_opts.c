@@ -37,6 +37,8 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(o.listen);
 	ck_assert_int_eq(o.maxconn, LISTEN_CONN_DEFAULT);
 	ck_assert_int_eq(o.maxperip, LISTEN_PERIP_DEFAULT);
+	ck_assert_int_eq(o.firstuid, 1000);
+	ck_assert_int_eq(o.lastuid, 60000);
 	ck_assert_str_eq(o.client, "unknown");
 	ck_assert_int_eq(opts_finish(&o, &err), 0);
 	/* gethostname() fills -h when not given. */
@@ -66,6 +68,12 @@ START_TEST(test_good_options)
 	ck_assert_int_eq(opt('C', "4096"), 1);
 	ck_assert_int_eq(o.maxconn, 1);
 	ck_assert_int_eq(o.maxperip, LISTEN_CONN_MAX);
+	ck_assert_int_eq(opt('F', "500"), 1);
+	ck_assert_int_eq(opt('M', "65534"), 1);
+	ck_assert_int_eq(o.firstuid, 500);
+	ck_assert_int_eq(o.lastuid, 65534);
+	ck_assert_int_eq(opt('M', "4294967294"), 1);
+	ck_assert_int_eq(o.lastuid, (uid_t)-2);
 	ck_assert_str_eq(o.host, "mail.example.org");
 	ck_assert_str_eq(o.spool, "/srv/spool");
 	ck_assert_str_eq(o.users, "/etc/inetmail/users");
@@ -91,6 +99,9 @@ START_TEST(test_bad_options)
 		{ 'L', "127.0.0.1:smtp" },
 		{ 'c', "0" }, { 'c', "4097" }, { 'c', "" }, { 'C', "-1" },
 		{ 'C', "10x" },
+		/* (uid_t)-1 means "no change" to setuid: never a uid. */
+		{ 'M', "4294967295" }, { 'M', "-1" }, { 'M', "" }, { 'M', "6e4" },
+		{ 'F', "4294967295" },
 	};
 	size_t i;
 
@@ -103,6 +114,7 @@ START_TEST(test_bad_options)
 	/* A rejected value changed nothing. */
 	ck_assert_int_eq(o.timeout, SMTP_TIMEOUT_DEFAULT);
 	ck_assert_int_eq(o.logto, LOG_SYSLOG);
+	ck_assert_int_eq(o.lastuid, LAST_UID_DEFAULT);
 }
 END_TEST
 

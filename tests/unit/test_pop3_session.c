@@ -489,6 +489,23 @@ START_TEST(first_valid_uid)
 }
 END_TEST
 
+/* -M bounds system accounts only: a users-file entry above it (other, uid
+ * 12345) names its uid on purpose and still logs in. */
+START_TEST(last_valid_uid_file)
+{
+	struct client *c = client("USER other\r\nPASS otherpw\r\nSTAT\r\n");
+
+	o.lastuid = 1000;
+	drop_fail = 1;		/* stop at the drop: the login was taken */
+	mailbox("other", three);
+	run(c);
+	ck_assert_int_eq(drops, 1);
+	ck_assert_uint_eq(drop_uid, 12345);
+	ck_assert_ptr_null(strstr(c->out, "-ERR [AUTH]"));
+	done(c);
+}
+END_TEST
+
 START_TEST(identity_gid0_refused)
 {
 	struct client *c = client("USER rootgrp\r\nPASS rootgrppw\r\nSTAT\r\n");
@@ -1038,6 +1055,7 @@ pop3_session_suite(void)
 	tcase_add_test(tc, identity_spool_group);
 	tcase_add_test(tc, identity_gid0_refused);
 	tcase_add_test(tc, first_valid_uid);
+	tcase_add_test(tc, last_valid_uid_file);
 	tcase_add_test(tc, identity_none);
 	tcase_add_test(tc, identity_drop_fails);
 	suite_add_tcase(s, tc);

@@ -443,22 +443,124 @@ START_TEST(aliases_good)
 }
 END_TEST
 
-/* Targets smtpd does not deliver to are kept, marked, and warned about:
- * never a mailbox or a file. */
+/* Targets smtpd does not deliver to are kept and marked, never a mailbox
+ * or a file; a duplicate is remembered.  Neither is a problem of the
+ * file: they are told when mail goes through them (resolve_events). */
 START_TEST(aliases_unsupported)
 {
 	ck_assert_int_eq(load("a: |/usr/bin/procmail, \"|cat > /tmp/x\"\n"
-	    "b: /var/log/mail, :include:/etc/list\nc: x@remote.example, alice\n"), 0);
+	    "b: /var/log/mail, :include:/etc/list\nc: x@remote.example, alice\n"
+	    "A: bob\n# again\nc: carol\n"), 0);
 	ck_assert_int_eq(errors, 0);
-	ck_assert_int_eq(warnings, 5);
+	ck_assert_int_eq(warnings, 0);
 	ck_assert_int_eq(target("a", 0)->kind, AT_PIPE);
 	ck_assert_int_eq(target("a", 1)->kind, AT_PIPE);
 	ck_assert_int_eq(target("b", 0)->kind, AT_FILE);
 	ck_assert_int_eq(target("b", 1)->kind, AT_INCLUDE);
 	ck_assert_int_eq(target("c", 0)->kind, AT_REMOTE);
+	ck_assert_str_eq(target("c", 0)->name, "x@remote.example");
 	ck_assert_int_eq(target("c", 1)->kind, AT_LOCAL);
-	ck_assert_ptr_nonnull(strstr(reported, "3:W:target \"x@remote.example\" is "
-	    "a remote address: not supported"));
+	ck_assert_uint_eq(smtp_aliases_find(&al, "a", 1)->dupline, 4);
+	ck_assert_uint_eq(smtp_aliases_find(&al, "c", 1)->dupline, 6);
+	ck_assert_uint_eq(smtp_aliases_find(&al, "b", 1)->dupline, 0);
+	ck_assert_uint_eq(al.na, 3);
+	smtp_aliases_free(&al);
+}
+END_TEST
+
+/* What a resolution meets, told as it is met: the same events feed the
+ * log (once a connection) and smtpd -T. */
+static char events[1024];
+
+static void
+on_event(void *ctx, enum rcpt_event ev, const struct alias *a,
+    const struct alias_target *x)
+{
+	static const char *const name[] = { "unsupported", "dead", "system",
+	    "empty", "fanout", "duplicate", "postmaster" };
+	size_t n = strlen(events);
+
+	(void)ctx;
+	snprintf(events + n, sizeof(events) - n, "%s:%s:%s ", name[ev],
+	    a != NULL ? a->name : "-", x != NULL ? x->name : "-");
+}
+
+static enum reply
+resolve_name(const char *name, struct rcpt_table *t)
+{
+	struct rcpt_notes notes = { on_event, NULL };
+	char boxes[SMTPD_LOG_BOXES_MAX + 1];
+	size_t blen;
+
+	events[0] = '\0';
+	t->n = 0;
+	return smtp_rcpt_resolve(&aconf, t, &notes, name, strlen(name), name,
+	    boxes, sizeof(boxes) - 1, &blen);
+}
+
+START_TEST(resolve_events)
+{
+	char users[64];
+	struct rcpt r[8];
+	struct rcpt_table t = { r, 0, 8 };
+	struct rcpt_seen seen;
+	FILE *f;
+	int fd;
+
+	ck_assert_int_eq(load("c: x@remote.example, alice\n"
+	    "a: |cmd, ghost\nnest: a, alice\nc: bob\n"), 0);
+	strcpy(users, "/tmp/smtp-users.XXXXXX");
+	fd = mkstemp(users);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("alice:{PLAIN}a:61001:61001\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	aconf.aliases = al;	/* the resolver's table (a copy: freed as al) */
+	aconf.o.users = users;
+	aconf.o.firstuid = 1000;
+	aconf.o.lastuid = 60000;
+	aconf.o.spool = "/nonexistent";
+
+	ck_assert_msg(resolve_name("c", &t) == R_RCPT_OK, "%s", events);
+	ck_assert_str_eq(events, "duplicate:c:- unsupported:c:x@remote.example ");
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_str_eq(r[0].box, "alice");
+	ck_assert_int_eq(resolve_name("a", &t), R_NO_USER);
+	ck_assert_str_eq(events, "unsupported:a:|cmd dead:a:ghost empty:a:- ");
+	ck_assert_uint_eq(t.n, 0);
+	/* Nested: a delivers to no one, nest still does. */
+	ck_assert_int_eq(resolve_name("nest", &t), R_RCPT_OK);
+	ck_assert_str_eq(events, "unsupported:a:|cmd dead:a:ghost empty:a:- ");
+	/* RFC 5321 4.5.1: postmaster without alias or user is accepted,
+	 * into the mailbox "postmaster", and said. */
+	ck_assert_int_eq(resolve_name("postmaster", &t), R_RCPT_OK);
+	ck_assert_str_eq(events, "postmaster:-:- ");
+	ck_assert_str_eq(r[0].box, "postmaster");
+	ck_assert_int_eq(resolve_name("ghost", &t), R_NO_USER);
+	ck_assert_str_eq(events, "");
+
+	/* Told once: each event of each target, alias and postmaster. */
+	ck_assert_int_eq(smtp_rcpt_seen_init(&seen, &al), 0);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_DEAD, &al.a[1],
+	    &al.t[3]), 1);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_DEAD, &al.a[1],
+	    &al.t[3]), 0);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_UNSUPPORTED,
+	    &al.a[1], &al.t[2]), 1);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_EMPTY, &al.a[1],
+	    NULL), 1);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_EMPTY, &al.a[1],
+	    NULL), 0);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_DUPLICATE,
+	    &al.a[1], NULL), 1);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_POSTMASTER, NULL,
+	    NULL), 1);
+	ck_assert_int_eq(smtp_rcpt_seen_first(&seen, RCPT_EV_POSTMASTER, NULL,
+	    NULL), 0);
+	smtp_rcpt_seen_free(&seen);
+	unlink(users);
+	aconf.o.users = NULL;
+	memset(&aconf.aliases, 0, sizeof(aconf.aliases));
 	smtp_aliases_free(&al);
 }
 END_TEST
@@ -554,6 +656,7 @@ suite(void)
 	tc = tcase_create("aliases");
 	tcase_add_test(tc, aliases_good);
 	tcase_add_test(tc, aliases_unsupported);
+	tcase_add_test(tc, resolve_events);
 	tcase_add_loop_test(tc, aliases_bad, 0,
 	    sizeof(bad_aliases) / sizeof(bad_aliases[0]));
 	tcase_add_test(tc, aliases_io);
