@@ -7,6 +7,7 @@
  *  - local part, domain and text are within the RFC 5321 limits and
  *    NUL-terminated, and <> has neither local part nor domain;
  *  - 8-bit bytes in local part or domain are flagged utf8. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "smtpd.h"
@@ -24,16 +25,23 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *s = (const char *)data, *arg;
+	const char *s = (const char *)data;
 	const struct smtp_cmd *c;
+	char *line, *arg;
 	struct mail_params mp;
 	struct addr a;
 	size_t end = 0, arglen, i;
 	int r, high = 0;
 
-	c = smtp_cmd_find(s, size, &arg, &arglen);
-	if (c != NULL && arglen > 0 && (arg < s || arg + arglen > s + size))
+	/* As the session's line buffer: writable, with room for the NUL
+	 * the splitter puts after the line. */
+	if ((line = malloc(size + 1)) == NULL)
+		fuzz_fail("out of memory");
+	memcpy(line, data, size);
+	c = smtp_cmd_find(line, size, &arg, &arglen);
+	if (c != NULL && arglen > 0 && (arg < line || arg + arglen > line + size))
 		fuzz_fail("command argument outside the line");
+	free(line);
 
 	memset(&a, 0x5a, sizeof(a));
 	r = smtp_addr_parse(s, size, &a, &end);
