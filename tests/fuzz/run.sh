@@ -28,6 +28,9 @@ HARNESSES=${FUZZ_ONLY:-"smtp pop3 priv mbox users aliases addr proxy"}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PAR=${FUZZ_PAR:-1}
 OUT=${FUZZ_OUT:-build/fuzz}
+# The code fuzzed: the commit the harnesses are built from, "-dirty" when
+# the work tree differs from it (the ledger says so).
+CODE=$(git describe --always --dirty --abbrev=7 2>/dev/null || echo '?')
 CC=${FUZZ_CC:-clang}
 
 case $SECONDS_EACH in ''|*[!0-9]*) echo "FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
@@ -200,7 +203,7 @@ keep() {
 	[ -f tests/fuzz/ledger.tsv ] ||
 	    printf 'date\tcommit\tharness\tcpu_s\texecs\tfindings\n' >tests/fuzz/ledger.tsv
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%d)" \
-	    "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "$h" "$4" "$5" \
+	    "$CODE" "$h" "$4" "$5" \
 	    "$([ "$3" = 0 ] && echo 0 || echo 1)" >>tests/fuzz/ledger.tsv
 }
 
