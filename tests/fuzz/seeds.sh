@@ -49,13 +49,14 @@ printf '"sales": \\dave, "eve"@example.org, |/usr/bin/procmail\nlog: /var/log/x,
 printf '  leading continuation\na: "b, c"\nd:e\r\n' >"$C/aliases/odd"
 
 # Paths and parameters: what the transcripts give MAIL FROM and RCPT TO, and
-# the command lines themselves.
-i=0
+# the command lines themselves; each named by its checksum, so a seed keeps
+# its name when transcripts come and go.
 cat "$T"/smtpd-*.in | tr -d '\r' | grep -aiE '^(MAIL FROM:|RCPT TO:)' | sort -u |
 while IFS= read -r l; do
-	i=$((i + 1))
-	printf '%s' "$l" >"$C/addr/line-$i"
-	printf '%s' "${l#*:}" >"$C/addr/path-$i"
+	printf '%s' "$l" >"$C/addr/line.tmp"
+	mv "$C/addr/line.tmp" "$C/addr/line-$(cksum <"$C/addr/line.tmp" | cut -d' ' -f1)"
+	printf '%s' "${l#*:}" >"$C/addr/path.tmp"
+	mv "$C/addr/path.tmp" "$C/addr/path-$(cksum <"$C/addr/path.tmp" | cut -d' ' -f1)"
 done
 
 # Requests to the privileged sides (fuzz_priv.c): a first byte for the side
