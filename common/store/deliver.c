@@ -314,6 +314,11 @@ fail:
 	rollback(d.box, d.written);
 	for (i = 0; i < d.opened; i++)
 		store_close(&d.box[i]);
+	/* The dotlocks that recorded the appends we cut are gone: that must
+	 * be on disk before a later delivery can grow the files into those
+	 * records again (see cut_tail in expunge.c). */
+	if (d.written > 0)
+		(void)sync_dir(spool);
 	delivery_free(&d);
 	store_sweep(spool);
 	return e;
