@@ -264,26 +264,24 @@ commit(struct delivery *d)
 }
 
 /* Step 4, committed: the indexes follow while we still hold the locks,
- * then the locks go, then the marker.  A dotlock we could not remove
- * still names the marker: keep it, or its breaker would take the
- * delivery for uncommitted. */
+ * then the locks go.  The marker stays: the sweep removes it once no
+ * dotlock of its mailboxes is left, after a sync of the spool directory
+ * (sweep.c).  Removed here, its removal could reach the disk before that
+ * of a dotlock that names it, and after a power cut that dotlock, back
+ * again, would find no marker and cut the message we said 250 for. */
 static void
 finish(struct delivery *d)
 {
-	int dropfail = 0;
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		store_index_append(&d->box[i], &d->before[i]);
 	for (i = 0; i < d->n; i++) {
-		if (store_release(&d->box[i]) == -1)
-			dropfail = 1;
+		(void)store_release(&d->box[i]);
 		close(d->box[i].fd);
 		d->box[i].fd = -1;
 		FAULT("deliver.released", -1);
 	}
-	if (d->n > 1 && !dropfail && unlink(d->marker) == -1)
-		log_warn("delivery commit marker=%s unlink", d->marker);
 }
 
 int

@@ -68,9 +68,15 @@ out:
 
 /* One directory entry NAME: removed when it is a leftover of ours (by its
  * name) and older than LOCK_STALE_S.  A directory under such a name is
- * not ours to remove. */
+ * not ours to remove.  Before the first commit marker goes, the spool
+ * directory is synced (*SYNCED then set): the marker was found unused
+ * because no dotlock of its delivery is there any more, and those
+ * removals must be on disk before the marker's is.  A dotlock that came
+ * back after a power cut, naming a marker that did not, would take the
+ * delivery for one that never committed and cut it. */
 static void
-sweep_one(const char *spool, int dfd, const char *name, time_t now)
+sweep_one(const char *spool, int dfd, const char *name, time_t now,
+    int *synced)
 {
 	struct stat st;
 	int fd, keep = 0;
@@ -94,6 +100,9 @@ sweep_one(const char *spool, int dfd, const char *name, time_t now)
 		}
 		if (keep)
 			return;
+		if (!*synced && fsync(dfd) == -1 && errno != EINVAL)
+			return;
+		*synced = 1;
 	}
 	if (unlinkat(dfd, name, 0) == 0)
 		log_info("spool=%s swept=%s age=%lds", spool, name,
@@ -136,7 +145,7 @@ store_sweep(const char *spool)
 	struct dirent *de;
 	time_t now = time(NULL);
 	long pos;
-	int fd = -1, i;
+	int fd = -1, i, synced = 0;
 	DIR *d;
 
 	if ((d = opendir(spool)) == NULL)
@@ -159,7 +168,7 @@ store_sweep(const char *spool)
 	for (i = 0; i < SWEEP_ENTRIES; i++) {
 		if ((de = readdir(d)) == NULL)
 			break;
-		sweep_one(spool, dirfd(d), de->d_name, now);
+		sweep_one(spool, dirfd(d), de->d_name, now, &synced);
 	}
 	if (i == SWEEP_ENTRIES && fd < 0 && path[0] != '\0')
 		fd = trust_open_clear(path, O_RDWR | O_CREAT, 0600, (uid_t)-1,

@@ -2,6 +2,7 @@
  * all-or-nothing delivery and its rollback, crash recovery, quoting round
  * trip, expunge with late mail and under SIGKILL at every fault point. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -1647,6 +1648,54 @@ START_TEST(index_foreign_append)
 }
 END_TEST
 
+/* Power cuts (docs/RELIABILITY.md): tests/crashcheck explores the states a
+ * cut may leave; these pin down what the store must do with a few of them. */
+
+/* Plant NAME.lock as a dead delivery of ours to several mailboxes left
+ * it: its append of LEN bytes at SIZE, with commit marker TXN. */
+static void
+plant_txn(const char *name, size_t size, size_t len, const char *txn)
+{
+	char rec[512], lock[300], host[256];
+	struct stat st;
+
+	ck_assert_int_eq(stat(path_of(name), &st), 0);
+	gethostname(host, sizeof(host));
+	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %zu %zu %s %llu %llu\n",
+	    dead_pid(), host, size, len, txn, (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	snprintf(lock, sizeof(lock), "%s.lock", name);
+	put(lock, rec);
+}
+
+/* A delivery to several mailboxes leaves its commit marker for the sweep,
+ * which removes it only after a sync of the spool: a power cut may keep a
+ * marker's removal and lose a dotlock's, and that dotlock, back again,
+ * must still find the marker, or it takes the delivery that got its 250
+ * for one that never committed and cuts it. */
+START_TEST(power_marker_kept)
+{
+	const char *n[] = { "alice", "bob", "carol" };
+	char txn[300] = "";
+	struct dirent *de;
+	DIR *d;
+
+	put("alice", MSG1);
+	put("bob", MSG1);
+	put("carol", MSG1);
+	ck_assert_int_eq(deliver(n, 3, "hello\n"), 0);
+	ck_assert_ptr_nonnull(d = opendir(spool));
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".txn.", 5) == 0)
+			snprintf(txn, sizeof(txn), "%s", de->d_name);
+	closedir(d);
+	ck_assert_msg(txn[0] != '\0', "the commit marker went with the delivery");
+	/* The dotlock bob's append left, back after a power cut. */
+	plant_txn("bob", strlen(MSG1), strlen(MSG1), txn);
+	ck_assert_int_eq(next_access_state(), 1);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1691,6 +1740,7 @@ store_suite(void)
 	TC("index-quit-after-delivery", index_quit_after_delivery);
 	TC("index-racy-not-believed", index_racy_not_believed);
 	TC("index-foreign-append", index_foreign_append);
+	TC("power-marker-kept", power_marker_kept);
 	return s;
 }
 
