@@ -301,9 +301,9 @@ store_release(struct store_box *b)
 }
 
 /* Lock the open box; then make sure the path still names the file we locked
- * (an updater may have renamed a new file into place) and finish any
- * interrupted expunge.  Returns 0, 1 (the file was replaced: reopen), or an
- * error. */
+ * (an updater may have renamed a new file into place), finish any
+ * interrupted expunge and cut off an append a power cut tore.  Returns 0, 1
+ * (the file was replaced: reopen), or an error. */
 static int
 lock_box(struct store_box *b)
 {
@@ -317,7 +317,8 @@ lock_box(struct store_box *b)
 		store_release(b);
 		return 1;
 	}
-	if ((e = journal_recover(b)) != STORE_OK) {
+	if ((e = journal_recover(b)) != STORE_OK ||
+	    (e = store_tail_recover(b)) != STORE_OK) {
 		store_release(b);
 		return e;
 	}
