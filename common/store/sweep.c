@@ -85,7 +85,14 @@ sweep_one(const char *spool, int dfd, const char *name, time_t now,
 	    strncmp(name, ".txn.", 5) != 0)
 		return;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    S_ISDIR(st.st_mode) || now - st.st_mtime <= LOCK_STALE_S)
+	    S_ISDIR(st.st_mode))
+		return;
+	/* A new mailbox is made under a ".new." name and linked to its own:
+	 * when a power cut kept the link but lost the unlink, the mailbox has
+	 * two links, and is refused as a hard link until this name goes.  It
+	 * goes at once: a second name of a file, the other one kept. */
+	if (now - st.st_mtime <= LOCK_STALE_S && !(S_ISREG(st.st_mode) &&
+	    st.st_nlink > 1 && strncmp(name, ".new.", 5) == 0))
 		return;
 	if (strncmp(name, ".txn.", 5) == 0 && S_ISREG(st.st_mode)) {
 		/* One of ours (root's or our own, one link) may still be

@@ -1790,6 +1790,29 @@ START_TEST(power_torn_tail)
 }
 END_TEST
 
+/* A new mailbox is made under a ".new." name and then linked to its own;
+ * a power cut may keep the link and lose the unlink.  The mailbox then has
+ * two links and is refused as a hard link: the sweep of the next login
+ * (store_clear) removes the ".new." name at once, young as it is. */
+START_TEST(power_twin_swept)
+{
+	struct store_box b;
+	struct stat st;
+	char box[512];
+
+	put("bob", MSG1);
+	snprintf(box, sizeof(box), "%s", path_of("bob"));
+	ck_assert_int_eq(link(box, path_of(".new.0123456789abcdef")), 0);
+	ck_assert_int_eq(store_open(&b, spool, "bob", (uid_t)-1, (gid_t)-1, 0),
+	    STORE_ETYPE);
+	ck_assert_int_eq(store_clear(spool, "bob", (uid_t)-1), 0);
+	ck_assert_int_eq(lstat(path_of(".new.0123456789abcdef"), &st), -1);
+	ck_assert_int_eq(store_open(&b, spool, "bob", (uid_t)-1, (gid_t)-1, 0), 0);
+	store_close(&b);
+	ck_assert(same("bob", MSG1));
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1836,6 +1859,7 @@ store_suite(void)
 	TC("index-foreign-append", index_foreign_append);
 	TC("power-marker-kept", power_marker_kept);
 	TC("power-torn-tail", power_torn_tail);
+	TC("power-twin-swept", power_twin_swept);
 	return s;
 }
 
