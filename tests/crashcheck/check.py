@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 
+import materialize
 import protocols
 from record import crash_id
 
@@ -147,7 +148,6 @@ _LOCK_OK = re.compile(rb"^\d+\ninetmail \S+ (- - -( \S+)?|\d+ \d+ \S+ \d+ \d+)\n
 def check(proto, rec, ref, state, bins, T):
     """Run the next steps on STATE (written in T/spool) and judge them.
     Returns (violations, notes): lists of (kind, text)."""
-    import materialize
     spool = protocols.make_env(T)
     uid, gid = protocols.owner()
     materialize.write(state, rec, spool, uid, gid)

@@ -100,6 +100,7 @@ def main():
         names = [protocols.by_name(name).name]
         mode = "full"
         only_id = int(sid) if sid else None
+        print("%s: %s" % (name, protocols.by_name(name).what))
     tmp = tempfile.mkdtemp(prefix="crashcheck.")
     os.chmod(tmp, 0o755)
     t0, total_bad, rows = time.time(), 0, []

@@ -10,7 +10,6 @@ except that a fork is placed where it started, so that the child's first
 calls find the descriptors it inherited.
 """
 import re
-import subprocess
 
 # Everything that can create, change, name, sync or hand on a file, and
 # what moves a descriptor's offset; fsmodel.py refuses a spool descriptor
@@ -124,8 +123,8 @@ def _parse_call(pid, text):
         if value < 0 and rest:
             err = rest.split()[0]
     retpath = unhex(retfd[1:-1]) if retfd else None
-    # "(flags ...)" after fcntl's result and comments after others are
-    # not needed; only the errno name is kept.
+    # Of what follows the result ("(flags ...)", comments) only an
+    # errno name is kept.
     return Call(int(pid), name, split_args(args), value, retpath, err)
 
 
@@ -160,17 +159,7 @@ def parse(path):
             raise ValueError("cannot parse line %d: %s" % (n + 1, line[:160]))
         fork = call.name in ("clone", "clone3", "fork", "vfork")
         items.append((start if fork else n, len(items), call))
-    for pid, (n, text) in pending.items():
-        # A call still running when the process died (killed): it never
-        # completed, so it changed nothing we could rely on.
-        pass
+    # What is left in PENDING never completed (its process was killed in
+    # it): it changed nothing the model could rely on.
     items.sort(key=lambda t: (t[0], t[1]))
     return [c for _, _, c in items]
-
-
-def run(argv, stdin_bytes, out, env=None, timeout=120):
-    """Run ARGV under strace with STDIN_BYTES; returns (stdout, stderr)
-    of the server; the trace goes to OUT."""
-    p = subprocess.run(strace_argv(out) + argv, input=stdin_bytes,
-                       capture_output=True, timeout=timeout, env=env)
-    return p.stdout, p.stderr
