@@ -33,7 +33,7 @@ import record		# noqa: E402
 import states		# noqa: E402
 
 CAP = 4096		# choices per crash point
-CI_SAMPLE = 400		# states checked per protocol in CI
+CI_SAMPLE = 1000		# states checked per protocol in CI
 SHOW = 3		# failing states printed per protocol
 
 
