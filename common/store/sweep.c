@@ -1,12 +1,15 @@
-/* sweep.c: removing what killed processes left in the spool: a dotlock's
- * unique file (.lk*), a mailbox or an index never renamed into place
- * (.new.*), a commit marker that no dotlock can name any more (.txn.*),
+/* sweep.c: removing what killed processes and finished deliveries left in
+ * the spool: a dotlock's unique file (.lk*), a mailbox or an index never
+ * renamed into place (.new.*), a commit marker that no dotlock can name
+ * any more (.txn.*: every delivery to several mailboxes leaves its own),
  * each once it is LOCK_STALE_S old (no live process keeps any of them
- * that long).  Each call looks at SWEEP_ENTRIES directory entries, from
- * where the call before stopped (SPOOL/.sweep keeps the place), so every
- * delivery and login pays the same, whatever the spool holds, and all of
- * it is gone through in turn.  Runs in the privileged half (root under
- * inetd: it may remove what any user left), or as smtpd's -u user. */
+ * that long); and at once a .new.* name that a power cut left as a second
+ * link of a new mailbox.  Each call looks at SWEEP_ENTRIES directory
+ * entries, from where the call before stopped (SPOOL/.sweep keeps the
+ * place), so every delivery and login pays the same, whatever the spool
+ * holds, and all of it is gone through in turn.  Runs in the privileged
+ * half (root under inetd: it may remove what any user left), or as
+ * smtpd's -u user. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
