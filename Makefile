@@ -61,7 +61,7 @@ LIBPOP3D   = $(B)/libpop3d.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOL_BIN   = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check all-tests tools clean bench demo install deps interop fuzz fuzz-long stress cluster
+.PHONY: all check all-tests tools clean bench demo install deps interop fuzz fuzz-long stress cluster crashcheck
 all: $(B)/smtpd/smtpd $(B)/pop3d/pop3d
 ifneq ($(SANITIZE),1)
 all: smtpd/smtpd pop3d/pop3d
@@ -138,6 +138,13 @@ fuzz-long:
 	    FUZZ_KEEP=1 FUZZ_OUT=build/fuzz-long sh tests/fuzz/run.sh
 stress: all $(TOOL_BIN)
 	@B=$(B) sh tests/stress/run.sh
+# The states a power cut may leave the store in, each checked with the real
+# servers (tests/crashcheck/run.py; docs/RELIABILITY.md, "Power cuts"): a
+# fixed sample in CI; CRASH_FULL=1 every state, CRASH_ONLY=PROTOCOL[:ID]
+# one protocol or one state.
+crashcheck: all $(TOOL_BIN)
+	@sh tests/deps.sh
+	@B=$(B) CRASH_FULL=$(CRASH_FULL) CRASH_ONLY=$(CRASH_ONLY) python3 tests/crashcheck/run.py
 # Several front hosts behind haproxy on one GlusterFS volume, on this
 # machine (network namespaces; as root; installs what it needs).
 cluster: all

@@ -169,9 +169,51 @@ lock_all(struct delivery *d, size_t bodylen, uint64_t quota)
 	return STORE_OK;
 }
 
+/* Byte OFF of the append IOV (CNT parts). */
+static char
+byte_at(const struct iovec *iov, int cnt, uint64_t off)
+{
+	int i;
+
+	for (i = 0; i < cnt && off >= iov[i].iov_len; i++)
+		off -= iov[i].iov_len;
+	return i < cnt ? ((const char *)iov[i].iov_base)[off] : '\0';
+}
+
+/* Could a power cut tear the append IOV (CNT parts, LEN bytes, SEP of
+ * them the separator) at SIZE so that tail.c does not see it?  A file
+ * system keeps the end of a file in pages: a torn append ends at a
+ * multiple of TEAR_BLOCK.  tail.c knows such a piece by its end: not an
+ * empty line, or an empty line and the start of a From_ line that follows
+ * ours.  A piece that ends in an empty line inside the message (and then
+ * at most "From", the start of a body line) looks whole instead: for an
+ * append that such a boundary crosses, the record must survive. */
+static int
+tear_unseen(const struct iovec *iov, int cnt, uint64_t size, uint64_t len,
+    uint64_t sep)
+{
+	static const char from[] = "From";
+	uint64_t k, j, t;
+
+	/* The piece up to K ends in "\n\n" and J bytes of "From", that
+	 * empty line after the From_ line's first byte (at SEP). */
+	for (k = TEAR_BLOCK - size % TEAR_BLOCK; k < len; k += TEAR_BLOCK)
+		for (j = 0; j <= 4 && k >= sep + j + 3; j++) {
+			for (t = 0; t < j && byte_at(iov, cnt, k - j + t) == from[t]; t++)
+				;
+			if (t == j && byte_at(iov, cnt, k - j - 1) == '\n' &&
+			    byte_at(iov, cnt, k - j - 2) == '\n')
+				return 1;
+		}
+	return 0;
+}
+
 /* Step 2, for box I: record the append in its dotlock, then write and
  * fsync it.  The record goes first: if we die mid-write, whoever breaks
- * our lock knows what to cut off. */
+ * our lock knows what to cut off.  It is not synced (a power cut may take
+ * it, and tail.c then knows the piece by its form), unless the append is
+ * one that a power cut could tear unseen: then the record and the lock's
+ * name are synced before the first byte is written. */
 static int
 append_one(struct delivery *d, size_t i, const char *body, size_t bodylen)
 {
@@ -192,7 +234,9 @@ append_one(struct delivery *d, size_t i, const char *body, size_t bodylen)
 		return STORE_EIO;
 	}
 	if (dotlock_record(b->lockfd, b->size, len, d->txn, b->dev,
-	    b->ino) == -1) {
+	    b->ino) == -1 || (tear_unseen(iov, 4, b->size, len, strlen(sep)) &&
+	    (fdatasync(b->lockfd) == -1 || (sync_dir(d->spool) == -1 &&
+	    errno != EINVAL)))) {
 		log_warn("dotlock=%s record", b->lock);
 		return STORE_EIO;
 	}
@@ -264,26 +308,24 @@ commit(struct delivery *d)
 }
 
 /* Step 4, committed: the indexes follow while we still hold the locks,
- * then the locks go, then the marker.  A dotlock we could not remove
- * still names the marker: keep it, or its breaker would take the
- * delivery for uncommitted. */
+ * then the locks go.  The marker stays: the sweep removes it once no
+ * dotlock of its mailboxes is left, after a sync of the spool directory
+ * (sweep.c).  Removed here, its removal could reach the disk before that
+ * of a dotlock that names it, and after a power cut that dotlock, back
+ * again, would find no marker and cut the message we said 250 for. */
 static void
 finish(struct delivery *d)
 {
-	int dropfail = 0;
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
 		store_index_append(&d->box[i], &d->before[i]);
 	for (i = 0; i < d->n; i++) {
-		if (store_release(&d->box[i]) == -1)
-			dropfail = 1;
+		(void)store_release(&d->box[i]);
 		close(d->box[i].fd);
 		d->box[i].fd = -1;
 		FAULT("deliver.released", -1);
 	}
-	if (d->n > 1 && !dropfail && unlink(d->marker) == -1)
-		log_warn("delivery commit marker=%s unlink", d->marker);
 }
 
 int
@@ -314,6 +356,11 @@ fail:
 	rollback(d.box, d.written);
 	for (i = 0; i < d.opened; i++)
 		store_close(&d.box[i]);
+	/* The dotlocks that recorded the appends we cut are gone: that must
+	 * be on disk before a later delivery can grow the files into those
+	 * records again (see cut_tail in expunge.c). */
+	if (d.written > 0)
+		(void)sync_dir(spool);
 	delivery_free(&d);
 	store_sweep(spool);
 	return e;

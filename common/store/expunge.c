@@ -206,10 +206,20 @@ carry_index(struct expunge *e)
 		    e->skipped);
 }
 
-/* Step 2: only a tail goes and nothing came after the scan: cut it off. */
+/* Step 2: only a tail goes and nothing came after the scan: cut it off.
+ * The spool directory is synced first, so that the removal of every
+ * earlier dotlock is on disk before the file is shorter: a delivery's
+ * dotlock that came back after a power cut would otherwise find the file
+ * inside the append it records (SIZE < size < SIZE + LEN) once a later
+ * delivery has grown it again, and cut that delivery.  (The journal's
+ * commit syncs the directory before its apply for the same reason.) */
 static int
 cut_tail(struct expunge *e)
 {
+	if (sync_dir(e->spool) == -1 && errno != EINVAL) {
+		log_warn("mailbox=%s expunge: fsync of the spool", e->b->path);
+		return STORE_EIO;
+	}
 	FAULT("expunge.truncate", e->b->fd);
 	if (ftruncate(e->b->fd, (off_t)e->x) == -1 || fsync(e->b->fd) == -1) {
 		log_warn("mailbox=%s expunge truncate", e->b->path);

@@ -89,6 +89,85 @@ mbox_trace(char *buf, size_t cap, const struct mbox_env *e, const char *rcpt)
 	return n + (size_t)m;
 }
 
+/* Does LINE (LEN bytes, no LF) end in an asctime date, "Www Mmm dd
+ * hh:mm:ss yyyy", as mbox_from_line writes it? */
+static int
+from_date(const char *line, size_t len)
+{
+	const char *d = line + len - 24;
+
+	return len >= 5 + 1 + 24 && d[-1] == ' ' && d[3] == ' ' && d[7] == ' ' &&
+	    d[10] == ' ' && d[13] == ':' && d[16] == ':' && d[19] == ' ';
+}
+
+/* Is LINE (LEN bytes) exactly WORDS words, each non-empty, one space
+ * apart, with the words WANT names (NULL: any) where it names them? */
+static int
+words_are(const char *line, size_t len, const char *const *want, size_t nwords)
+{
+	const char *p = line, *end = line + len, *sp;
+	size_t w, n;
+
+	for (w = 0; w < nwords; w++) {
+		sp = memchr(p, ' ', (size_t)(end - p));
+		n = sp ? (size_t)(sp - p) : (size_t)(end - p);
+		if (n == 0 || (want[w] != NULL && (n != strlen(want[w]) ||
+		    memcmp(p, want[w], n) != 0)) || (sp == NULL) != (w + 1 == nwords))
+			return 0;
+		p = sp ? sp + 1 : end;
+	}
+	return 1;
+}
+
+/* Does the whole trace line I (LEN bytes, no LF) have the form mbox_trace
+ * gives it?  Its start is checked by the caller. */
+static int
+trace_line(size_t i, const char *line, size_t len)
+{
+	static const char *const by[] = { "by", NULL, "with", NULL, "id", NULL };
+	size_t k;
+
+	switch (i) {
+	case 0:				/* From SENDER DATE */
+		return from_date(line, len);
+	case 1:				/* Return-Path: <SENDER> */
+		return line[len - 1] == '>';
+	case 2:				/* Received: from HELO (LITERAL) */
+		return line[len - 1] == ')' && memchr(line, '(', len) != NULL;
+	case 3:				/* \tby HOST with PROTO id QID */
+		return words_are(line + 1, len - 1, by, 6);
+	default:			/* \tfor <RCPT>; DATE */
+		for (k = 0; k + 3 <= len; k++)
+			if (memcmp(line + k, ">; ", 3) == 0)
+				return 1;
+		return 0;
+	}
+}
+
+int
+mbox_trace_start(const char *p, size_t len)
+{
+	static const char *const start[] = { "From ", "Return-Path: <",
+	    "Received: from ", "\tby ", "\tfor <" };
+	const char *nl, *end = p + len;
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof(start) / sizeof(start[0]); i++) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		k = strlen(start[i]);
+		/* The line must begin as this field does, as far as it goes. */
+		if (memcmp(p, start[i], n < k ? n : k) != 0)
+			return 0;
+		if (nl == NULL)
+			return 1;		/* cut short in this line */
+		if (n < k || !trace_line(i, p, n))
+			return 0;
+		p = nl + 1;
+	}
+	return 1;
+}
+
 size_t
 mbox_quoted_len(const char *p, size_t len)
 {

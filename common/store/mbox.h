@@ -32,6 +32,10 @@ struct mbox_env {
  * Returns its length, or 0 when CAP is too small (HEAD_MAX always does). */
 size_t mbox_trace(char *buf, size_t cap, const struct mbox_env *e,
     const char *rcpt);
+/* 1 when P (LEN bytes: a message from its From_ line to the end of what
+ * is there) begins as mbox_trace writes a message: its From_ line and
+ * trace fields whole and in order, or cut short anywhere in them. */
+int mbox_trace_start(const char *p, size_t len);
 /* mboxrd quoting of a message body of LEN bytes (LF line ends): the bytes
  * it takes once every line matching ^>*From  has one more '>'. */
 size_t mbox_quoted_len(const char *p, size_t len);

@@ -174,7 +174,8 @@ committed(const struct store_box *b, const char *txn)
  * LEN bytes) is cut off.  A whole one stays, unless it belongs to a
  * multi-mailbox delivery that never committed.  When the file grew past
  * SIZE + LEN, someone who ignored the dotlock appended after it: we cannot
- * tell the bytes apart, so nothing is cut and the admin is told. */
+ * tell the bytes apart, so nothing is cut and the admin is told.
+ * Returns 1 when the file was cut, 0 when not, -1 on an error. */
 static int
 undo_append(struct store_box *b, const struct lockrec *r)
 {
@@ -210,7 +211,20 @@ undo_append(struct store_box *b, const struct lockrec *r)
 	}
 	log_info("mailbox=%s recovered=truncated size=%llu pid=%ld", b->path,
 	    (unsigned long long)r->size, r->pid);
-	return 0;
+	return 1;
+}
+
+/* The removal of B's dotlock, whose record told us to cut an append, on
+ * disk: after a power cut it must not come back, for the file may by then
+ * have grown into the append it records again, with mail that got a 250
+ * (see cut_tail in expunge.c).  Returns 0 or -1. */
+static int
+sync_break(struct store_box *b)
+{
+	char spool[PATH_MAX];
+
+	return sync_dir(store_spool(b, spool, sizeof(spool))) == -1 &&
+	    errno != EINVAL ? -1 : 0;
 }
 
 /* Take the fcntl lock, then the dotlock, both without blocking; when the
@@ -221,7 +235,7 @@ take_locks(struct store_box *b)
 {
 	long deadline = store_now_ms() + store_lock_wait_ms;
 	struct lockrec old;
-	int r, untrusted = 0;
+	int r, cut, untrusted = 0;
 
 	for (;;) {
 		r = lock_fcntl(b->fd);
@@ -237,13 +251,14 @@ take_locks(struct store_box *b)
 			if (r == DOTLOCK_STALE) {
 				/* Its holder is gone and we hold the kernel
 				 * lock: finish its business, then take over. */
-				if (undo_append(b, &old) == -1) {
+				if ((cut = undo_append(b, &old)) == -1) {
 					unlock_fcntl(b->fd);
 					return STORE_EIO;
 				}
 				log_info("dotlock=%s broken=stale pid=%ld", b->lock,
 				    old.pid);
-				if (dotlock_break(b->lock) == -1) {
+				if (dotlock_break(b->lock) == -1 ||
+				    (cut && sync_break(b) == -1)) {
 					log_warn("dotlock=%s break", b->lock);
 					unlock_fcntl(b->fd);
 					return STORE_ELOCK;
@@ -286,9 +301,9 @@ store_release(struct store_box *b)
 }
 
 /* Lock the open box; then make sure the path still names the file we locked
- * (an updater may have renamed a new file into place) and finish any
- * interrupted expunge.  Returns 0, 1 (the file was replaced: reopen), or an
- * error. */
+ * (an updater may have renamed a new file into place), finish any
+ * interrupted expunge and cut off an append a power cut tore.  Returns 0, 1
+ * (the file was replaced: reopen), or an error. */
 static int
 lock_box(struct store_box *b)
 {
@@ -302,7 +317,8 @@ lock_box(struct store_box *b)
 		store_release(b);
 		return 1;
 	}
-	if ((e = journal_recover(b)) != STORE_OK) {
+	if ((e = journal_recover(b)) != STORE_OK ||
+	    (e = store_tail_recover(b)) != STORE_OK) {
 		store_release(b);
 		return e;
 	}

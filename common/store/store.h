@@ -61,7 +61,8 @@ struct store_box {
  * root, given to OWNER:GROUP when CREATE is set (else STORE_ENOENT).
  * Interrupted work of a dead process found under the lock (a torn append,
  * an expunge journal) is finished or undone first, when its record is in a
- * file we trust. */
+ * file we trust; so is a piece of an append of ours that a power cut left
+ * without its record, known by its form (tail.c). */
 int store_open(struct store_box *b, const char *spool, const char *name,
     uid_t owner, gid_t group, int create);
 /* Release the locks, keep the file open for reading. */

@@ -3,7 +3,8 @@
  * on top of the ones below it:
  *   deliver.c, expunge.c -> store.c -> journal.c, index.c, sweep.c ->
  *   lock.c -> trust.c -> util.c;  index.c -> stamp.c -> util.c;
- *   index.c -> scan.c -> uidl.c -> mbox.c -> format.c */
+ *   index.c -> scan.c -> uidl.c -> mbox.c -> format.c;
+ *   store.c -> tail.c -> format.c */
 #ifndef INETMAIL_STORE_INT_H
 #define INETMAIL_STORE_INT_H
 
@@ -88,6 +89,16 @@ void store_index_append(struct store_box *b, const struct stat *before);
 void store_sweep(const char *spool);
 /* The first line of a commit marker; the mailbox names follow, one a line. */
 #define TXN_MAGIC	"inetmail-txn 1\n"
+
+/* tail.c: an append torn by a power cut, found by its form.  File systems
+ * write a file's end back in pages: a piece of an append that a power cut
+ * left ends at a multiple of TEAR_BLOCK (4 KiB pages, or bigger ones,
+ * which are multiples of it). */
+#define TEAR_BLOCK	4096
+/* Under the lock of B: cut off the piece of an append of ours that a
+ * power cut left at the end of the mailbox with no record of it (see
+ * tail.c for how it is known).  Returns 0 or STORE_EIO (logged). */
+int store_tail_recover(struct store_box *b);
 
 /* journal.c: the expunge journal SPOOL/.NAME.redo of box B. */
 #define JOURNAL_HEAD	256	/* header bytes; the data follows */

@@ -1,12 +1,15 @@
-/* sweep.c: removing what killed processes left in the spool: a dotlock's
- * unique file (.lk*), a mailbox or an index never renamed into place
- * (.new.*), a commit marker that no dotlock can name any more (.txn.*),
+/* sweep.c: removing what killed processes and finished deliveries left in
+ * the spool: a dotlock's unique file (.lk*), a mailbox or an index never
+ * renamed into place (.new.*), a commit marker that no dotlock can name
+ * any more (.txn.*: every delivery to several mailboxes leaves its own),
  * each once it is LOCK_STALE_S old (no live process keeps any of them
- * that long).  Each call looks at SWEEP_ENTRIES directory entries, from
- * where the call before stopped (SPOOL/.sweep keeps the place), so every
- * delivery and login pays the same, whatever the spool holds, and all of
- * it is gone through in turn.  Runs in the privileged half (root under
- * inetd: it may remove what any user left), or as smtpd's -u user. */
+ * that long); and at once a .new.* name that a power cut left as a second
+ * link of a new mailbox.  Each call looks at SWEEP_ENTRIES directory
+ * entries, from where the call before stopped (SPOOL/.sweep keeps the
+ * place), so every delivery and login pays the same, whatever the spool
+ * holds, and all of it is gone through in turn.  Runs in the privileged
+ * half (root under inetd: it may remove what any user left), or as
+ * smtpd's -u user. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,9 +71,15 @@ out:
 
 /* One directory entry NAME: removed when it is a leftover of ours (by its
  * name) and older than LOCK_STALE_S.  A directory under such a name is
- * not ours to remove. */
+ * not ours to remove.  Before the first commit marker goes, the spool
+ * directory is synced (*SYNCED then set): the marker was found unused
+ * because no dotlock of its delivery is there any more, and those
+ * removals must be on disk before the marker's is.  A dotlock that came
+ * back after a power cut, naming a marker that did not, would take the
+ * delivery for one that never committed and cut it. */
 static void
-sweep_one(const char *spool, int dfd, const char *name, time_t now)
+sweep_one(const char *spool, int dfd, const char *name, time_t now,
+    int *synced)
 {
 	struct stat st;
 	int fd, keep = 0;
@@ -79,7 +88,14 @@ sweep_one(const char *spool, int dfd, const char *name, time_t now)
 	    strncmp(name, ".txn.", 5) != 0)
 		return;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    S_ISDIR(st.st_mode) || now - st.st_mtime <= LOCK_STALE_S)
+	    S_ISDIR(st.st_mode))
+		return;
+	/* A new mailbox is made under a ".new." name and linked to its own:
+	 * when a power cut kept the link but lost the unlink, the mailbox has
+	 * two links, and is refused as a hard link until this name goes.  It
+	 * goes at once: a second name of a file, the other one kept. */
+	if (now - st.st_mtime <= LOCK_STALE_S && !(S_ISREG(st.st_mode) &&
+	    st.st_nlink > 1 && strncmp(name, ".new.", 5) == 0))
 		return;
 	if (strncmp(name, ".txn.", 5) == 0 && S_ISREG(st.st_mode)) {
 		/* One of ours (root's or our own, one link) may still be
@@ -94,6 +110,9 @@ sweep_one(const char *spool, int dfd, const char *name, time_t now)
 		}
 		if (keep)
 			return;
+		if (!*synced && fsync(dfd) == -1 && errno != EINVAL)
+			return;
+		*synced = 1;
 	}
 	if (unlinkat(dfd, name, 0) == 0)
 		log_info("spool=%s swept=%s age=%lds", spool, name,
@@ -136,7 +155,7 @@ store_sweep(const char *spool)
 	struct dirent *de;
 	time_t now = time(NULL);
 	long pos;
-	int fd = -1, i;
+	int fd = -1, i, synced = 0;
 	DIR *d;
 
 	if ((d = opendir(spool)) == NULL)
@@ -159,7 +178,7 @@ store_sweep(const char *spool)
 	for (i = 0; i < SWEEP_ENTRIES; i++) {
 		if ((de = readdir(d)) == NULL)
 			break;
-		sweep_one(spool, dirfd(d), de->d_name, now);
+		sweep_one(spool, dirfd(d), de->d_name, now, &synced);
 	}
 	if (i == SWEEP_ENTRIES && fd < 0 && path[0] != '\0')
 		fd = trust_open_clear(path, O_RDWR | O_CREAT, 0600, (uid_t)-1,

@@ -2,6 +2,7 @@
  * all-or-nothing delivery and its rollback, crash recovery, quoting round
  * trip, expunge with late mail and under SIGKILL at every fault point. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -1647,6 +1648,171 @@ START_TEST(index_foreign_append)
 }
 END_TEST
 
+/* Power cuts (docs/RELIABILITY.md): tests/crashcheck explores the states a
+ * cut may leave; these pin down what the store must do with a few of them. */
+
+/* Plant NAME.lock as a dead delivery of ours to several mailboxes left
+ * it: its append of LEN bytes at SIZE, with commit marker TXN. */
+static void
+plant_txn(const char *name, size_t size, size_t len, const char *txn)
+{
+	char rec[512], lock[300], host[256];
+	struct stat st;
+
+	ck_assert_int_eq(stat(path_of(name), &st), 0);
+	gethostname(host, sizeof(host));
+	snprintf(rec, sizeof(rec), "%ld\ninetmail %s %zu %zu %s %llu %llu\n",
+	    dead_pid(), host, size, len, txn, (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	snprintf(lock, sizeof(lock), "%s.lock", name);
+	put(lock, rec);
+}
+
+/* A delivery to several mailboxes leaves its commit marker for the sweep,
+ * which removes it only after a sync of the spool: a power cut may keep a
+ * marker's removal and lose a dotlock's, and that dotlock, back again,
+ * must still find the marker, or it takes the delivery that got its 250
+ * for one that never committed and cuts it. */
+START_TEST(power_marker_kept)
+{
+	const char *n[] = { "alice", "bob", "carol" };
+	char txn[300] = "";
+	struct dirent *de;
+	DIR *d;
+
+	put("alice", MSG1);
+	put("bob", MSG1);
+	put("carol", MSG1);
+	ck_assert_int_eq(deliver(n, 3, "hello\n"), 0);
+	ck_assert_ptr_nonnull(d = opendir(spool));
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".txn.", 5) == 0)
+			snprintf(txn, sizeof(txn), "%s", de->d_name);
+	closedir(d);
+	ck_assert_msg(txn[0] != '\0', "the commit marker went with the delivery");
+	/* The dotlock bob's append left, back after a power cut. */
+	plant_txn("bob", strlen(MSG1), strlen(MSG1), txn);
+	ck_assert_int_eq(next_access_state(), 1);
+}
+END_TEST
+
+/* An append of ours as mbox_trace writes it: trace fields, a header, and
+ * a body of lines up to LEN bytes in all (at least 400), the closing empty
+ * line included, into BUF. */
+static size_t
+our_message(char *buf, size_t len)
+{
+	struct mbox_env e = { "s@example.org", "c.example.org", "192.0.2.1",
+	    "mail.example.org", "ESMTP", "lhcg0c00bs81", 1795000000 };
+	size_t n = mbox_trace(buf, HEAD_MAX, &e, "alice@mail.example.org");
+
+	n += (size_t)sprintf(buf + n, "Subject: ours\n\n");
+	for (; n < len - 1; n++)
+		buf[n] = n % 61 == 0 ? '\n' : (char)('a' + n % 26);
+	buf[len - 2] = '\n';
+	buf[len - 1] = '\n';
+	return len;
+}
+
+/* Someone else's message of LEN bytes (at least 60), ending in an empty
+ * line when WHOLE, into BUF. */
+static size_t
+their_message(char *buf, size_t len, int whole)
+{
+	size_t n = (size_t)sprintf(buf, "From x@y Thu Nov 26 06:00:00 2026\n"
+	    "Subject: theirs\n\n");
+
+	for (; n < len; n++)
+		buf[n] = n % 50 == 0 ? '\n' : 'x';
+	buf[len - 1] = '\n';
+	if (whole)
+		buf[len - 2] = '\n';
+	return len;
+}
+
+/* Mailbox alice: FIRST bytes of someone else's mail, then the first
+ * PIECE bytes of an append of ours (a power cut tore it there). */
+static void
+torn_box(size_t first, size_t piece, size_t whole)
+{
+	static char buf[16384];
+	FILE *f;
+
+	their_message(buf, first, 1);
+	our_message(buf + first, whole);
+	ck_assert_ptr_nonnull(f = fopen(path_of("alice"), "wb"));
+	ck_assert_uint_eq(fwrite(buf, 1, first + piece, f), first + piece);
+	fclose(f);
+}
+
+static size_t
+size_after_open(void)
+{
+	struct store_box b;
+	struct stat st;
+
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1,
+	    0), 0);
+	store_close(&b);
+	ck_assert_int_eq(stat(path_of("alice"), &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* A piece of an append of ours that a power cut left with no record of
+ * it (the dotlock's name or record lost) is known by its form, cut back
+ * at the next access, and nothing else is. */
+START_TEST(power_torn_tail)
+{
+	static char buf[16384];
+	FILE *f;
+
+	/* Torn in the body, in the trace fields, in the From_ line. */
+	torn_box(1000, 4096 - 1000, 7000);
+	ck_assert_uint_eq(size_after_open(), 1000);
+	torn_box(4040, 56, 7000);
+	ck_assert_uint_eq(size_after_open(), 4040);
+	torn_box(4094, 2, 7000);
+	ck_assert_uint_eq(size_after_open(), 4094);
+	/* Not at a multiple of 4 KiB: no power cut leaves that (a killed
+	 * writer's record says what to cut). */
+	torn_box(1000, 4097 - 1000, 7000);
+	ck_assert_uint_eq(size_after_open(), 4097);
+	/* Ours, whole, ending at 4 KiB. */
+	torn_box(1000, 4096 - 1000, 4096 - 1000);
+	ck_assert_uint_eq(size_after_open(), 4096);
+	/* Someone else's last message without its empty line, at 4 KiB. */
+	their_message(buf, 1000, 1);
+	their_message(buf + 1000, 4096 - 1000, 0);
+	ck_assert_ptr_nonnull(f = fopen(path_of("alice"), "wb"));
+	ck_assert_uint_eq(fwrite(buf, 1, 4096, f), 4096);
+	fclose(f);
+	ck_assert_uint_eq(size_after_open(), 4096);
+}
+END_TEST
+
+/* A new mailbox is made under a ".new." name and then linked to its own;
+ * a power cut may keep the link and lose the unlink.  The mailbox then has
+ * two links and is refused as a hard link: the sweep of the next login
+ * (store_clear) removes the ".new." name at once, young as it is. */
+START_TEST(power_twin_swept)
+{
+	struct store_box b;
+	struct stat st;
+	char box[512];
+
+	put("bob", MSG1);
+	snprintf(box, sizeof(box), "%s", path_of("bob"));
+	ck_assert_int_eq(link(box, path_of(".new.0123456789abcdef")), 0);
+	ck_assert_int_eq(store_open(&b, spool, "bob", (uid_t)-1, (gid_t)-1, 0),
+	    STORE_ETYPE);
+	ck_assert_int_eq(store_clear(spool, "bob", (uid_t)-1), 0);
+	ck_assert_int_eq(lstat(path_of(".new.0123456789abcdef"), &st), -1);
+	ck_assert_int_eq(store_open(&b, spool, "bob", (uid_t)-1, (gid_t)-1, 0), 0);
+	store_close(&b);
+	ck_assert(same("bob", MSG1));
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1691,6 +1857,9 @@ store_suite(void)
 	TC("index-quit-after-delivery", index_quit_after_delivery);
 	TC("index-racy-not-believed", index_racy_not_believed);
 	TC("index-foreign-append", index_foreign_append);
+	TC("power-marker-kept", power_marker_kept);
+	TC("power-torn-tail", power_torn_tail);
+	TC("power-twin-swept", power_twin_swept);
 	return s;
 }
 
