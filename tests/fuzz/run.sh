@@ -29,8 +29,11 @@ JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 PAR=${FUZZ_PAR:-1}
 OUT=${FUZZ_OUT:-build/fuzz}
 # The code fuzzed: the commit the harnesses are built from, "-dirty" when
-# the work tree differs from it (the ledger says so).
-CODE=$(git describe --always --dirty --abbrev=7 2>/dev/null || echo '?')
+# the sources they are built from differ from it (the ledger says so; the
+# corpora and the docs changing beside a run do not count).
+CODE=$(git rev-parse --short=7 HEAD 2>/dev/null || echo '?')
+git diff --quiet HEAD -- common smtpd pop3d 'tests/fuzz/*.[ch]' tests/fuzz/run.sh \
+    2>/dev/null || CODE=$CODE-dirty
 CC=${FUZZ_CC:-clang}
 
 case $SECONDS_EACH in ''|*[!0-9]*) echo "FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
