@@ -1,5 +1,5 @@
-/* cfgcheck.c: -T: the checks both servers share, and how problems are
- * reported: an error only for what stops the server from serving (it
+/* cfgcheck.c: -T: the checks both servers share, in order; how a problem
+ * counts: an error only for what stops the server from serving (it
  * would not start, or could deliver or serve nothing), a warning for
  * everything else it does that an admin should know of.  The users file
  * (cfgusers.c), -P (cfgnet.c) and the files in the spool (cfgstale.c) have
@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,30 +26,6 @@
 #include "log.h"
 #include "priv.h"
 #include "users.h"
-
-void
-cfg_report(struct cfgcheck *c, int error, const char *file,
-    unsigned long line, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (error)
-		c->errors++;
-	else
-		c->warnings++;
-	if (file == NULL)
-		fprintf(stderr, "%s: %s%s\n", c->prog, error ? "" : "warning: ",
-		    msg);
-	else if (line == 0)
-		fprintf(stderr, "%s: %s%s\n", file, error ? "" : "warning: ", msg);
-	else
-		fprintf(stderr, "%s:%lu: %s%s\n", file, line,
-		    error ? "" : "warning: ", msg);
-}
 
 /* Can UID:GID (with the spool's group kept as pop3d keeps it, when EXTRA
  * is not -1) create a file in DIR?  Tried in a child that becomes it.

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cfgcheck.h"
+#include "cfgreport.h"
 #include "proxy.h"
 
 static const char *

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "acct.h"
-#include "cfgcheck.h"
+#include "cfgreport.h"
 #include "store.h"
 
 struct stale {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "acct.h"
-#include "cfgcheck.h"
+#include "cfgreport.h"
 #include "priv.h"
 #include "store.h"
 #include "users.h"
