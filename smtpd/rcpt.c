@@ -98,7 +98,7 @@ static int
 user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 {
 	char q[LOG_QUOTE_SIZE];
-	int rc;
+	int rc, owned;
 
 	rc = users_lookup(c->o.users, name, len, 1, u);
 	if (rc <= 0)
@@ -109,30 +109,32 @@ user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 		return U_UNKNOWN;
 	}
 	log_quote(q, sizeof(q), u->name, strlen(u->name));
-	if (geteuid() == 0 && c->o.user == NULL) {
-		/* As root, a mailbox belongs to its user.  A users-file entry
-		 * with no uid:gid has no user to give one to: a mailbox of
-		 * root's would take mail no one can fetch. */
-		if (!u->has_ids) {
-			log_warnx("user=%s has no uid:gid in the users file: mail "
-			    "refused (add :UID:GID to the entry, or run with -u)", q);
-			return U_NOIDS;
-		}
-	} else {
-		/* The -u user (or a test run) owns every mailbox it makes. */
-		u->has_ids = 0;
-		u->uid = (uid_t)-1;
-		u->gid = (gid_t)-1;
+	/* As root, a mailbox belongs to its user; otherwise the -u user (or
+	 * a test run) owns every mailbox it makes. */
+	owned = geteuid() == 0 && c->o.user == NULL;
+	/* A users-file entry with no uid:gid has no user to give one to: a
+	 * mailbox of root's would take mail no one can fetch. */
+	if (owned && !u->has_ids) {
+		log_warnx("user=%s has no uid:gid in the users file: mail "
+		    "refused (add :UID:GID to the entry, or run with -u)", q);
+		return U_NOIDS;
 	}
 	/* System accounts (root, daemon, www-data ...) take no mail from the
 	 * network, as Dovecot's first_valid_uid has it; an alias may still
 	 * route their names to someone, or name them.  Above Debian's
 	 * UID_MAX live nobody (65534) and other ids that no person logs in
-	 * as; a users-file entry names its uid on purpose.  The caller
-	 * decides, and logs. */
-	if (u->has_ids && (u->uid < c->o.firstuid ||
+	 * as.  An account's uid says what it is whoever owns the mailbox; a
+	 * users-file entry names its uid on purpose, which counts (against
+	 * -F only) where it owns the mailbox.  The caller decides, and logs. */
+	if (u->has_ids && (c->o.users == NULL || owned) &&
+	    (u->uid < c->o.firstuid ||
 	    (c->o.users == NULL && u->uid > c->o.lastuid)))
 		return U_SYSTEM;
+	if (!owned) {
+		u->has_ids = 0;
+		u->uid = (uid_t)-1;
+		u->gid = (gid_t)-1;
+	}
 	return U_FOUND;
 }
 

@@ -5,8 +5,8 @@ as root.
   noids      a users-file entry without uid:gid: smtpd 451 4.3.0 at RCPT (no
              root-owned mailbox for a virtual user), pop3d refuses the login
   firstuid   system accounts below the first valid uid take no network mail
-             (550 5.1.1); -F changes the limit; an alias still routes them
-             ("root: nobody"); postmaster is always accepted
+             (550 5.1.1), under -u too; -F changes the limit; an alias still
+             routes them ("root: nobody"); postmaster is always accepted
   lastuid    nor do those above the last valid uid (-M, default 60000):
              nobody gets 550; a system account of uid 61000 (in a mount
              namespace whose /etc has one) gets 550 and cannot log in, and
@@ -109,6 +109,14 @@ def firstuid():
           "firstuid: root's mail is in nobody's mailbox, once")
     out, log = smtp(["daemon@" + HOST], ["-F", "0"])
     check("250 2.1.5" in out, "firstuid: -F 0 lets daemon take mail")
+    # Under -u every mailbox is the -u user's, but an account's uid still
+    # says it is a system account: the same refusals.
+    sp = fresh()
+    out, log = smtp(["daemon@" + HOST, "nobody@" + HOST], ["-u", "mail"])
+    lines = [l for l in out.split("\r\n") if l.startswith(("250 2.1.5", "550 5.1.1"))]
+    check(lines == ["550 5.1.1 User unknown"] * 2 and
+          not os.path.exists(os.path.join(sp, "daemon")),
+          "firstuid: with -u too, daemon and nobody get 550 (%r)" % lines)
 
 
 HI_PW = "hipw"
