@@ -169,7 +169,9 @@ run_one() {
 	    -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
 	    -artifact_prefix="$art" $dict "$work" >"$log" 2>&1
 	rc=$?
-	cpu=$(awk '{ printf "%d", $1 + $2 }' "$OUT/fuzz_$h.cpu" 2>/dev/null)
+	# (time(1) puts "Command exited with non-zero status N" first when
+	# the harness failed: the figures are on the last line.)
+	cpu=$(tail -n 1 "$OUT/fuzz_$h.cpu" 2>/dev/null | awk '{ printf "%d", $1 + $2 }')
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*ft: \([0-9]*\).*corp: \([0-9]*\).*/\1 edges, \2 features, corpus \3/p')
