@@ -10,7 +10,8 @@ Each is a window of the merged trace of every process of one session
 first entry of a start function to the first entry of an end function
 after it.  Usage: bench/callpath.py TREE [OUT]: TREE is a source tree to
 measure (this one, or an older commit's checkout), built into OUT (default
-a temporary directory).  Prints one line a path."""
+a temporary directory).  Prints one line a path; with CALLPATH_FILES=1 also
+the stops in each file."""
 import glob
 import os
 import shutil
@@ -148,6 +149,12 @@ def main():
         stops, files, back = measure(seq)
         print("%-11s %4d stops in %2d files, %3d of them back into a file already left"
               % (name, stops, files, back))
+        if os.environ.get("CALLPATH_FILES"):
+            per = {}
+            for _, src in seq:
+                per[src] = per.get(src, 0) + 1
+            print("    " + ", ".join("%s %d" % kv for kv in
+                                     sorted(per.items(), key=lambda kv: -kv[1])))
         shutil.rmtree(work, ignore_errors=True)
 
 
