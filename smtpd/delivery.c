@@ -254,8 +254,11 @@ static enum reply
 quote(struct delivery *d, size_t head)
 {
 	size_t need = mbox_quoted_len(d->body, d->len);
+	/* A last line without its newline (only from a session taken over)
+	 * gets one from the store before the empty line. */
+	size_t end = d->len > 0 && d->body[d->len - 1] != '\n';
 
-	if (head > d->c->maxsize || need >= d->c->maxsize - head)
+	if (head > d->c->maxsize || need + end >= d->c->maxsize - head)
 		return R_SIZE;
 	if (need == d->len)
 		return R_NONE;

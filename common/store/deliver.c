@@ -219,13 +219,18 @@ append_one(struct delivery *d, size_t i, const char *body, size_t bodylen)
 {
 	struct store_box *b = &d->box[i];
 	const char *sep = separator(b->fd, b->size);
+	/* Every message of ours ends in an empty line, even one whose body
+	 * does not end its last line (only a session taken over sends one):
+	 * tail.c takes a message of ours that does not for a torn piece. */
+	const char *end = bodylen > 0 && body[bodylen - 1] != '\n' ? "\n\n" :
+	    "\n";
 	struct iovec iov[4] = {
 		{ (void *)sep, strlen(sep) },
 		{ (void *)d->v[i]->head, d->v[i]->headlen },
 		{ (void *)body, bodylen },
-		{ "\n", 1 },
+		{ (void *)end, strlen(end) },
 	};
-	uint64_t len = strlen(sep) + d->v[i]->headlen + bodylen + 1;
+	uint64_t len = strlen(sep) + d->v[i]->headlen + bodylen + strlen(end);
 	int e;
 
 	/* The file as it was goes to the index update. */

@@ -1107,6 +1107,14 @@ START_TEST(index_planted)
 }
 END_TEST
 
+static int
+deliver_names1(const char *name, const char *body)
+{
+	const char *n[] = { name };
+
+	return deliver(n, 1, body);
+}
+
 static void
 deliver_one(void)
 {
@@ -1790,6 +1798,43 @@ START_TEST(power_torn_tail)
 }
 END_TEST
 
+/* A body whose last line has no newline (a session taken over can send
+ * one) still ends in an empty line in the mailbox: else, were the mailbox
+ * then to end at a 4 KiB boundary, the next lock would take the message,
+ * answered 250, for a torn piece and cut it. */
+START_TEST(power_unterminated_body)
+{
+	static char head[HEAD_MAX], body[8192];
+	struct mbox_env e = { "s@example.org", "c.example.org", "192.0.2.1",
+	    "mail.example.org", "ESMTP", "lhcg0c00bs81", 1795000000 };
+	struct store_rcpt r = { 0 };
+	struct mbox_index ix;
+	struct store_box b;
+	size_t hl, n;
+
+	hl = mbox_trace(head, sizeof(head), &e, "alice@mail.example.org");
+	r.name = "alice";
+	r.uid = (uid_t)-1;
+	r.gid = (gid_t)-1;
+	r.head = head;
+	r.headlen = hl;
+	/* Sized so that the file would end at 4096 with one newline. */
+	n = 4096 - hl - 1;
+	memset(body, 'b', n);
+	memcpy(body, "Subject: x\n\n", 13);
+	ck_assert_int_eq(store_deliver(spool, &r, 1, body, n, 0), 0);
+	ck_assert_uint_eq(size_after_open(), 4097);
+	ck_assert_int_eq(deliver_names1("alice", "second\n"), 0);
+	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1,
+	    0), 0);
+	ck_assert_int_eq(store_scan(&b, &ix), 0);
+	ck_assert_uint_eq(ix.n, 2);
+	ck_assert_uint_eq(ix.msg[0].size > 4000, 1);
+	mbox_index_free(&ix);
+	store_close(&b);
+}
+END_TEST
+
 /* A new mailbox is made under a ".new." name and then linked to its own;
  * a power cut may keep the link and lose the unlink.  The mailbox then has
  * two links and is refused as a hard link: the sweep of the next login
@@ -1860,6 +1905,7 @@ store_suite(void)
 	TC("power-marker-kept", power_marker_kept);
 	TC("power-torn-tail", power_torn_tail);
 	TC("power-twin-swept", power_twin_swept);
+	TC("power-unterminated-body", power_unterminated_body);
 	return s;
 }
 
