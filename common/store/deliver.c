@@ -183,11 +183,13 @@ byte_at(const struct iovec *iov, int cnt, uint64_t off)
 /* Could a power cut tear the append IOV (CNT parts, LEN bytes, SEP of
  * them the separator) at SIZE so that tail.c does not see it?  A file
  * system keeps the end of a file in pages: a torn append ends at a
- * multiple of TEAR_BLOCK.  tail.c knows such a piece by its end: not an
- * empty line, or an empty line and the start of a From_ line that follows
- * ours.  A piece that ends in an empty line inside the message (and then
- * at most "From", the start of a body line) looks whole instead: for an
- * append that such a boundary crosses, the record must survive. */
+ * multiple of TEAR_BLOCK.  tail.c knows such a piece by its end: in the
+ * middle of a line, or an empty line and the start of a From_ line that
+ * follows ours.  A piece that ends at the end of a line looks whole
+ * instead (as a message of ours does after another program rewrote the
+ * mailbox without its last empty line), and so does one that ends in an
+ * empty line and at most "From", the start of a body line: for an append
+ * that such a boundary crosses, the record must survive. */
 static int
 tear_unseen(const struct iovec *iov, int cnt, uint64_t size, uint64_t len,
     uint64_t sep)
@@ -195,16 +197,20 @@ tear_unseen(const struct iovec *iov, int cnt, uint64_t size, uint64_t len,
 	static const char from[] = "From";
 	uint64_t k, j, t;
 
-	/* The piece up to K ends in "\n\n" and J bytes of "From", that
-	 * empty line after the From_ line's first byte (at SEP). */
-	for (k = TEAR_BLOCK - size % TEAR_BLOCK; k < len; k += TEAR_BLOCK)
-		for (j = 0; j <= 4 && k >= sep + j + 3; j++) {
+	for (k = TEAR_BLOCK - size % TEAR_BLOCK; k < len; k += TEAR_BLOCK) {
+		/* The piece up to K ends a line of the message. */
+		if (k > sep && byte_at(iov, cnt, k - 1) == '\n')
+			return 1;
+		/* It ends in "\n\n" and J bytes of "From", that empty line
+		 * after the From_ line's first byte (at SEP). */
+		for (j = 1; j <= 4 && k >= sep + j + 3; j++) {
 			for (t = 0; t < j && byte_at(iov, cnt, k - j + t) == from[t]; t++)
 				;
 			if (t == j && byte_at(iov, cnt, k - j - 1) == '\n' &&
 			    byte_at(iov, cnt, k - j - 2) == '\n')
 				return 1;
 		}
+	}
 	return 0;
 }
 

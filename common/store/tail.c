@@ -8,18 +8,19 @@
  * back in pages, so a torn append ends at a multiple of TEAR_BLOCK, and
  * what is left is the separator, our From_ line and trace fields, and the
  * message, cut there.  The next locker knows it by three things:
- *   - the file ends at a multiple of TEAR_BLOCK and not in an empty line
- *     (every message ends in one; ours always do);
+ *   - the file ends at a multiple of TEAR_BLOCK, in the middle of a line
+ *     (every message ends in an empty line, ours always; one of ours that
+ *     another program rewrote without it still ends a line, and is kept);
  *   - its last message begins as mbox_trace writes (From_ line, then
  *     Return-Path, Received and its two continuation lines), whole or cut
  *     short in them, so another program's mail is never taken for it;
  *   - or the file ends in an empty line and the start of "From ": a
  *     From_ line torn after at most four bytes.
- * It is cut back to where that message began.  The one tear this cannot
- * see is one that leaves the file ending in an empty line (and the start
- * of "From ") inside the message: such a piece looks whole.  A delivery
- * that could be torn there syncs its record first (deliver.c), and the
- * record then says what to cut. */
+ * It is cut back to where that message began.  The tears this cannot see
+ * are those that leave the file at the end of a line, or in an empty line
+ * and the start of "From ", inside the message: such a piece looks whole.
+ * A delivery that could be torn there syncs its record first (deliver.c),
+ * and the record then says what to cut. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,8 +74,8 @@ torn_at(int fd, uint64_t size)
 
 	if (pread(fd, tail, n, (off_t)(size - n)) != (ssize_t)n)
 		return -1;
-	if (n >= 2 && tail[n - 2] == '\n' && tail[n - 1] == '\n')
-		return -1;			/* ends as a message does */
+	if (tail[n - 1] == '\n')
+		return -1;			/* ends a line: not a tear of ours */
 	/* An empty line (or the start of the file) and 1 to 4 bytes of
 	 * "From ": a From_ line torn at its start. */
 	for (k = 1; k <= 4 && k <= n; k++)

@@ -121,6 +121,7 @@ COMMITTED = {"journal": {"alice": ["a1"]}}
 A3 = [("a1", 1500), ("a2", 2141)]	# 4047 bytes: 4 KiB falls in the next header
 AG = [("a1", 1500), ("a2", 2188)]	# 4094 bytes: and in the next From_ line
 A4 = [("a1", 1500), ("a2", 2100), ("a3", 5200)]
+AL = [("a1", 1500), ("a2", 2146)]	# 4052 bytes: 8 KiB falls just after a line of d1
 B1 = [("b1", 1800)]
 C1 = [("c1", 3900)]
 
@@ -129,6 +130,8 @@ PROTOCOLS = [
              {"alice": A3}, [("smtp", ["alice"], "d1", 7000)], ["alice"]),
     Protocol("deliver-glue", "a delivery whose From_ line crosses 4 KiB",
              {"alice": AG}, [("smtp", ["alice"], "d1", 5000)], ["alice"]),
+    Protocol("deliver-lineend", "a delivery that 8 KiB cuts just after a line end",
+             {"alice": AL}, [("smtp", ["alice"], "d1", 7000)], ["alice"]),
     Protocol("deliver-blank", "a delivery with 4,200 empty lines in a row",
              {"alice": A3}, [("smtp", ["alice"], "d1", 9000, 4200)], ["alice"]),
     Protocol("deliver-new", "a delivery that creates the mailbox",

@@ -1788,6 +1788,11 @@ START_TEST(power_torn_tail)
 	/* Ours, whole, ending at 4 KiB. */
 	torn_box(1000, 4096 - 1000, 4096 - 1000);
 	ck_assert_uint_eq(size_after_open(), 4096);
+	/* Ours, whole, rewritten by another program without its last empty
+	 * line (Python's mailbox writes the empty line before the next
+	 * message, not after the last), ending at 4 KiB: kept. */
+	torn_box(1000, 4096 - 1000, 4096 - 1000 + 1);
+	ck_assert_uint_eq(size_after_open(), 4096);
 	/* Someone else's last message without its empty line, at 4 KiB. */
 	their_message(buf, 1000, 1);
 	their_message(buf + 1000, 4096 - 1000, 0);
