@@ -246,19 +246,18 @@ trace(struct delivery *d, const char *qid, char *heads, struct store_rcpt *sr)
 }
 
 /* -s bounds what the message adds to a mailbox: its trace fields (the
- * longest of them), the message quoted (mboxrd) and the empty line the
- * store ends it with; the separator before it depends on the mailbox, not
- * on the message, and is not counted.  The message is quoted in place,
+ * longest of them), the message quoted (mboxrd) and what the store ends
+ * it with (store_ending); the separator before it depends on the mailbox,
+ * not on the message, and is not counted.  The message is quoted in place,
  * which may need a little more room.  Returns R_NONE, R_SIZE or R_NOMEM. */
 static enum reply
 quote(struct delivery *d, size_t head)
 {
 	size_t need = mbox_quoted_len(d->body, d->len);
-	/* A last line without its newline (only from a session taken over)
-	 * gets one from the store before the empty line. */
-	size_t end = d->len > 0 && d->body[d->len - 1] != '\n';
+	/* (Quoting adds to the starts of lines, never to the end.) */
+	size_t end = strlen(store_ending(d->body, d->len));
 
-	if (head > d->c->maxsize || need + end >= d->c->maxsize - head)
+	if (head > d->c->maxsize || need + end > d->c->maxsize - head)
 		return R_SIZE;
 	if (need == d->len)
 		return R_NONE;

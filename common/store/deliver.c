@@ -141,12 +141,19 @@ delivery_init(struct delivery *d, const char *spool, const struct store_rcpt *r,
 	return STORE_OK;
 }
 
+const char *
+store_ending(const char *body, size_t len)
+{
+	return len > 0 && body[len - 1] != '\n' ? "\n\n" : "\n";
+}
+
 /* Step 1: open and lock every mailbox, and refuse the whole delivery if
  * one of them would go past QUOTA.  The exact size, under the lock: the
- * separator and the trailing blank line count, as they take room too. */
+ * separator and the ending count, as they take room too. */
 static int
-lock_all(struct delivery *d, size_t bodylen, uint64_t quota)
+lock_all(struct delivery *d, const char *body, size_t bodylen, uint64_t quota)
 {
+	size_t end = strlen(store_ending(body, bodylen));
 	struct store_box *b;
 	int e;
 
@@ -157,7 +164,7 @@ lock_all(struct delivery *d, size_t bodylen, uint64_t quota)
 		if (e != STORE_OK)
 			return e;
 		if (quota > 0 && b->size + strlen(separator(b->fd, b->size)) +
-		    d->v[d->opened]->headlen + bodylen + 1 > quota) {
+		    d->v[d->opened]->headlen + bodylen + end > quota) {
 			log_info("mailbox=%s over quota size=%llu quota=%llu "
 			    "message=%zu", b->path, (unsigned long long)b->size,
 			    (unsigned long long)quota,
@@ -225,11 +232,7 @@ append_one(struct delivery *d, size_t i, const char *body, size_t bodylen)
 {
 	struct store_box *b = &d->box[i];
 	const char *sep = separator(b->fd, b->size);
-	/* Every message of ours ends in an empty line, even one whose body
-	 * does not end its last line (only a session taken over sends one):
-	 * tail.c takes a message of ours that does not for a torn piece. */
-	const char *end = bodylen > 0 && body[bodylen - 1] != '\n' ? "\n\n" :
-	    "\n";
+	const char *end = store_ending(body, bodylen);
 	struct iovec iov[4] = {
 		{ (void *)sep, strlen(sep) },
 		{ (void *)d->v[i]->head, d->v[i]->headlen },
@@ -351,7 +354,7 @@ store_deliver(const char *spool, const struct store_rcpt *r, size_t n,
 		return STORE_OK;
 	if ((e = delivery_init(&d, spool, r, n)) != STORE_OK)
 		return e;
-	if ((e = lock_all(&d, bodylen, quota)) != STORE_OK)
+	if ((e = lock_all(&d, body, bodylen, quota)) != STORE_OK)
 		goto fail;
 	for (d.written = 0; d.written < n; d.written++)
 		if ((e = append_one(&d, d.written, body, bodylen)) != STORE_OK)

@@ -84,8 +84,14 @@ struct store_rcpt {
 	const char	*head;
 	size_t		 headlen;
 };
-/* Append HEAD + BODY + "\n" to every mailbox: BODY is already in mbox form
- * (LF line ends, quoted, ending in LF).  All or nothing: on success every
+/* What the store writes after BODY (LEN bytes): the empty line that ends
+ * every message of ours, and before it the newline of a last line that has
+ * none (only a session taken over sends one).  tail.c takes a message of
+ * ours that does not end a line for a torn piece of an append. */
+const char *store_ending(const char *body, size_t len);
+
+/* Append HEAD + BODY + store_ending() to every mailbox: BODY is already in
+ * mbox form (LF line ends, quoted).  All or nothing: on success every
  * copy is fsync'ed; on failure none is left.  With QUOTA (bytes, 0 for
  * none), a mailbox the message would take past it refuses the whole
  * delivery (STORE_EQUOTA), checked under the locks before anything is

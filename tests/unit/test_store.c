@@ -1107,14 +1107,6 @@ START_TEST(index_planted)
 }
 END_TEST
 
-static int
-deliver_names1(const char *name, const char *body)
-{
-	const char *n[] = { name };
-
-	return deliver(n, 1, body);
-}
-
 static void
 deliver_one(void)
 {
@@ -1815,6 +1807,7 @@ START_TEST(power_unterminated_body)
 	struct store_rcpt r = { 0 };
 	struct mbox_index ix;
 	struct store_box b;
+	const char *alice[] = { "alice" };
 	size_t hl, n;
 
 	hl = mbox_trace(head, sizeof(head), &e, "alice@mail.example.org");
@@ -1826,10 +1819,10 @@ START_TEST(power_unterminated_body)
 	/* Sized so that the file would end at 4096 with one newline. */
 	n = 4096 - hl - 1;
 	memset(body, 'b', n);
-	memcpy(body, "Subject: x\n\n", 13);
+	memcpy(body, "Subject: x\n\n", 12);
 	ck_assert_int_eq(store_deliver(spool, &r, 1, body, n, 0), 0);
 	ck_assert_uint_eq(size_after_open(), 4097);
-	ck_assert_int_eq(deliver_names1("alice", "second\n"), 0);
+	ck_assert_int_eq(deliver(alice, 1, "second\n"), 0);
 	ck_assert_int_eq(store_open(&b, spool, "alice", (uid_t)-1, (gid_t)-1,
 	    0), 0);
 	ck_assert_int_eq(store_scan(&b, &ix), 0);
@@ -1837,6 +1830,25 @@ START_TEST(power_unterminated_body)
 	ck_assert_uint_eq(ix.msg[0].size > 4000, 1);
 	mbox_index_free(&ix);
 	store_close(&b);
+}
+END_TEST
+
+/* The quota counts what the store adds to such a body: its newline and
+ * the empty line.  A quota one byte short refuses it; the exact one takes
+ * it, and the mailbox ends at the quota. */
+START_TEST(quota_unterminated_body)
+{
+	static const char head[] = "From s@x Thu Nov 26 06:00:00 2026\n";
+	static const char body[] = "Subject: x\n\nno newline";
+	struct store_rcpt r = { "alice", (uid_t)-1, (gid_t)-1, head,
+	    sizeof(head) - 1 };
+	uint64_t need = sizeof(head) - 1 + sizeof(body) - 1 + 2;
+
+	ck_assert_int_eq(store_deliver(spool, &r, 1, body, sizeof(body) - 1,
+	    need - 1), STORE_EQUOTA);
+	ck_assert_int_eq(store_deliver(spool, &r, 1, body, sizeof(body) - 1,
+	    need), 0);
+	ck_assert_uint_eq(size_after_open(), need);
 }
 END_TEST
 
@@ -1911,6 +1923,7 @@ store_suite(void)
 	TC("power-torn-tail", power_torn_tail);
 	TC("power-twin-swept", power_twin_swept);
 	TC("power-unterminated-body", power_unterminated_body);
+	TC("quota-unterminated-body", quota_unterminated_body);
 	return s;
 }
 
