@@ -158,8 +158,11 @@ pr("peak RSS login+STAT 20000 msgs: %d KiB (target < %d KiB = 4 MiB + 64 B/msg)"
 # old part is checked, the new bytes scanned); gone (a full scan).
 import fcntl
 import re
+
 MSG4K = (b"From foreign@example.com Mon Jan  1 10:00:00 2024\nSubject: appended\n\n"
          + (b"y" * 75 + b"\n") * 52 + b"\n")
+
+
 def appended_login():
     with open(big, "ab") as f:
         fcntl.lockf(f, fcntl.LOCK_EX)
@@ -168,8 +171,6 @@ def appended_login():
         fcntl.lockf(f, fcntl.LOCK_UN)
     time.sleep(0.02)	# a later login, not one within the append's clock tick
     return session("big", ["STAT"])[0]
-
-
 
 
 session("big", ["STAT"])

@@ -98,7 +98,7 @@ static int
 user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 {
 	char q[LOG_QUOTE_SIZE];
-	int rc, owned;
+	int rc, owned, account;
 
 	rc = users_lookup(c->o.users, name, len, 1, u);
 	if (rc <= 0)
@@ -126,9 +126,9 @@ user(const struct smtpd_conf *c, const char *name, size_t len, struct user *u)
 	 * as.  An account's uid says what it is whoever owns the mailbox; a
 	 * users-file entry names its uid on purpose, which counts (against
 	 * -F only) where it owns the mailbox.  The caller decides, and logs. */
-	if (u->has_ids && (c->o.users == NULL || owned) &&
-	    (u->uid < c->o.firstuid ||
-	    (c->o.users == NULL && u->uid > c->o.lastuid)))
+	account = c->o.users == NULL;	/* a system account, not an entry */
+	if (u->has_ids && (account || owned) &&
+	    (u->uid < c->o.firstuid || (account && u->uid > c->o.lastuid)))
 		return U_SYSTEM;
 	if (!owned) {
 		u->has_ids = 0;
